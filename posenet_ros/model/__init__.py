@@ -1,0 +1,1 @@
+"""PoseNet weights: fetch the TF.js graph (setup only) and convert it to ONNX."""
