@@ -14,6 +14,7 @@ import numpy as np
 from posenet_ros import paths
 from posenet_ros.config import ConfigError, EstimatorConfig
 from posenet_ros.decode import decode_multiple_poses, decode_single_pose
+from posenet_ros.errors import ImageError
 from posenet_ros.model import io_names
 from posenet_ros.pose import Pose
 from posenet_ros.preprocess import Letterbox, Preprocessor, letterbox, to_image_coords
@@ -24,10 +25,6 @@ log = logging.getLogger(__name__)
 # Settings that need a new ONNX Runtime session when they change.
 SESSION_SETTINGS = ("model", "output_stride", "providers", "device_id", "threads", "extra")
 MAX_IMAGE_SIDE = 16384
-
-
-class ImageError(ValueError):
-    """The image cannot be used as it is (shape, type, size); the message says why."""
 
 
 class PoseEstimator:

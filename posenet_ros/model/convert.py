@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from google.protobuf.message import DecodeError
 from onnx import TensorProto, helper, numpy_helper
 
 from posenet_ros.config import VALID_STRIDES
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Strides of MobileNetV1's 14 blocks (Conv2d_0, then depthwise-separable blocks 1..13).
 MOBILENET_V1_STRIDES = (2, 1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
+# Bump when the emitted graph changes, so `posenet-ros convert` rebuilds cached models.
+CONVERTER_VERSION = "1"
 OPSET = 17          # Clip with tensor bounds, broad ONNX Runtime support (>= 1.12)
 IR_VERSION = 8
 
@@ -108,6 +111,7 @@ def to_onnx(graph: PoseNetGraph, output_stride: int, source: str = "") -> onnx.M
         opset_imports=[helper.make_opsetid("", OPSET)], producer_name="posenet_ros")
     model.ir_version = IR_VERSION
     meta = {"output_stride": str(output_stride), "architecture": "MobileNetV1",
+            "converter_version": CONVERTER_VERSION,
             "input": "RGB, NCHW, pixel / 127.5 - 1", "source": source,
             "block_plan": ";".join(f"{s}x{d}" for s, d in plan)}
     for key, value in meta.items():
@@ -143,11 +147,27 @@ def _conv(nodes: list, inits: list, layer: ConvLayer, x: str, stride: int, dilat
     return out
 
 
+def _source_tag(model_json: Path) -> str:
+    h = hashlib.sha256(model_json.read_bytes())
+    for weights in sorted(model_json.parent.glob("*.bin")):
+        h.update(weights.read_bytes())
+    return f"{model_json.name} sha256:{h.hexdigest()[:16]}"
+
+
+def is_current(onnx_path: str | Path, model_json: str | Path) -> bool:
+    """Was ``onnx_path`` built from these weights by this converter version?"""
+    try:
+        meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    except (OSError, DecodeError):       # missing or unreadable: rebuild
+        return False
+    return (meta.get("converter_version") == CONVERTER_VERSION
+            and meta.get("source") == _source_tag(Path(model_json)))
+
+
 def convert(model_json: str | Path, output_stride: int, out_path: str | Path) -> Path:
     """Convert ``model_json`` for ``output_stride`` and write it atomically to ``out_path``."""
     model_json, out_path = Path(model_json), Path(out_path)
-    digest = hashlib.sha256(model_json.read_bytes()).hexdigest()[:16]
-    model = to_onnx(load(model_json), output_stride, source=f"{model_json.name} sha256:{digest}")
+    model = to_onnx(load(model_json), output_stride, source=_source_tag(model_json))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_suffix(".tmp")
     onnx.save(model, str(tmp))

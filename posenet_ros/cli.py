@@ -1,0 +1,117 @@
+"""``posenet-ros``: estimate poses in images and videos, build the models, analyse bags, benchmark."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from posenet_ros.cli_options import add_engine_arguments, config_from_args
+from posenet_ros.config import VALID_STRIDES
+
+log = logging.getLogger("posenet_ros")
+
+# Subcommands living in their own modules, each with register(subparsers).
+PLUGINS = ("posenet_ros.bag.cli", "posenet_ros.bench.cli")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="posenet-ros", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    est = sub.add_parser("estimate", help="poses in images and videos")
+    est.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
+    add_engine_arguments(est)
+    est.add_argument("--json", action="store_true", help="print one JSON array (tfjs pose format)")
+    est.add_argument("--output", type=Path, help="annotated image or video (a folder for several inputs)")
+    est.add_argument("--min-keypoint-score", type=float, default=0.5, help="drawing threshold")
+    est.set_defaults(func=_estimate)
+
+    conv = sub.add_parser("convert", help="fetch the weights (once) and build the ONNX models")
+    conv.add_argument("--weights", type=Path, help="TF.js model.json to convert (default: fetched weights)")
+    conv.add_argument("--out", type=Path, help="output folder (default: $POSENET_ROS_HOME/models)")
+    conv.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES, default=list(VALID_STRIDES))
+    conv.add_argument("--force", action="store_true", help="rebuild even if the models are up to date")
+    conv.set_defaults(func=_convert)
+
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:      # optional extras (rosbags, matplotlib) not installed
+            log.debug("subcommands of %s unavailable: %s", name, exc)
+            continue
+        module.register(sub)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from posenet_ros.draw import draw_poses
+    from posenet_ros.errors import ImageError
+    from posenet_ros.estimator import PoseEstimator
+    from posenet_ros.imageio import iter_frames
+    from posenet_ros.paths import MissingAssetError
+    from posenet_ros.runtime import ModelError
+    from posenet_ros.video import AnnotatedOutput
+
+    try:
+        estimator = PoseEstimator(config_from_args(args))
+    except (MissingAssetError, ModelError) as exc:
+        print(f"posenet-ros: {exc}", file=sys.stderr)
+        return 2
+    if args.output and len(args.paths) > 1:
+        args.output.mkdir(parents=True, exist_ok=True)
+    results, failed = [], 0
+    for source in args.paths:
+        target = args.output / Path(source).name if args.output and len(args.paths) > 1 else args.output
+        writer = AnnotatedOutput(target, source) if target else None
+        try:
+            for frame, rgb in iter_frames(source):
+                poses = estimator.estimate(rgb)
+                if writer:
+                    writer.write(draw_poses(rgb, poses, args.min_keypoint_score))
+                if args.json:
+                    results.append({"source": source, "frame": frame, "poses": [p.to_dict() for p in poses]})
+                else:
+                    scores = ", ".join(f"{p.score:.2f}" for p in poses)
+                    print(f"{source} frame {frame}: {len(poses)} pose(s) [{scores}]")
+        except ImageError as exc:
+            print(f"posenet-ros: {exc}", file=sys.stderr)
+            failed += 1
+        finally:
+            if writer:
+                writer.close()
+    if args.json:
+        json.dump(results, sys.stdout)
+        sys.stdout.write("\n")
+    return 1 if failed else 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from posenet_ros import paths
+    from posenet_ros.model.convert import convert, is_current
+    from posenet_ros.model.fetch import FetchError, fetch_weights
+
+    try:
+        weights = args.weights or fetch_weights()
+    except FetchError as exc:
+        print(f"posenet-ros: {exc}", file=sys.stderr)
+        return 2
+    out_dir = args.out or paths.models_dir()
+    for stride in args.strides:
+        target = out_dir / paths.default_model(stride).name
+        if not args.force and target.is_file() and is_current(target, weights):
+            log.info("%s is up to date", target)
+            continue
+        convert(weights, stride, target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Engine options shared by every ``posenet-ros`` subcommand that estimates poses."""
+from __future__ import annotations
+
+import argparse
+
+from posenet_ros.config import DECODERS, VALID_STRIDES, ConfigError, EstimatorConfig
+
+
+def parse_resolution(text: str) -> int | tuple[int, int]:
+    """``257`` (square) or ``641x481`` (width x height)."""
+    try:
+        if "x" in text.lower():
+            w, h = text.lower().split("x")
+            return int(w), int(h)
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"resolution {text!r}: use N or WIDTHxHEIGHT") from None
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("PoseNet")
+    g.add_argument("--mode", choices=DECODERS, default="multi", help="single or multi-pose decoding")
+    g.add_argument("--resolution", type=parse_resolution, default=257,
+                   help="network input, N or WxH; rounded as tfjs does (default 257)")
+    g.add_argument("--scale-factor", type=float, default=None,
+                   help="image scale factor (0.2-1.0) instead of --resolution, as in the article")
+    g.add_argument("--stride", type=int, choices=VALID_STRIDES, default=16, help="output stride")
+    g.add_argument("--flip", action="store_true", help="mirror poses horizontally (webcam video)")
+    g.add_argument("--max-detections", type=int, default=5)
+    g.add_argument("--score-threshold", type=float, default=0.5, help="minimum root part score")
+    g.add_argument("--nms-radius", type=float, default=20.0, help="pixels between people's parts")
+    g.add_argument("--model", default=None, help="ONNX or TF.js model.json (default: converted model)")
+    g.add_argument("--providers", default="cuda,cpu",
+                   help="execution providers in order of preference (cuda, tensorrt, cpu, ...)")
+    g.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
+
+
+def config_from_args(args: argparse.Namespace) -> EstimatorConfig:
+    try:
+        return EstimatorConfig(
+            model=args.model, output_stride=args.stride, input_resolution=args.resolution,
+            image_scale_factor=args.scale_factor, flip_horizontal=args.flip, decoder=args.mode,
+            max_detections=args.max_detections, score_threshold=args.score_threshold,
+            nms_radius=args.nms_radius, providers=tuple(p.strip() for p in args.providers.split(",") if p.strip()),
+            threads=args.threads)
+    except ConfigError as exc:
+        raise SystemExit(f"posenet-ros: {exc}") from None

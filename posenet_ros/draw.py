@@ -1,0 +1,36 @@
+"""Skeleton overlays for images and video frames."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from posenet_ros.keypoints import SKELETON
+from posenet_ros.pose import Pose
+
+# Distinct colours per person (RGB), cycled.
+PALETTE = ((255, 64, 64), (64, 200, 64), (64, 128, 255), (255, 200, 0), (200, 64, 255),
+           (0, 220, 220), (255, 128, 0), (160, 160, 160))
+
+
+def draw_poses(image: np.ndarray, poses: Sequence[Pose], min_keypoint_score: float = 0.5,
+               min_pose_score: float = 0.0, copy: bool = True) -> np.ndarray:
+    """Draw keypoints and limbs at or above ``min_keypoint_score`` on an RGB (or BGR) uint8 image.
+
+    Line widths scale with the image so the overlay reads the same at 320 px and at 4K.
+    """
+    canvas = image.copy() if copy else image
+    thickness = max(1, round(max(canvas.shape[:2]) / 320))
+    for i, pose in enumerate(poses):
+        if pose.score < min_pose_score:
+            continue
+        colour = PALETTE[i % len(PALETTE)]
+        pts = np.round(pose.positions).astype(np.int32)
+        ok = pose.keypoint_scores >= min_keypoint_score
+        for a, b in SKELETON:
+            if ok[a] and ok[b]:
+                cv2.line(canvas, tuple(map(int, pts[a])), tuple(map(int, pts[b])), colour, thickness, cv2.LINE_AA)
+        for k in np.flatnonzero(ok):
+            cv2.circle(canvas, tuple(map(int, pts[k])), thickness + 2, colour, -1, cv2.LINE_AA)
+    return canvas
