@@ -1,0 +1,75 @@
+"""The posenet-ros CLI as a user runs it: JSON format, annotated outputs, errors, convert."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from posenet_ros import paths
+from posenet_ros.keypoints import PART_NAMES
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "posenet_ros.cli", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def still(models):
+    path = paths.data_dir() / "messi5.jpg"
+    if not path.is_file():
+        pytest.skip(f"{path} missing: run `make setup`")
+    return str(path)
+
+
+def test_estimate_json_is_one_array_in_tfjs_format(still):
+    done = run_cli("estimate", still, still, "--json", "--mode", "single", "--providers", "cpu")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert [r["source"] for r in results] == [still, still] and [r["frame"] for r in results] == [0, 0]
+    for r in results:
+        assert len(r["poses"]) == 1
+        pose = r["poses"][0]
+        assert 0 <= pose["score"] <= 1
+        assert [k["part"] for k in pose["keypoints"]] == list(PART_NAMES)
+        assert set(pose["keypoints"][0]["position"]) == {"x", "y"}
+
+
+def test_estimate_writes_annotated_image_and_video(still, tmp_path):
+    out = tmp_path / "annotated.png"
+    assert run_cli("estimate", still, "--output", str(out), "--providers", "cpu").returncode == 0
+    assert out.stat().st_size > 1000
+    video = paths.sample_video()
+    if video.is_file():
+        import cv2
+        clip = tmp_path / "clip.avi"
+        cap, writer = cv2.VideoCapture(str(video)), None
+        for _ in range(5):       # a 5-frame clip keeps the test fast
+            ok, frame = cap.read()
+            writer = writer or cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10,
+                                               (frame.shape[1], frame.shape[0]))
+            writer.write(frame)
+        writer.release()
+        out_video = tmp_path / "out.mp4"
+        done = run_cli("estimate", str(clip), "--json", "--output", str(out_video), "--providers", "cpu")
+        assert done.returncode == 0, done.stderr
+        assert [r["frame"] for r in json.loads(done.stdout)] == list(range(5))
+        assert cv2.VideoCapture(str(out_video)).get(cv2.CAP_PROP_FRAME_COUNT) == 5
+
+
+def test_unreadable_input_is_one_clear_line_not_a_traceback(models, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    done = run_cli("estimate", str(bad), "--providers", "cpu")
+    assert done.returncode == 1
+    assert "not a readable image" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bad_option_is_refused_before_loading(models):
+    done = run_cli("estimate", "x.png", "--score-threshold", "2")
+    assert done.returncode != 0 and "score_threshold" in done.stderr
+
+
+def test_convert_is_a_no_op_when_models_are_current(models):
+    done = run_cli("convert")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("up to date") == 3

@@ -1,0 +1,105 @@
+"""Multi-pose decoding steps on tiny hand-built tensors: local maxima, heap order, edges, NMS."""
+import numpy as np
+
+from conftest import blank_outputs
+from posenet_ros.decode import decode_multiple_poses
+from posenet_ros.decode.candidates import root_candidates
+from posenet_ros.decode.edges import nearest_cell, traverse
+from posenet_ros.decode.max_heap import heap_order
+from posenet_ros.keypoints import PART_IDS, POSE_CHAIN
+
+STRIDE = 16
+NOSE, LEFT_EYE = PART_IDS["nose"], PART_IDS["leftEye"]
+
+
+def test_local_maximum_needs_threshold_and_no_strictly_higher_neighbour():
+    heat, *_ = blank_outputs()
+    heat[NOSE, 2, 2] = 0.9
+    heat[NOSE, 2, 3] = 0.8          # neighbour of a higher cell: not a root
+    heat[NOSE, 0, 0] = 0.7          # separate local maximum
+    heat[NOSE, 4, 4] = 0.4          # below threshold
+    heat[LEFT_EYE, 1, 1] = heat[LEFT_EYE, 1, 2] = 0.6   # plateau: both kept, as in tfjs
+    parts, ys, xs, scores = root_candidates(heat, 0.5)
+    got = set(zip(parts.tolist(), ys.tolist(), xs.tolist()))
+    assert got == {(NOSE, 2, 2), (NOSE, 0, 0), (LEFT_EYE, 1, 1), (LEFT_EYE, 1, 2)}
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_heap_order_reproduces_tfjs_maxheap_on_ties():
+    # Worked by hand through tfjs MaxHeap: enqueue 0,1,2 (all equal) dequeues 0, 2, 1.
+    assert heap_order(np.array([1.0, 1.0, 1.0])).tolist() == [0, 2, 1]
+    # Without ties it is simply descending order.
+    values = np.array([0.2, 0.9, 0.5, 0.7])
+    assert heap_order(values).tolist() == [1, 3, 2, 0]
+
+
+def test_nearest_cell_rounds_halves_up_like_javascript():
+    gy, gx = nearest_cell(np.array([[8.0, 24.0], [-30.0, 999.0]]), STRIDE, 5, 5)
+    assert gx.tolist() == [1, 0]     # 8/16 = 0.5 -> 1 (numpy's round would give 0)
+    assert gy.tolist() == [2, 4]     # 24/16 = 1.5 -> 2; clamped at the grid edge
+
+
+def test_traverse_follows_displacement_then_snaps_to_target_offsets():
+    heat, offsets, fwd, _ = blank_outputs()
+    edge = POSE_CHAIN.index((NOSE, LEFT_EYE))
+    source = np.array([[2 * STRIDE, 2 * STRIDE]], float)          # nose at cell (2, 2)
+    fwd[edge, 2, 2], fwd[16 + edge, 2, 2] = -STRIDE, STRIDE        # jump to cell (1, 3)
+    offsets[LEFT_EYE, 1, 3], offsets[17 + LEFT_EYE, 1, 3] = 1.5, -2.5
+    heat[LEFT_EYE, 1, 3] = 0.75
+    xy, score = traverse(edge, source, LEFT_EYE, heat, offsets, fwd, STRIDE)
+    assert xy.tolist() == [[3 * STRIDE - 2.5, 1 * STRIDE + 1.5]]
+    assert score[0] == np.float32(0.75)
+
+
+def _person(heat, offsets, y, x, score):
+    """All 17 parts peak at one cell: a person whose every edge has zero displacement."""
+    heat[:, y, x] = score
+    offsets[:, y, x] = 0.0
+
+
+def test_nms_rejects_a_root_near_an_accepted_pose_and_scores_claimed_parts_out():
+    heat, offsets, fwd, bwd = blank_outputs(9, 9)
+    _person(heat, offsets, 2, 2, 0.9)
+    _person(heat, offsets, 6, 6, 0.8)
+    heat[NOSE, 3, 4] = 0.85    # separate local max, but within 40 px of person 1's nose
+    poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, nms_radius=40.0)
+    roots = sorted((p[1][0, 1], p[1][0, 0]) for p in poses)
+    assert roots == [(2 * STRIDE, 2 * STRIDE), (6 * STRIDE, 6 * STRIDE)]
+    # With a radius covering both people, the second one's parts are all claimed: score 0.
+    poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, nms_radius=200.0)
+    assert len(poses) == 1
+
+
+def test_soft_instance_score_counts_only_unclaimed_keypoints():
+    heat, offsets, fwd, bwd = blank_outputs(9, 9)
+    _person(heat, offsets, 2, 2, 0.9)
+    # A second root (leftAnkle) far away whose backward displacement to the knee leads into
+    # person 1: every part but the ankle lands on person 1's parts and is claimed.
+    ankle, knee = PART_IDS["leftAnkle"], PART_IDS["leftKnee"]
+    heat[ankle, 7, 7] = 0.8
+    edge = POSE_CHAIN.index((knee, ankle))
+    bwd[edge, 7, 7] = bwd[16 + edge, 7, 7] = -5 * STRIDE
+    poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, nms_radius=20.0)
+    assert len(poses) == 2
+    first, second = poses
+    assert np.isclose(first[0], np.float32(0.9))
+    claimed = [k for k in range(17) if np.hypot(*(second[1][k] - first[1][k])) <= 20.0]
+    assert claimed == [k for k in range(17) if k != ankle]
+    assert np.isclose(second[0], np.float32(0.8) / 17)
+
+
+def test_no_people_gives_no_poses():
+    assert decode_multiple_poses(*blank_outputs(), STRIDE, 5, 0.5, 20.0) == []
+
+
+def test_crowds_beyond_the_first_batch_are_all_found():
+    h = w = 24
+    heat, offsets, fwd, bwd = blank_outputs(h, w)
+    people = [(y, x) for y in range(1, h, 4) for x in range(1, w, 4)]   # 36 people
+    for i, (y, x) in enumerate(people):
+        _person(heat, offsets, y, x, 0.6 + i / 200)
+    poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 100, 0.5, 20.0)
+    assert len(poses) == len(people)
+    assert [p[0] for p in poses] == sorted((p[0] for p in poses), reverse=True)
+    poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, 20.0)
+    assert len(poses) == 5

@@ -1,0 +1,30 @@
+"""Single-pose decoding on tiny hand-built tensors."""
+import numpy as np
+
+from conftest import blank_outputs
+from posenet_ros.decode import decode_single_pose
+
+STRIDE = 16
+
+
+def test_argmax_plus_offset_gives_position_and_mean_score():
+    heat, offsets, _, _ = blank_outputs()
+    rng = np.random.default_rng(0)
+    cells = rng.integers(0, 5, size=(17, 2))
+    for k, (y, x) in enumerate(cells):
+        heat[k, y, x] = 0.5 + k / 40
+        offsets[k, y, x] = k - 3.5           # y offset
+        offsets[17 + k, y, x] = 2.25 - k      # x offset
+    score, xy, scores = decode_single_pose(heat, offsets, STRIDE)
+    for k, (y, x) in enumerate(cells):
+        assert xy[k, 0] == x * STRIDE + (2.25 - k)
+        assert xy[k, 1] == y * STRIDE + (k - 3.5)
+        assert scores[k] == np.float32(0.5 + k / 40)
+    assert np.isclose(score, scores.mean())
+
+
+def test_ties_pick_the_first_cell_in_row_major_order():
+    heat, offsets, _, _ = blank_outputs()
+    heat[0, 3, 1] = heat[0, 1, 4] = 0.9       # (1, 4) comes first row-major
+    _, xy, _ = decode_single_pose(heat, offsets, STRIDE)
+    assert tuple(xy[0]) == (4 * STRIDE, 1 * STRIDE)
