@@ -10,12 +10,12 @@ from __future__ import annotations
 import collections
 import json
 import logging
+from pathlib import Path
 import queue
 import shutil
 import struct
 import subprocess
 import threading
-from pathlib import Path
 
 import numpy as np
 
@@ -41,12 +41,12 @@ class ReferenceFailed(RuntimeError):
 
 
 def install_dir(home: Path | None = None) -> Path:
-    """Where setup runs ``npm ci``: ``$POSENET_ROS_HOME/reference`` (node_modules inside)."""
+    """Return where setup runs ``npm ci``: ``$POSENET_ROS_HOME/reference`` (node_modules in it)."""
     return Path(home or paths.home()) / "reference"
 
 
 def install(home: Path | None = None, npm: str = "npm") -> Path:
-    """Setup step: ``npm ci`` the pinned, integrity-checked lock into :func:`install_dir`.
+    """Run ``npm ci`` of the pinned, integrity-checked lock in :func:`install_dir` (setup step).
 
     Skipped when the installed lock equals this package's. Never called at run time.
     """
@@ -82,7 +82,8 @@ class ReferencePoseNet:
         self.timeout = timeout
         node_path = shutil.which(node)
         if node_path is None:
-            raise ReferenceUnavailable(f"`{node}` (Node.js) is not on PATH; the reference needs Node >= 18")
+            raise ReferenceUnavailable(
+                f"`{node}` (Node.js) is not on PATH; the reference needs Node >= 18")
         modules = install_dir(self.home) / "node_modules"
         if not (modules / "@tensorflow-models" / "posenet" / "package.json").is_file():
             raise ReferenceUnavailable(
@@ -110,7 +111,8 @@ class ReferencePoseNet:
             self.close()
             raise ReferenceUnavailable(f"the reference did not start: {hello.get('error', hello)}")
         self.versions: dict = hello.get("versions", {})
-        log.info("TF.js PoseNet reference ready: backend %s, %s", hello.get("backend"), self.versions)
+        log.info("TF.js PoseNet reference ready: backend %s, %s",
+                 hello.get("backend"), self.versions)
 
     def __enter__(self) -> ReferencePoseNet:
         return self
@@ -118,7 +120,8 @@ class ReferencePoseNet:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def estimate(self, rgb: np.ndarray, mode: str = "multi", input_resolution: int | tuple[int, int] = 257,
+    def estimate(self, rgb: np.ndarray, mode: str = "multi",
+                 input_resolution: int | tuple[int, int] = 257,
                  **options) -> tuple[list[dict], float]:
         """Poses (tfjs dicts) for an HxWx3 RGB image, and milliseconds spent in tfjs' estimator.
 
@@ -142,7 +145,8 @@ class ReferencePoseNet:
         else:
             raise ValueError(f"expected uint8 or float pixels, got {rgb.dtype}")
         if isinstance(input_resolution, (tuple, list)):
-            resolution: int | dict = {"width": int(input_resolution[0]), "height": int(input_resolution[1])}
+            width, height = input_resolution
+            resolution: int | dict = {"width": int(width), "height": int(height)}
         else:
             resolution = int(input_resolution)
         header = {"height": int(rgb.shape[0]), "width": int(rgb.shape[1]), "dtype": dtype,
@@ -154,7 +158,8 @@ class ReferencePoseNet:
             self._proc.stdin.write(np.ascontiguousarray(rgb).tobytes())
             self._proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError) as err:
-            raise ReferenceFailed(f"the reference process is gone ({err}){self._stderr_tail()}") from None
+            raise ReferenceFailed(
+                f"the reference process is gone ({err}){self._stderr_tail()}") from None
         answer = self._receive()
         if "error" in answer:
             raise ReferenceFailed(f"tfjs: {answer['error']}")
@@ -177,7 +182,8 @@ class ReferencePoseNet:
             line = self._lines.get(timeout=self.timeout)
         except queue.Empty:
             self._proc.kill()
-            raise ReferenceFailed(f"no answer within {self.timeout:.0f} s{self._stderr_tail()}") from None
+            raise ReferenceFailed(
+                f"no answer within {self.timeout:.0f} s{self._stderr_tail()}") from None
         if line is None:
             self._proc.wait(timeout=10)
             raise ReferenceFailed(
