@@ -4,15 +4,20 @@ tfjs pads the image with zeros to the input's aspect ratio (``padAndResizeTo``),
 ``tf.image.resizeBilinear`` (align_corners=false, half_pixel_centers=false: source = dst * in/out,
 which is *not* what ``cv2.resize`` does) and maps pixels to [-1, 1]. Here the three steps are one
 separable pass driven by per-size tables: zero padding becomes zero weights, the normalisation
-scale is folded into the weights, and the result is written as NCHW into a reused buffer, so a
-frame costs two gathers and two multiply-adds per output value and no per-frame allocation
-beyond the gathers.
+scale is folded into the weights, and the result is written as NCHW into a reused buffer.
+
+For uint8 frames that are not enlarged along their unpadded side (every camera frame above the
+network input), one ``cv2.warpAffine`` with tfjs's own mapping (source = dst * scale - pad,
+black outside) does the same resampling about 5x faster; it differs from the exact pass only
+by rounding the resized pixels to 8 bits (at most 0.5 grey levels). Elsewhere (upscaling, where
+tfjs clamps at the border; float input, as in parity tests) the exact pass runs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 
+import cv2
 import numpy as np
 
 
@@ -88,10 +93,25 @@ class Preprocessor:
 
         ``out`` (a [3, h, w] float32 view, e.g. one slot of a batch) is filled when given.
         """
-        rows = _axis(box.image_height, box.pad_top, box.pad_bottom, box.input_height, 1.0)
-        cols = _axis(box.image_width, box.pad_left, box.pad_right, box.input_width, 1.0 / 127.5)
         if out is None:
             out = self._buffer((3, box.input_height, box.input_width))
+        if image.dtype == np.uint8 and not _enlarges_unpadded_side(box):
+            return self._warp(image, box, out)
+        return self._exact(image, box, out)
+
+    def _warp(self, image: np.ndarray, box: Letterbox, out: np.ndarray) -> np.ndarray:
+        to_source = np.array([[box.scale_x, 0.0, -box.pad_left], [0.0, box.scale_y, -box.pad_top]])
+        resized = cv2.warpAffine(image, to_source, (box.input_width, box.input_height),
+                                 dst=self._buffer((box.input_height, box.input_width, 3), np.uint8, slot=2),
+                                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        np.multiply(resized.transpose(2, 0, 1), np.float32(1.0 / 127.5), out=out)
+        out -= 1.0
+        return out
+
+    def _exact(self, image: np.ndarray, box: Letterbox, out: np.ndarray) -> np.ndarray:
+        rows = _axis(box.image_height, box.pad_top, box.pad_bottom, box.input_height, 1.0)
+        cols = _axis(box.image_width, box.pad_left, box.pad_right, box.input_width, 1.0 / 127.5)
         # Rows first (reads whole contiguous image rows), in float32, channels last.
         r = self._buffer((box.input_height, box.image_width, 3), slot=1)
         np.multiply(image[rows.lo], rows.w_lo[:, None, None], out=r, casting="unsafe")
@@ -103,14 +123,22 @@ class Preprocessor:
         out -= 1.0
         return out
 
-    def _buffer(self, shape: tuple[int, ...], slot: int = 0) -> np.ndarray:
+    def _buffer(self, shape: tuple[int, ...], dtype=np.float32, slot: int = 0) -> np.ndarray:
         key = (slot, *shape)
         buf = self._buffers.get(key)
         if buf is None:
             if len(self._buffers) > 16:       # sizes changed a lot (e.g. mixed cameras): start over
                 self._buffers.clear()
-            buf = self._buffers[key] = np.empty(shape, np.float32)
+            buf = self._buffers[key] = np.empty(shape, dtype)
         return buf
+
+
+def _enlarges_unpadded_side(box: Letterbox) -> bool:
+    """tfjs clamps samples past the last pixel; warpAffine would blend them with black."""
+    unpadded_x = not (box.pad_left or box.pad_right)
+    unpadded_y = not (box.pad_top or box.pad_bottom)
+    return ((unpadded_x and box.image_width < box.input_width)
+            or (unpadded_y and box.image_height < box.input_height))
 
 
 def to_image_coords(xy: np.ndarray, box: Letterbox, flip_horizontal: bool) -> np.ndarray:

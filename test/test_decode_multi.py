@@ -34,20 +34,20 @@ def test_heap_order_reproduces_tfjs_maxheap_on_ties():
 
 
 def test_nearest_cell_rounds_halves_up_like_javascript():
-    gy, gx = nearest_cell(np.array([[8.0, 24.0], [-30.0, 999.0]]), STRIDE, 5, 5)
-    assert gx.tolist() == [1, 0]     # 8/16 = 0.5 -> 1 (numpy's round would give 0)
-    assert gy.tolist() == [2, 4]     # 24/16 = 1.5 -> 2; clamped at the grid edge
+    cells = nearest_cell(np.array([[24.0, 8.0], [999.0, -30.0]]), STRIDE, 5, 5)   # (y, x)
+    assert cells[:, 1].tolist() == [1, 0]     # x: 8/16 = 0.5 -> 1 (numpy's round gives 0)
+    assert cells[:, 0].tolist() == [2, 4]     # y: 24/16 = 1.5 -> 2; clamped at the grid edge
 
 
 def test_traverse_follows_displacement_then_snaps_to_target_offsets():
     heat, offsets, fwd, _ = blank_outputs()
     edge = POSE_CHAIN.index((NOSE, LEFT_EYE))
-    source = np.array([[2 * STRIDE, 2 * STRIDE]], float)          # nose at cell (2, 2)
+    source = np.array([[2 * STRIDE, 2 * STRIDE]], float)          # nose (y, x) at cell (2, 2)
     fwd[edge, 2, 2], fwd[16 + edge, 2, 2] = -STRIDE, STRIDE        # jump to cell (1, 3)
     offsets[LEFT_EYE, 1, 3], offsets[17 + LEFT_EYE, 1, 3] = 1.5, -2.5
     heat[LEFT_EYE, 1, 3] = 0.75
-    xy, score = traverse(edge, source, LEFT_EYE, heat, offsets, fwd, STRIDE)
-    assert xy.tolist() == [[3 * STRIDE - 2.5, 1 * STRIDE + 1.5]]
+    yx, score = traverse(np.array([edge]), source, np.array([LEFT_EYE]), heat, offsets, fwd, STRIDE)
+    assert yx.tolist() == [[1 * STRIDE + 1.5, 3 * STRIDE - 2.5]]
     assert score[0] == np.float32(0.75)
 
 

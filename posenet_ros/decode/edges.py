@@ -1,10 +1,10 @@
 """Following the pose chain from a root part to the others, for many root candidates at once.
 
 tfjs ``decodePose`` walks the 16 edges of the pose tree: first backwards (child -> parent, with
-the backward displacements), then forwards (parent -> child, forward displacements). Each hop
-jumps by the displacement at the source's nearest grid cell, then snaps to the target part's
-offset field twice. Which hops happen depends only on the root part, so all candidates advance
-edge by edge together, each edge one vectorised step.
+the backward displacements), then forwards (parent -> child, forward displacements), skipping
+hops whose target is known. Which hops happen, and in which order, depends only on the root
+part: every root makes exactly 16. They are tabulated per root part once, so all candidates
+advance together in 16 vectorised steps, each candidate on its own edge.
 """
 from __future__ import annotations
 
@@ -12,57 +12,86 @@ import numpy as np
 
 from posenet_ros.keypoints import NUM_KEYPOINTS, POSE_CHAIN
 
-PARENTS = np.array([p for p, _ in POSE_CHAIN])
-CHILDREN = np.array([c for _, c in POSE_CHAIN])
 OFFSET_REFINE_STEPS = 2
+NUM_EDGES = len(POSE_CHAIN)
+BACKWARD, FORWARD = 0, 1
 
 
-def nearest_cell(xy: np.ndarray, output_stride: int, height: int, width: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Grid (y, x) nearest to pixel points (n, 2), clamped; rounds halves up like JS Math.round."""
-    gy = np.clip(np.floor(xy[:, 1] / output_stride + 0.5), 0, height - 1).astype(np.intp)
-    gx = np.clip(np.floor(xy[:, 0] / output_stride + 0.5), 0, width - 1).astype(np.intp)
-    return gy, gx
+def _hop_table() -> np.ndarray:
+    """[root part, step] -> (direction, edge, source part, target part), in tfjs order."""
+    table = np.zeros((NUM_KEYPOINTS, NUM_KEYPOINTS - 1, 4), np.intp)
+    for root in range(NUM_KEYPOINTS):
+        known = {root}
+        hops = []
+        for edge in range(NUM_EDGES - 1, -1, -1):
+            parent, child = POSE_CHAIN[edge]
+            if child in known and parent not in known:
+                hops.append((BACKWARD, edge, child, parent))
+                known.add(parent)
+        for edge in range(NUM_EDGES):
+            parent, child = POSE_CHAIN[edge]
+            if parent in known and child not in known:
+                hops.append((FORWARD, edge, parent, child))
+                known.add(child)
+        table[root] = hops
+    return table
 
 
-def traverse(edge: int, source_xy: np.ndarray, target: int, heatmap: np.ndarray,
+HOPS = _hop_table()
+
+
+def nearest_cell(yx: np.ndarray, output_stride: int, height: int, width: int) -> np.ndarray:
+    """Grid cells (n, 2) as (y, x) nearest to pixel points (n, 2) given as (y, x), clamped;
+    halves round up like JS ``Math.round``.
+
+    Truncating ``v + 0.5`` equals flooring it wherever the result survives the clamp at 0.
+    (``np.clip`` is avoided: its Python-level wrapper costs more than the arithmetic here.)
+    """
+    cells = (yx * (1.0 / output_stride) + 0.5).astype(np.intp)
+    np.minimum(cells, (height - 1, width - 1), out=cells)
+    np.maximum(cells, 0, out=cells)
+    return cells
+
+
+def traverse(edge: np.ndarray, source_yx: np.ndarray, target: np.ndarray, heatmap: np.ndarray,
              offsets: np.ndarray, displacements: np.ndarray, output_stride: int
              ) -> tuple[np.ndarray, np.ndarray]:
-    """tfjs ``traverseToTargetKeypoint`` for n sources: (target xy (n, 2), target scores (n,))."""
+    """tfjs ``traverseToTargetKeypoint`` for n sources given as (y, x):
+    returns (target (y, x) (n, 2), target scores (n,)).
+
+    ``displacements`` holds y channels at ``edge`` and x channels 16 further; ``edge`` and
+    ``target`` are arrays with one entry per source. y and x are gathered as pairs.
+    """
     _, height, width = heatmap.shape
-    num_edges = displacements.shape[0] // 2
-    gy, gx = nearest_cell(source_xy, output_stride, height, width)
-    xy = np.empty_like(source_xy)
-    xy[:, 0] = source_xy[:, 0] + displacements[num_edges + edge, gy, gx]
-    xy[:, 1] = source_xy[:, 1] + displacements[edge, gy, gx]
+    disp_channels = np.stack([edge, edge + NUM_EDGES], axis=1)
+    offset_channels = np.stack([target, target + NUM_KEYPOINTS], axis=1)
+    cells = nearest_cell(source_yx, output_stride, height, width)
+    yx = source_yx + displacements[disp_channels, cells[:, :1], cells[:, 1:]]
     for _ in range(OFFSET_REFINE_STEPS):
-        gy, gx = nearest_cell(xy, output_stride, height, width)
-        xy[:, 0] = gx * output_stride + offsets[NUM_KEYPOINTS + target, gy, gx].astype(np.float64)
-        xy[:, 1] = gy * output_stride + offsets[target, gy, gx].astype(np.float64)
-    gy, gx = nearest_cell(xy, output_stride, height, width)
-    return xy, heatmap[target, gy, gx].astype(np.float64)
+        cells = nearest_cell(yx, output_stride, height, width)
+        yx = cells * output_stride + offsets[offset_channels, cells[:, :1], cells[:, 1:]].astype(np.float64)
+    cells = nearest_cell(yx, output_stride, height, width)
+    return yx, heatmap[target, cells[:, 0], cells[:, 1]].astype(np.float64)
 
 
 def decode_poses(root_parts: np.ndarray, root_xy: np.ndarray, root_scores: np.ndarray,
                  heatmap: np.ndarray, offsets: np.ndarray, displacements_fwd: np.ndarray,
                  displacements_bwd: np.ndarray, output_stride: int
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Full keypoints for each root: positions (n, 17, 2) and scores (n, 17)."""
+    """Full keypoints for each root: positions (n, 17, 2) as (x, y) and scores (n, 17)."""
     n = root_parts.size
     rows = np.arange(n)
-    xy = np.zeros((n, NUM_KEYPOINTS, 2))
+    yx = np.zeros((n, NUM_KEYPOINTS, 2))
     scores = np.zeros((n, NUM_KEYPOINTS))
-    known = np.zeros((n, NUM_KEYPOINTS), bool)
-    xy[rows, root_parts] = root_xy
+    yx[rows, root_parts] = root_xy[:, ::-1]
     scores[rows, root_parts] = root_scores
-    known[rows, root_parts] = True
-    hops = [(e, CHILDREN[e], PARENTS[e], displacements_bwd) for e in range(len(POSE_CHAIN) - 1, -1, -1)]
-    hops += [(e, PARENTS[e], CHILDREN[e], displacements_fwd) for e in range(len(POSE_CHAIN))]
-    for edge, source, target, displacements in hops:
-        todo = np.flatnonzero(known[:, source] & ~known[:, target])
-        if todo.size == 0:
-            continue
-        xy[todo, target], scores[todo, target] = traverse(
-            edge, xy[todo, source], target, heatmap, offsets, displacements, output_stride)
-        known[todo, target] = True
-    return xy, scores
+    # Backward then forward channels in one array: candidate n reads y at direction * 32 + edge
+    # and x 16 channels further, which is what traverse() does with that "edge" index.
+    both = np.concatenate([displacements_bwd, displacements_fwd])
+    hops = HOPS[root_parts]                                   # (n, 16, 4)
+    for step in range(NUM_KEYPOINTS - 1):
+        direction, edge, source, target = hops[:, step].T
+        yx[rows, target], scores[rows, target] = traverse(
+            direction * 2 * NUM_EDGES + edge, yx[rows, source], target, heatmap, offsets, both,
+            output_stride)
+    return yx[..., ::-1], scores
