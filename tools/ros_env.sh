@@ -5,11 +5,13 @@
 #   source tools/ros_env.sh            # in an interactive shell
 #   tools/ros_env.sh CMD [ARGS...]     # run one command in it (what the Makefile does)
 #
-# POSENET_ROS_VENV overrides the venv (default: .venv at the repo root).
+# POSENET_ROS_VENV and POSENET_ROS_INSTALL override the venv and the colcon install space
+# (defaults: .venv and install at the repo root; `make ROS_DISTRO=jazzy` sets both).
 # The venv prefix plays the role of /opt/ros/<distro>: share/, lib/ and include/ live there.
 
 _posenet_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _posenet_venv="${POSENET_ROS_VENV:-$_posenet_repo/.venv}"
+_posenet_install="${POSENET_ROS_INSTALL-$_posenet_repo/install}"   # set but empty: none
 _posenet_site="$_posenet_venv/lib/python3.11/site-packages"
 
 _posenet_prepend() {  # _posenet_prepend VAR DIR: put DIR first in VAR unless already there
@@ -29,18 +31,21 @@ done
 _posenet_prepend LD_LIBRARY_PATH "$_posenet_venv/lib"
 # ros-wheels-bootstrapper re-executes every Python start to set LD_LIBRARY_PATH; it is set.
 export _ROS_WHEELS_BOOTSTRAP_COMPLETE=1
+# The source tree's posenet_ros (in the repo root, the usual current directory) has no
+# generated `posenet_ros.msg`: never let the current directory shadow the installed package.
+export PYTHONSAFEPATH=1
 # Keep DDS discovery on this machine (Jazzy and later; Humble reads ROS_LOCALHOST_ONLY).
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 
 # Our package: adds install/ to AMENT_PREFIX_PATH, PYTHONPATH and LD_LIBRARY_PATH. colcon's
 # scripts read unset variables, so relax `set -u` around them.
-if [ -f "$_posenet_repo/install/setup.bash" ]; then
+if [ -n "$_posenet_install" ] && [ -f "$_posenet_install/setup.bash" ]; then
   case $- in *u*) _posenet_nounset=1; set +u ;; *) _posenet_nounset= ;; esac
   # shellcheck disable=SC1091
-  source "$_posenet_repo/install/setup.bash"
+  source "$_posenet_install/setup.bash"
   [ -n "$_posenet_nounset" ] && set -u
 fi
-unset _posenet_lib _posenet_site _posenet_nounset
+unset _posenet_lib _posenet_site _posenet_nounset _posenet_install
 unset -f _posenet_prepend
 
 # Executed rather than sourced: run the command given.

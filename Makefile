@@ -1,0 +1,173 @@
+# posenet_ros: set-up, demo, tests and benchmarks on a machine that has only Debian's
+# python3 (+venv, pip), node/npm and a C/C++ compiler. ROS 2 comes from PyPI wheels into a
+# venv; the package (messages + Python code) is built by colcon into install/ at the repo root.
+#
+#   make demo      run the node on vtest.avi over DDS            (does `make setup` first)
+#   make test      run every test                                 (does `make setup` first)
+#   make setup     venv + pinned wheels, colcon build, ONNX models, sample data
+#   make bench     benchmark against the TF.js reference
+#   make clean     remove the colcon build (build/ install/ log/); `distclean` also the venv
+#
+# Every step leaves a stamp file whose name carries a hash of the step's inputs, so running a
+# target again redoes only the steps whose inputs changed.
+#
+# Variables (command line or environment):
+#   POSENET_ROS_HOME  models, weights, sample data, downloads (default ~/.cache/posenet_ros)
+#   ROS_DISTRO        kilted (default) or jazzy: which PyPI ROS wheels (requirements/*.txt)
+#   PYTHON            interpreter for the venv (default python3.11: the ROS wheels are cp311)
+#   PYTEST_ARGS       extra pytest arguments for `make test`, e.g. PYTEST_ARGS="-k codec -x"
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3.11
+POSENET_ROS_HOME ?= $(HOME)/.cache/posenet_ros
+override POSENET_ROS_HOME := $(abspath $(POSENET_ROS_HOME))
+export POSENET_ROS_HOME
+
+# A sourced ROS install sets ROS_DISTRO too (e.g. humble); this Makefile only knows the
+# distros it has wheel locks for. In a ROS install, build with colcon instead (README).
+ROS_DISTRO ?= kilted
+ifeq ($(wildcard requirements/$(ROS_DISTRO).txt),)
+$(error ROS_DISTRO=$(ROS_DISTRO): no requirements/$(ROS_DISTRO).txt. This Makefile installs ROS 2 \
+  from PyPI wheels for kilted or jazzy only; pass ROS_DISTRO=kilted, or build in your ROS \
+  workspace with colcon (README, "Build and setup"))
+endif
+
+# Kilted is the default and lives at the repo root (.venv/, build/, install/, log/); another
+# distro gets its own venv with its colcon workspace inside, so the two never mix.
+ifeq ($(ROS_DISTRO),kilted)
+VENV := .venv
+WS := .
+else
+VENV := .venv-$(ROS_DISTRO)
+WS := $(VENV)/ws
+endif
+INSTALL_DIR := $(WS)/install
+export POSENET_ROS_VENV := $(abspath $(VENV))
+export POSENET_ROS_INSTALL := $(abspath $(INSTALL_DIR))
+# Runs a command with the ROS wheels' environment and our install space sourced.
+IN_ROS_ENV := tools/ros_env.sh
+
+# $(call hash,FILES[,WORDS]): 12 hex digits over the files' names and contents (and WORDS),
+# for stamp names.
+hash = $(shell { sha256sum $(sort $(1)) /dev/null; echo '$(2)'; } | sha256sum | cut -c1-12)
+# $(call missing,FILES): non-empty when one of FILES does not exist (forces a stamped step).
+missing = $(filter-out $(wildcard $(1)),$(1))
+
+# --- Python venv with every package pinned and hash-checked ---------------------------------
+# The locks (requirements/*.txt) come from tools/lock_requirements.py; setup.py is installed
+# editable so `posenet-ros` works from the venv without ROS.
+VENV_STAMP := $(VENV)/.stamp-venv-$(call hash,requirements/pip.txt requirements/$(ROS_DISTRO).txt setup.py setup.cfg)
+TEST_STAMP := $(VENV)/.stamp-test-$(call hash,requirements/test.txt)
+PIP := $(VENV)/bin/python -m pip --quiet --disable-pip-version-check
+
+$(VENV_STAMP):
+	@echo "==> venv $(VENV): pinned packages for ROS 2 $(ROS_DISTRO)"
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (the ROS wheels are \
+	  for CPython 3.11): apt-get install python3 python3-venv, or pass PYTHON=..." >&2; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --require-hashes -r requirements/pip.txt
+	$(PIP) install --require-hashes -r requirements/$(ROS_DISTRO).txt
+	@# No build isolation: setuptools is pinned in the lock, and nothing else is fetched.
+	$(PIP) install --no-deps --no-build-isolation --editable .
+	rm -f $(VENV)/.stamp-venv-*
+	touch $@
+
+$(TEST_STAMP): $(VENV_STAMP)
+	@echo "==> test tools (pytest, ament_flake8, ament_pep257)"
+	$(PIP) install --require-hashes -r requirements/test.txt
+	rm -f $(VENV)/.stamp-test-*
+	touch $@
+
+# --- colcon build of the package (messages + Python code) into $(INSTALL_DIR) ---------------
+# Tests and the demo run the installed copy, so any change to a file that gets installed
+# triggers a rebuild (incremental: a few seconds).
+BUILD_INPUTS := $(shell find CMakeLists.txt package.xml resource msg launch config posenet_ros \
+  tools/node_wrapper.py.in -type f -not -path '*/node_modules/*' -not -path '*/__pycache__/*' \
+  -not -name '*.pyc' 2>/dev/null)
+BUILD_STAMP := $(INSTALL_DIR)/.stamp-build-$(call hash,$(BUILD_INPUTS),$(VENV_STAMP))
+
+$(BUILD_STAMP): $(VENV_STAMP)
+	@echo "==> colcon build -> $(INSTALL_DIR)"
+	tools/fix_wheel_paths.sh $(VENV)/bin/python
+	@# The wheels' CMake files would add the venv's numpy include dir, which lies inside this
+	@# source tree, to exported targets (a CMake error); the /opt/python link points there too.
+	@# POSENET_ROS_INSTALL= : build without our previous install sourced.
+	POSENET_ROS_INSTALL= $(IN_ROS_ENV) colcon --log-base $(WS)/log build \
+	  --build-base $(WS)/build --install-base $(INSTALL_DIR) \
+	  --cmake-args -DBUILD_TESTING=OFF \
+	    -DPython3_EXECUTABLE=$(abspath $(VENV))/bin/python3 \
+	    -DPython3_NumPy_INCLUDE_DIR=/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include
+	rm -f $(INSTALL_DIR)/.stamp-build-*
+	touch $@
+
+# --- ONNX models: the lead's `posenet-ros convert` (npm pack of the weights + conversion) ----
+MODEL_FILES := $(foreach s,8 16 32,$(POSENET_ROS_HOME)/models/posenet-mobilenet075-stride$(s).onnx)
+MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/model/*.py) posenet_ros/paths.py)
+
+$(MODELS_STAMP): $(BUILD_STAMP) $(if $(call missing,$(MODEL_FILES)),FORCE)
+	@echo "==> models in $(POSENET_ROS_HOME)/models"
+	$(IN_ROS_ENV) posenet-ros convert
+	mkdir -p $(@D) && rm -f $(@D)/models-*
+	touch $@
+
+# --- sample data: vtest.avi and stills from Debian's opencv-doc (pinned, SHA-256 checked) ---
+DATA_FILES := $(foreach f,vtest.avi messi5.jpg basketball1.png basketball2.png,$(POSENET_ROS_HOME)/data/$(f))
+DATA_STAMP := $(POSENET_ROS_HOME)/.stamps/data-$(call hash,tools/fetch_sample_data.sh)
+
+$(DATA_STAMP): $(if $(call missing,$(DATA_FILES)),FORCE)
+	@echo "==> sample data in $(POSENET_ROS_HOME)/data"
+	tools/fetch_sample_data.sh $(POSENET_ROS_HOME)
+	mkdir -p $(@D) && rm -f $(@D)/data-*
+	touch $@
+
+# --- the Node.js TF.js PoseNet 2.2.2 reference (parity tests and benchmarks) ----------------
+# posenet 2.2.2 declares tfjs 3 as its peer; it runs on tfjs 4 (--legacy-peer-deps).
+# --ignore-scripts: no package may run install scripts (nothing here needs one).
+REF_DIR := posenet_ros/reference
+REF_STAMP := $(REF_DIR)/node_modules/.stamp-$(call hash,$(wildcard $(REF_DIR)/package.json $(REF_DIR)/package-lock.json))
+
+$(REF_STAMP):
+	@if [ -f $(REF_DIR)/package-lock.json ]; then \
+	  echo "==> npm ci in $(REF_DIR)"; \
+	  (cd $(REF_DIR) && npm ci --no-audit --no-fund --legacy-peer-deps --ignore-scripts); \
+	  rm -f $(REF_DIR)/node_modules/.stamp-*; touch $@; \
+	else \
+	  echo "notice: no $(REF_DIR)/package-lock.json yet: skipping the Node.js reference"; \
+	fi
+
+# --- what the README names -----------------------------------------------------------------
+.PHONY: help setup demo test bench clean distclean FORCE
+
+help:
+	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
+
+setup: $(VENV_STAMP) $(BUILD_STAMP) $(MODELS_STAMP) $(DATA_STAMP)
+	@echo "setup done. A shell with ROS 2 $(ROS_DISTRO) and posenet_ros:" \
+	  "$(if $(filter-out kilted,$(ROS_DISTRO)),POSENET_ROS_VENV=$(VENV) POSENET_ROS_INSTALL=$(INSTALL_DIR) )source tools/ros_env.sh"
+
+demo: setup
+	$(IN_ROS_ENV) python -m posenet_ros.ros.demo
+
+# Each run gets its own DDS domain (unless ROS_DOMAIN_ID is set) so that nodes of another
+# run on the same machine cannot cross-talk with the tests' nodes.
+test: setup $(TEST_STAMP) $(REF_STAMP)
+	@rc=0; \
+	ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$((RANDOM % 100 + 1))} \
+	  $(IN_ROS_ENV) python -m pytest -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; \
+	exit $$rc
+
+bench: setup $(REF_STAMP)
+	$(IN_ROS_ENV) posenet-ros bench
+
+clean:
+	rm -rf $(WS)/build $(WS)/install $(WS)/log
+
+distclean: clean
+	rm -rf $(VENV) $(REF_DIR)/node_modules
+
+FORCE:
