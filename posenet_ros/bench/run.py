@@ -1,0 +1,107 @@
+"""Timing one configuration: our stages and, on the same frames in the same loop, the reference.
+
+Frames alternate between posenet_ros and TF.js so both see the same machine load; medians are
+reported because these machines are noisy. End to end is an RGB frame in memory -> poses.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+
+from posenet_ros.config import EstimatorConfig
+from posenet_ros.estimator import PoseEstimator
+
+WARMUP = 3
+
+
+@dataclass
+class Result:
+    resolution: int
+    stride: int
+    mode: str
+    model: str
+    frames: int
+    people_mean: float
+    ms: dict = field(default_factory=dict)          # stage -> median milliseconds
+    reference_ms: float | None = None
+    reference_people_mean: float | None = None
+    gflop_per_frame: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """How many times faster than TF.js end to end (None without a reference run)."""
+        return self.reference_ms / self.ms["end_to_end"] if self.reference_ms else None
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+class MessageStage:
+    """PoseArray build + publish on a real rclpy publisher, when a ROS install is importable."""
+
+    def __init__(self) -> None:
+        import rclpy
+        from posenet_ros.msg import PoseArray
+        from std_msgs.msg import Header
+
+        from posenet_ros.ros.messages import to_pose_array
+        self._rclpy = rclpy
+        rclpy.init()
+        self._node = rclpy.create_node("posenet_bench")
+        self._pub = self._node.create_publisher(PoseArray, "posenet_bench/poses", 10)
+        self._header = Header(frame_id="camera")
+        self._build = to_pose_array
+
+    def __call__(self, poses, estimator: PoseEstimator, width: int, height: int) -> float:
+        t = time.perf_counter()
+        msg = self._build(poses, self._header, width, height, estimator.config,
+                          estimator.model_name, estimator.input_size(width, height))
+        self._pub.publish(msg)
+        return time.perf_counter() - t
+
+    def close(self) -> None:
+        self._node.destroy_node()
+        self._rclpy.try_shutdown()
+
+
+def measure(config: EstimatorConfig, frames: list[np.ndarray], jpegs: list[bytes],
+            reference=None, message_stage: MessageStage | None = None) -> Result:
+    """Time ``config`` on ``frames`` (RGB) with the reference interleaved when given."""
+    estimator = PoseEstimator(config)
+    res = config.input_resolution
+    stages: dict[str, list[float]] = {k: [] for k in
+                                      ("image_decode", "preprocess", "inference", "pose_decode",
+                                       "end_to_end", "message")}
+    ref_ms, people, ref_people = [], [], []
+    for i, (frame, jpeg) in enumerate(zip(frames, jpegs)):
+        t = time.perf_counter()
+        cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        decode_s = time.perf_counter() - t
+        t = time.perf_counter()
+        poses = estimator.estimate(frame)
+        e2e = time.perf_counter() - t
+        msg_s = message_stage(poses, estimator, frame.shape[1], frame.shape[0]) if message_stage else None
+        if reference is not None:
+            ref_poses, ms = reference.estimate(frame, mode=config.decoder, input_resolution=res)
+        if i < WARMUP:
+            continue
+        timings = estimator.last_timings
+        for key, value in (("image_decode", decode_s), ("preprocess", timings["preprocess"]),
+                           ("inference", timings["inference"]), ("pose_decode", timings["decode"]),
+                           ("end_to_end", e2e), ("message", msg_s)):
+            if value is not None:
+                stages[key].append(value * 1e3)
+        people.append(len(poses))
+        if reference is not None:
+            ref_ms.append(ms)
+            ref_people.append(len(ref_poses))
+    return Result(
+        resolution=res if isinstance(res, int) else res[0], stride=config.output_stride,
+        mode=config.decoder, model=estimator.model_name, frames=len(people),
+        people_mean=float(np.mean(people)),
+        ms={k: float(np.median(v)) for k, v in stages.items() if v},
+        reference_ms=float(np.median(ref_ms)) if ref_ms else None,
+        reference_people_mean=float(np.mean(ref_people)) if ref_people else None)
