@@ -1,0 +1,224 @@
+"""``posenet-ros bag``'s work: every frame of one image topic through the engine, into files.
+
+Frames are read, deserialised and decoded on a background thread while the engine runs on the
+previous one (both spend their time in C code that releases the GIL), so the tool runs as fast
+as the slower of the two, not their sum. No frame is skipped except undecodable ones, which are
+counted and reported: they get no PoseArray (the node publishes nothing for them either), so
+every PoseArray in the output stands for a frame the engine saw.
+
+Outputs (in ``out_dir``): ``poses/`` (rosbag2 MCAP bag, ``poses/poses.mcap``), ``keypoints.csv``,
+``summary.json``, ``timeline.png``. They are written and closed even when reading stops at a
+damaged part of the bag or on Ctrl-C: then they hold every frame before that point.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import logging
+from pathlib import Path
+import queue
+import shutil
+import threading
+import time
+
+import numpy as np
+
+from posenet_ros.bag import summary as summary_mod
+from posenet_ros.bag.frames import decode_frame, FrameDecodeError
+from posenet_ros.bag.messages import MessageFactory
+from posenet_ros.bag.outputs import KeypointCsv, PoseBag
+from posenet_ros.bag.reader import BagError, BagReadError, ImageBag, TopicInfo
+from posenet_ros.bag.typestore import typestore
+from posenet_ros.estimator import PoseEstimator
+
+log = logging.getLogger(__name__)
+OUTPUT_NAMES = {"bag": "poses", "csv": "keypoints.csv", "summary": "summary.json",
+                "plot": "timeline.png"}
+PREFETCH = 8          # decoded frames waiting for the engine (bounded memory)
+LOG_EVERY_ERRORS = 50  # undecodable frames: log the first few, then every n-th
+
+
+@dataclass(frozen=True)
+class BagJob:
+    bag: Path
+    topic: str
+    out_dir: Path
+    output_topic: str | None = None    # default: <input topic>/poses
+    markers: bool = False
+    marker_topic: str | None = None    # default: <input topic>/pose_markers
+    force: bool = False                # replace earlier outputs in out_dir
+
+
+@dataclass
+class _Frame:
+    index: int
+    log_time: int
+    header: object | None = None
+    rgb: np.ndarray | None = None
+    error: str | None = None
+
+
+_END = object()
+
+
+def output_paths(out_dir: Path) -> dict[str, Path]:
+    return {key: out_dir / name for key, name in OUTPUT_NAMES.items()}
+
+
+def analyze(job: BagJob, estimator: PoseEstimator,
+            on_progress: Callable[[int, int], None] | None = None) -> dict:
+    """Run the job; returns the summary (also written to ``summary.json``).
+
+    Raises BagError before writing anything when the bag, topic or output folder cannot be
+    used. A fault while reading ends the run early with outputs intact and
+    ``summary["fault"]`` set; Ctrl-C does the same, then re-raises KeyboardInterrupt.
+    """
+    outputs = output_paths(job.out_dir)
+    with ImageBag(job.bag) as bag:
+        topic = bag.select(job.topic)
+        _prepare(job.out_dir, outputs, job.force)
+        store = typestore()
+        base = topic.name.rstrip("/")
+        pose_topic = job.output_topic or f"{base}/poses"
+        marker_topic = (job.marker_topic or f"{base}/pose_markers") if job.markers else None
+        factory = MessageFactory(store, estimator.config, estimator.model_name)
+        timeline = summary_mod.Timeline()
+        pose_bag = PoseBag(outputs["bag"], store, pose_topic, marker_topic)
+        csv_out = None
+        fault, interrupted, read, engine_s = None, False, 0, 0.0
+        stop = threading.Event()
+        frames: queue.Queue = queue.Queue(maxsize=PREFETCH)
+        reader = threading.Thread(target=_read_frames, name="posenet-bag-reader", daemon=True,
+                                  args=(bag, topic, store, frames, stop))
+        start = time.perf_counter()
+        try:
+            csv_out = KeypointCsv(outputs["csv"])
+            reader.start()
+            while (item := frames.get()) is not _END:
+                if isinstance(item, BagReadError):
+                    fault = str(item)
+                    break
+                read += 1
+                if item.error is not None:
+                    _report_error(timeline, item)
+                else:
+                    poses = estimator.estimate(item.rgb)
+                    engine_s += sum(estimator.last_timings.values())
+                    height, width = item.rgb.shape[:2]
+                    header = item.header
+                    pose_bag.write(item.log_time,
+                                   factory.pose_array(poses, header, width, height,
+                                                      estimator.input_size(width, height)),
+                                   factory.marker_array(poses, header, width, height)
+                                   if marker_topic else None)
+                    csv_out.write(header.stamp.sec, header.stamp.nanosec, item.index, poses)
+                    timeline.add(_stamp_ns(header), poses)
+                if on_progress:
+                    on_progress(read, topic.count)
+        except KeyboardInterrupt:
+            interrupted, fault = True, "interrupted (Ctrl-C) before the end of the bag"
+        finally:
+            stop.set()
+            reader.join(timeout=10)
+            elapsed = time.perf_counter() - start
+            pose_bag.close()
+            if csv_out is not None:
+                csv_out.close()
+        result = _summary(job, bag, topic, estimator, timeline, outputs, pose_topic, marker_topic,
+                          read, elapsed, engine_s, fault)
+        summary_mod.write_json(outputs["summary"], result)
+        summary_mod.plot_timeline(outputs["plot"], timeline, f"{job.bag.name} {topic.name}")
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
+def _read_frames(bag: ImageBag, topic: TopicInfo, store, frames: queue.Queue,
+                 stop: threading.Event) -> None:
+    """Reader thread: bag → deserialised, decoded frames (or errors) → queue, then _END."""
+    try:
+        for index, (log_time, raw) in enumerate(bag.messages(topic)):
+            if not _put(frames, _decode(index, log_time, raw, topic.msgtype, store), stop):
+                return
+        _put(frames, _END, stop)
+    except BagReadError as err:
+        if _put(frames, err, stop):
+            _put(frames, _END, stop)
+    except Exception as err:  # noqa: BLE001 - must reach the main thread, not die silently
+        log.debug("reader thread failed", exc_info=True)
+        if _put(frames, BagReadError(f"reading {bag.path} failed: {err}"), stop):
+            _put(frames, _END, stop)
+
+
+def _decode(index: int, log_time: int, raw: bytes, msgtype: str, store) -> _Frame:
+    try:
+        msg = store.deserialize_cdr(raw, msgtype)
+    except Exception as err:  # noqa: BLE001 - corrupt CDR is one bad frame, not a crash
+        return _Frame(index, log_time, error=f"message cannot be deserialised as {msgtype}: {err}")
+    try:
+        return _Frame(index, log_time, header=msg.header, rgb=decode_frame(msg))
+    except FrameDecodeError as err:
+        return _Frame(index, log_time, header=msg.header, error=str(err))
+
+
+def _put(frames: queue.Queue, item: object, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            frames.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _report_error(timeline: summary_mod.Timeline, frame: _Frame) -> None:
+    stamp = _stamp_ns(frame.header) if frame.header is not None else frame.log_time
+    timeline.add_error(frame.index, stamp, frame.error)
+    if timeline.error_count <= 3 or timeline.error_count % LOG_EVERY_ERRORS == 0:
+        log.warning("frame %d skipped (%d undecodable so far): %s", frame.index,
+                    timeline.error_count, frame.error)
+
+
+def _stamp_ns(header: object) -> int:
+    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
+
+
+def _prepare(out_dir: Path, outputs: dict[str, Path], force: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BagError(f"output {out_dir} exists and is not a folder")
+    existing = [p for p in outputs.values() if p.exists()]
+    if existing and not force:
+        raise BagError(f"{out_dir} already holds {', '.join(p.name for p in existing)}; "
+                       f"choose another -o folder or pass --force to replace them")
+    for path in existing:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _summary(job: BagJob, bag: ImageBag, topic: TopicInfo, estimator: PoseEstimator,
+             timeline: summary_mod.Timeline, outputs: dict[str, Path], pose_topic: str,
+             marker_topic: str | None, read: int, elapsed: float, engine_s: float,
+             fault: str | None) -> dict:
+    stats = timeline.statistics()
+    cfg = estimator.config
+    return {
+        "input": str(job.bag), "topic": topic.name, "input_type": topic.msgtype,
+        "messages_in_bag": topic.listed if topic.listed is not None else topic.count,
+        "messages_read": read,
+        "recovered": bag.recovered,
+        "output_topic": pose_topic, "marker_topic": marker_topic,
+        "pose_arrays_written": stats["frames"],
+        **stats,
+        "elapsed_s": elapsed,
+        "frames_per_second": read / elapsed if elapsed > 0 else 0.0,
+        "engine_ms_per_frame": 1000 * engine_s / stats["frames"] if stats["frames"] else 0.0,
+        "engine": {"model": estimator.model_name, "providers": estimator.providers,
+                   "decoder": cfg.decoder, "output_stride": cfg.output_stride,
+                   "input_resolution": cfg.input_resolution,
+                   "image_scale_factor": cfg.image_scale_factor,
+                   "flip_horizontal": cfg.flip_horizontal, "max_detections": cfg.max_detections,
+                   "score_threshold": cfg.score_threshold, "nms_radius": cfg.nms_radius},
+        "complete": fault is None,
+        "fault": fault,
+        "outputs": {key: str(path) for key, path in outputs.items()},
+    }

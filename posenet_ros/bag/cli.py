@@ -1,0 +1,116 @@
+"""``posenet-ros bag`` and ``posenet-ros bag-from-video`` (plugged into posenet_ros.cli).
+
+Exit codes: 0 done; 1 bad engine settings and 2 unusable bag, topic, output folder or model
+(nothing written); 3 the bag is damaged (truncated/corrupt): the outputs are valid and hold
+every frame before the damage; 130 interrupted (outputs hold what was processed).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+import sys
+
+from posenet_ros.cli_options import add_engine_arguments, config_from_args
+
+log = logging.getLogger(__name__)
+EXIT_UNUSABLE, EXIT_DAMAGED, EXIT_INTERRUPTED = 2, 3, 130
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bag = subparsers.add_parser(
+        "bag", help="poses for every frame of an image topic in a rosbag2 (no ROS needed)",
+        description="Estimate poses on every frame of one image topic of a rosbag2 (MCAP or "
+                    "sqlite3; sensor_msgs/Image or CompressedImage) and write OUT_DIR/poses "
+                    "(MCAP bag of posenet_ros/msg/PoseArray, one per decodable frame, with the "
+                    "frame's header, logged at its receive time), keypoints.csv, summary.json "
+                    "and timeline.png.")
+    bag.add_argument("input", type=Path, metavar="IN", help="bag folder, .mcap or .db3 file")
+    bag.add_argument("--topic", required=True, help="image topic to analyse")
+    bag.add_argument("-o", "--output", type=Path, required=True, metavar="OUT_DIR")
+    bag.add_argument("--output-topic", help="PoseArray topic (default: <topic>/poses)")
+    bag.add_argument("--markers", action="store_true",
+                     help="also write visualization_msgs/MarkerArray (image-plane convention)")
+    bag.add_argument("--marker-topic", help="MarkerArray topic (default: <topic>/pose_markers)")
+    bag.add_argument("--force", action="store_true", help="replace outputs already in OUT_DIR")
+    add_engine_arguments(bag)
+    bag.set_defaults(func=run_bag)
+
+    video = subparsers.add_parser(
+        "bag-from-video", help="write a video as a rosbag2 of camera images + CameraInfo",
+        description="Write each frame of VIDEO as sensor_msgs/Image (or CompressedImage JPEG) "
+                    "with a CameraInfo; stamps start at a fixed epoch and advance by 1/rate.")
+    video.add_argument("video", type=Path, metavar="VIDEO")
+    video.add_argument("-o", "--output", type=Path, required=True, metavar="BAG",
+                       help="bag folder to create (must not exist)")
+    video.add_argument("--compressed", action="store_true",
+                       help="JPEG CompressedImage on <topic>/compressed")
+    video.add_argument("--topic", default="/camera/image_raw", help="image topic")
+    video.add_argument("--encoding", choices=("bgr8", "rgb8"), default="bgr8",
+                       help="raw image encoding")
+    video.add_argument("--rate", type=float, help="frames/s of the stamps (default: video's)")
+    video.add_argument("--frame-id", default="camera_optical_frame")
+    video.add_argument("--max-frames", type=int, help="stop after N frames")
+    video.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
+    video.set_defaults(func=run_bag_from_video)
+
+
+def run_bag(args: argparse.Namespace) -> int:
+    from posenet_ros.bag.analyze import BagJob, analyze
+    from posenet_ros.bag.progress import Progress
+    from posenet_ros.bag.reader import BagError
+    from posenet_ros.bag.summary import format_summary
+    from posenet_ros.bag.typestore import MessageDefinitionsNotFound
+    from posenet_ros.estimator import PoseEstimator
+    from posenet_ros.paths import MissingAssetError
+    from posenet_ros.runtime import ModelError
+
+    config = config_from_args(args)
+    job = BagJob(bag=args.input, topic=args.topic, out_dir=args.output,
+                 output_topic=args.output_topic, markers=args.markers,
+                 marker_topic=args.marker_topic, force=args.force)
+    progress: Progress | None = None
+
+    def on_progress(done: int, total: int) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = Progress(total)
+        progress.update(done)
+
+    try:
+        estimator = PoseEstimator(config)
+        summary = analyze(job, estimator, on_progress)
+    except (BagError, MissingAssetError, ModelError, MessageDefinitionsNotFound) as exc:
+        print(f"posenet-ros bag: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        print(f"\nposenet-ros bag: interrupted; outputs in {args.output} hold the frames "
+              f"processed so far", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if progress is not None:
+            progress.close()
+    print(format_summary(summary))
+    if summary["fault"]:
+        print(f"posenet-ros bag: {summary['fault']}. Outputs in {args.output} are valid and "
+              f"hold the {summary['frames']} frames before it.", file=sys.stderr)
+        return EXIT_DAMAGED
+    return 0
+
+
+def run_bag_from_video(args: argparse.Namespace) -> int:
+    from posenet_ros.bag.from_video import VideoBagJob, write_video_bag
+    from posenet_ros.errors import ImageError
+
+    job = VideoBagJob(video=args.video, bag=args.output, topic=args.topic,
+                      compressed=args.compressed, encoding=args.encoding, rate=args.rate,
+                      frame_id=args.frame_id, max_frames=args.max_frames, storage=args.storage)
+    try:
+        result = write_video_bag(job)
+    except (ImageError, ValueError) as exc:
+        print(f"posenet-ros bag-from-video: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(f"{args.output}: {result['frames']} frames {result['size'][0]}x{result['size'][1]} "
+          f"at {result['rate']:g} frames/s on {result['topic']} ({result['msgtype']}) "
+          f"+ {result['camera_info_topic']}")
+    return 0

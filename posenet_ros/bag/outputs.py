@@ -1,0 +1,87 @@
+"""The files ``posenet-ros bag`` writes: the pose bag and the keypoint CSV.
+
+Both are opened before the first frame and closed in ``finally`` by the analysis, so whatever
+was processed before a fault or Ctrl-C is a valid, complete file: the MCAP gets its summary and
+``metadata.yaml``, the CSV its last row.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from posenet_ros.bag.typestore import MARKER_ARRAY, POSE_ARRAY
+from posenet_ros.keypoints import PART_NAMES
+from posenet_ros.pose import Pose
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys.store import Typestore
+
+# rosbag2 metadata version 8 (Jazzy's), the oldest rosbags writes; readers take newer ones
+# only from Jazzy on.
+BAG_VERSION = 8
+CSV_COLUMNS = ("stamp", "stamp_ns", "frame", "pose", "part_id", "part", "x", "y", "score",
+               "pose_score")
+
+
+class PoseBag:
+    """A rosbag2 MCAP bag with PoseArray (and optionally MarkerArray) messages.
+
+    Message definitions are embedded (MCAP schemas from the typestore), so ``rosbags`` and
+    ``ros2 bag`` read it without posenet_ros installed.
+    """
+
+    def __init__(self, path: Path, store: Typestore, pose_topic: str,
+                 marker_topic: str | None = None) -> None:
+        self.path = path
+        self.count = 0
+        self._store = store
+        self._writer = Writer(path, version=BAG_VERSION, storage_plugin=StoragePlugin.MCAP)
+        self._writer.open()
+        self._poses = self._writer.add_connection(pose_topic, POSE_ARRAY, typestore=store)
+        self._markers = (self._writer.add_connection(marker_topic, MARKER_ARRAY, typestore=store)
+                         if marker_topic else None)
+
+    def write(self, log_time_ns: int, pose_array: object, markers: object | None = None) -> None:
+        """One frame's messages, logged at ``log_time_ns`` (the input image's receive time)."""
+        self._writer.write(self._poses, log_time_ns,
+                           self._store.serialize_cdr(pose_array, POSE_ARRAY))
+        if self._markers is not None and markers is not None:
+            self._writer.write(self._markers, log_time_ns,
+                               self._store.serialize_cdr(markers, MARKER_ARRAY))
+        self.count += 1
+
+    def close(self) -> None:
+        """Write the MCAP summary and metadata.yaml; safe to call twice."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+
+
+class KeypointCsv:
+    """One row per keypoint per pose per frame (see :data:`CSV_COLUMNS`).
+
+    ``stamp`` is the header stamp as exact decimal seconds (``sec.nanosec``, 9 digits),
+    ``stamp_ns`` the same as integer nanoseconds; ``frame`` the index of the input message on
+    the topic (undecodable frames keep their index but have no rows).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._file = path.open("x", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(CSV_COLUMNS)
+
+    def write(self, sec: int, nanosec: int, frame: int, poses: list[Pose]) -> None:
+        stamp, stamp_ns = f"{sec}.{nanosec:09d}", sec * 1_000_000_000 + nanosec
+        for index, pose in enumerate(poses):
+            score = f"{pose.score:.6f}"
+            self._csv.writerows(
+                (stamp, stamp_ns, frame, index, part, PART_NAMES[part], f"{x:.3f}", f"{y:.3f}",
+                 f"{s:.6f}", score)
+                for part, ((x, y), s) in
+                enumerate(zip(pose.positions.tolist(), pose.keypoint_scores.tolist())))
+            self.rows += len(PART_NAMES)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()

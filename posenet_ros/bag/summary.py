@@ -1,0 +1,115 @@
+"""Per-frame statistics of an analysed bag, the summary they add up to, and the timeline plot."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from posenet_ros.pose import Pose
+
+MAX_ERROR_EXAMPLES = 20
+
+
+@dataclass
+class Timeline:
+    """What happened per input message, in bag order."""
+
+    stamps_ns: list[int] = field(default_factory=list)       # decoded frames' header stamps
+    people: list[int] = field(default_factory=list)
+    mean_scores: list[float] = field(default_factory=list)   # NaN where nobody was found
+    pose_scores: list[float] = field(default_factory=list)   # every pose, all frames
+    error_stamps_ns: list[int] = field(default_factory=list)  # receive times of skipped frames
+    errors: list[dict] = field(default_factory=list)         # first few, with reasons
+    error_count: int = 0
+
+    def add(self, stamp_ns: int, poses: list[Pose]) -> None:
+        scores = [float(p.score) for p in poses]
+        self.stamps_ns.append(stamp_ns)
+        self.people.append(len(poses))
+        self.mean_scores.append(float(np.mean(scores)) if scores else math.nan)
+        self.pose_scores.extend(scores)
+
+    def add_error(self, frame: int, log_time_ns: int, reason: str) -> None:
+        self.error_count += 1
+        self.error_stamps_ns.append(log_time_ns)
+        if len(self.errors) < MAX_ERROR_EXAMPLES:
+            self.errors.append({"frame": frame, "receive_time_ns": log_time_ns, "reason": reason})
+
+    def statistics(self) -> dict:
+        people = np.asarray(self.people, dtype=np.float64)
+        return {
+            "frames": len(self.people),
+            "frames_with_people": int(np.count_nonzero(people)),
+            "people_per_frame_mean": float(people.mean()) if people.size else 0.0,
+            "people_per_frame_max": int(people.max()) if people.size else 0,
+            "poses": len(self.pose_scores),
+            "mean_pose_score": float(np.mean(self.pose_scores)) if self.pose_scores else None,
+            "decode_errors": self.error_count,
+            "decode_error_examples": self.errors,
+            "first_stamp_ns": self.stamps_ns[0] if self.stamps_ns else None,
+            "last_stamp_ns": self.stamps_ns[-1] if self.stamps_ns else None,
+        }
+
+
+def write_json(path: Path, summary: dict) -> None:
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def format_summary(s: dict) -> str:
+    """Return the human-readable lines ``posenet-ros bag`` prints at the end."""
+    score = "n/a" if s["mean_pose_score"] is None else f"{s['mean_pose_score']:.3f}"
+    lines = [
+        f"input:   {s['input']} topic {s['topic']} ({s['input_type']}), "
+        f"{s['messages_read']} of {s['messages_in_bag']} messages read",
+        f"engine:  {s['engine']['model']} on {s['engine']['providers'][0]}, "
+        f"{s['engine']['decoder']} decoder",
+        f"frames:  {s['frames']} analysed, {s['frames_with_people']} with people, "
+        f"{s['decode_errors']} undecodable (skipped)",
+        f"people:  {s['people_per_frame_mean']:.2f} per frame (max {s['people_per_frame_max']}), "
+        f"mean pose score {score}",
+        f"speed:   {s['frames_per_second']:.1f} frames/s end to end "
+        f"(engine {s['engine_ms_per_frame']:.1f} ms/frame), {s['elapsed_s']:.1f} s",
+        f"outputs: {s['outputs']['bag']} ({s['output_topic']}), {s['outputs']['csv']}, "
+        f"{s['outputs']['plot']}",
+    ]
+    if s.get("fault"):
+        lines.append(f"FAULT:   {s['fault']}")
+    return "\n".join(lines)
+
+
+def plot_timeline(path: Path, timeline: Timeline, title: str) -> None:
+    """Plot people count and mean pose score over header time (s since the first frame).
+
+    Skipped frames are marked in red. Uses the Agg backend: no display needed.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    origin = min(timeline.stamps_ns + timeline.error_stamps_ns, default=0)
+    t = (np.asarray(timeline.stamps_ns, dtype=np.int64) - origin) / 1e9
+    fig, (ax_people, ax_score) = plt.subplots(2, 1, sharex=True, figsize=(10, 5), dpi=100)
+    try:
+        ax_people.step(t, timeline.people, where="post", color="tab:blue", linewidth=1)
+        ax_people.set_ylabel("people")
+        ax_people.yaxis.get_major_locator().set_params(integer=True)
+        if timeline.error_stamps_ns:
+            errors = (np.asarray(timeline.error_stamps_ns, dtype=np.int64) - origin) / 1e9
+            ax_people.plot(errors, np.zeros(len(errors)), "|", color="tab:red", markersize=12,
+                           label=f"undecodable frames ({timeline.error_count})")
+            ax_people.legend(loc="upper right")
+        ax_score.plot(t, timeline.mean_scores, ".-", color="tab:green", linewidth=1,
+                      markersize=3)
+        ax_score.set_ylim(0, 1)
+        ax_score.set_ylabel("mean pose score")
+        ax_score.set_xlabel("time since first frame [s] (header stamps)")
+        ax_people.set_title(title)
+        for ax in (ax_people, ax_score):
+            ax.grid(True, alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)

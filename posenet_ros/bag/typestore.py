@@ -1,0 +1,71 @@
+"""A rosbags Typestore that knows posenet_ros's own messages, built from the ``.msg`` files.
+
+Reading and writing bags must not need a ROS build, so the message classes come from the
+``.msg`` sources (the same files rosidl compiles) on top of ROS 2 Humble's standard types.
+Image, CameraInfo, Header and Marker hash identically in Humble, Jazzy and Kilted, so bags
+written with this store play on all three.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+import os
+from pathlib import Path
+import sys
+
+from rosbags.typesys import get_types_from_msg, get_typestore, Stores
+from rosbags.typesys.store import Typestore
+
+PACKAGE = "posenet_ros"
+MESSAGES = ("Keypoint", "Pose", "PoseArray")
+POSE_ARRAY = f"{PACKAGE}/msg/PoseArray"
+POSE = f"{PACKAGE}/msg/Pose"
+KEYPOINT = f"{PACKAGE}/msg/Keypoint"
+IMAGE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
+CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
+BASE_STORE = Stores.ROS2_HUMBLE
+
+
+class MessageDefinitionsNotFound(FileNotFoundError):
+    """posenet_ros's ``.msg`` files are neither in the source tree nor in an ament prefix."""
+
+
+def msg_search_path() -> list[Path]:
+    """List where the ``.msg`` files may be, in order of preference.
+
+    The source checkout this module lives in, then ``share/posenet_ros/msg`` under each
+    ``$AMENT_PREFIX_PATH`` entry (colcon install or /opt/ros), then under ``sys.prefix``
+    (a pip install's data files).
+    """
+    candidates = [Path(__file__).resolve().parents[2] / "msg"]
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        if prefix:
+            candidates.append(Path(prefix) / "share" / PACKAGE / "msg")
+    candidates.append(Path(sys.prefix) / "share" / PACKAGE / "msg")
+    return candidates
+
+
+def find_msg_dir() -> Path:
+    """Return the first folder on :func:`msg_search_path` holding all posenet_ros messages."""
+    searched = msg_search_path()
+    for folder in searched:
+        if all((folder / f"{name}.msg").is_file() for name in MESSAGES):
+            return folder
+    raise MessageDefinitionsNotFound(
+        f"posenet_ros message definitions ({', '.join(m + '.msg' for m in MESSAGES)}) not found; "
+        f"searched: {', '.join(str(p) for p in searched)}. Run from the source checkout or "
+        f"source the colcon install (install/setup.bash).")
+
+
+@lru_cache(maxsize=None)
+def typestore(msg_dir: Path | None = None) -> Typestore:
+    """ROS 2 Humble's types plus ``posenet_ros/msg/{Keypoint,Pose,PoseArray}`` (cached)."""
+    folder = msg_dir or find_msg_dir()
+    store = get_typestore(BASE_STORE)
+    types = {}
+    for name in MESSAGES:
+        text = (folder / f"{name}.msg").read_text(encoding="utf-8")
+        types.update(get_types_from_msg(text, f"{PACKAGE}/msg/{name}"))
+    store.register(types)
+    return store
