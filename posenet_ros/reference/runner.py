@@ -45,6 +45,18 @@ def install_dir(home: Path | None = None) -> Path:
     return Path(home or paths.home()) / "reference"
 
 
+def find_modules(home: Path | None = None) -> Path | None:
+    """Return the first node_modules holding TF.js PoseNet: the home's, else one beside this file.
+
+    The home's survives colcon installing this package elsewhere; the other serves a source
+    checkout where ``npm ci`` ran in ``posenet_ros/reference``.
+    """
+    for modules in (install_dir(home) / "node_modules", PACKAGE_DIR / "node_modules"):
+        if (modules / "@tensorflow-models" / "posenet" / "package.json").is_file():
+            return modules
+    return None
+
+
 def install(home: Path | None = None, npm: str = "npm") -> Path:
     """Run ``npm ci`` of the pinned, integrity-checked lock in :func:`install_dir` (setup step).
 
@@ -84,11 +96,12 @@ class ReferencePoseNet:
         if node_path is None:
             raise ReferenceUnavailable(
                 f"`{node}` (Node.js) is not on PATH; the reference needs Node >= 18")
-        modules = install_dir(self.home) / "node_modules"
-        if not (modules / "@tensorflow-models" / "posenet" / "package.json").is_file():
+        modules = find_modules(self.home)
+        if modules is None:
             raise ReferenceUnavailable(
-                f"the TF.js PoseNet modules are not installed in {modules}; run `make setup` "
-                f"(it runs `npm ci` there) or posenet_ros.reference.runner.install()")
+                f"the TF.js PoseNet modules are not installed in {install_dir(self.home)} "
+                f"nor in {PACKAGE_DIR}; run `make setup` (it runs `npm ci`) or "
+                f"posenet_ros.reference.runner.install()")
         for name in ("posenet.json", "posenet.bin"):
             if not (self.home / "weights" / name).is_file():
                 raise ReferenceUnavailable(
@@ -96,7 +109,8 @@ class ReferencePoseNet:
         self._stderr: collections.deque[str] = collections.deque(maxlen=40)
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._proc = subprocess.Popen(
-            [node_path, str(SCRIPT), "--backend", backend, "--home", str(self.home)],
+            [node_path, str(SCRIPT), "--backend", backend, "--home", str(self.home),
+             "--modules", str(modules)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         threading.Thread(target=self._pump, args=(self._proc.stdout, self._lines.put),
                          daemon=True).start()
