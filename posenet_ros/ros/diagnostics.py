@@ -1,0 +1,89 @@
+"""Counters and timings of the pose node, summarised once a second on ``/diagnostics``.
+
+Totals (frames received, processed, dropped, bad, annotated images drawn) grow for the
+node's life; rates and mean timings cover the last reporting window only.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+TIMINGS = ("decode_image", "preprocess", "inference", "decode", "engine", "publish",
+           "node_overhead", "latency", "stamp_latency")
+
+
+@dataclass
+class _Window:
+    processed: int = 0
+    received: int = 0
+    decode_errors: int = 0
+    sums: dict = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
+    maxima: dict = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
+
+
+class FrameStats:
+    """Thread-safe: the subscription callback, the worker and the diagnostics timer all write
+    or read it. Timings are in seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.received = self.processed = self.dropped = 0
+        self.decode_errors = self.estimation_errors = self.annotated_images = 0
+        self._window = _Window()
+
+    def frame_received(self, replaced_pending: bool) -> None:
+        with self._lock:
+            self.received += 1
+            self._window.received += 1
+            self.dropped += int(replaced_pending)
+
+    def decode_failed(self) -> None:
+        with self._lock:
+            self.decode_errors += 1
+            self._window.decode_errors += 1
+
+    def estimation_failed(self) -> None:
+        with self._lock:
+            self.estimation_errors += 1
+
+    def annotated(self) -> None:
+        with self._lock:
+            self.annotated_images += 1
+
+    def frame_processed(self, timings: dict[str, float]) -> None:
+        with self._lock:
+            self.processed += 1
+            window = self._window
+            window.processed += 1
+            for name, seconds in timings.items():
+                window.sums[name] += seconds
+                window.maxima[name] = max(window.maxima[name], seconds)
+
+    def report(self, name: str, hardware_id: str, period: float, extra: dict[str, str]) -> DiagnosticStatus:
+        """A DiagnosticStatus for the window that ends now (and start a new window)."""
+        with self._lock:
+            window, self._window = self._window, _Window()
+            totals = {"frames_received": self.received, "frames_processed": self.processed,
+                      "frames_dropped": self.dropped, "decode_errors": self.decode_errors,
+                      "estimation_errors": self.estimation_errors,
+                      "annotated_images": self.annotated_images}
+        values = {"rate_hz": f"{window.processed / period:.2f}",
+                  "input_rate_hz": f"{window.received / period:.2f}"}
+        for timing in TIMINGS:
+            mean = window.sums[timing] / window.processed if window.processed else 0.0
+            values[f"{timing}_ms"] = f"{mean * 1e3:.3f}"
+            values[f"{timing}_max_ms"] = f"{window.maxima[timing] * 1e3:.3f}"
+        values.update({key: str(value) for key, value in totals.items()})
+        values.update(extra)
+        if window.decode_errors:
+            level, message = DiagnosticStatus.WARN, f"{window.decode_errors} undecodable frame(s)"
+        elif not window.received:
+            level, message = DiagnosticStatus.WARN, "no images received"
+        else:
+            level, message = DiagnosticStatus.OK, (
+                f"{values['rate_hz']} Hz, inference {values['inference_ms']} ms")
+        return DiagnosticStatus(
+            level=level, name=name, message=message, hardware_id=hardware_id,
+            values=[KeyValue(key=key, value=value) for key, value in values.items()])

@@ -1,0 +1,168 @@
+"""The installed posenet_node, in its own process, fed real vtest.avi frames over DDS.
+
+PoseArray must equal the engine's poses on the same frame (run here, in-process), carry
+the input header, and markers and the annotated image must match it; drawing happens only
+while someone subscribes to the annotated image.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("posenet_ros.msg", reason="posenet_ros messages not built/sourced: `make build`")
+from dds_probe import (  # noqa: E402
+    FRAME_ID, Probe, bgr8_message, jpeg_message, key, new_header, wait_for)
+
+NS = "/outputs"
+# Fast DDS with localhost-only discovery loses most best-effort samples above ~500 KB (UDP
+# fragments; a vtest frame is 1.3 MB), so these tests ask for reliable input QoS;
+# test_node_faults covers the default best_effort with small frames.
+RELIABLE_INPUT = {"providers": ["cpu"], "qos_reliability": "reliable"}
+
+
+@pytest.fixture(scope="module")
+def frames():
+    from posenet_ros import paths
+    video = paths.sample_video()
+    if not video.is_file():
+        pytest.skip(f"sample video missing at {video}: run `make setup`")
+    capture = cv2.VideoCapture(str(video))
+    bgr = []
+    for index in range(60):
+        ok, frame = capture.read()
+        assert ok, f"{video} ended at frame {index}"
+        if index % 20 == 0:
+            bgr.append(frame)
+    capture.release()
+    return bgr
+
+
+@pytest.fixture(scope="module")
+def engine(ros_context):
+    from posenet_ros.estimator import PoseEstimator
+    return PoseEstimator(providers=("cpu",))
+
+
+@pytest.fixture(scope="module")
+def probe(start_node):
+    node = start_node(NS, **RELIABLE_INPUT)
+    probe = Probe(NS)
+    probe.wait_ready(node)
+    yield probe
+    probe.close()
+    assert node.stop() == 0, node.log()
+
+
+def assert_same_poses(msg, poses, width, height):
+    from posenet_ros.ros.messages import from_pose_array
+    assert (msg.image_width, msg.image_height) == (width, height)
+    received = from_pose_array(msg)
+    assert len(received) == len(poses) > 0
+    for got, want in zip(received, poses):
+        # float32 on the wire; ONNX Runtime on the same CPU gives the same numbers.
+        assert got.score == pytest.approx(want.score, abs=1e-5)
+        np.testing.assert_allclose(got.positions, want.positions, atol=1e-3)
+        np.testing.assert_allclose(got.keypoint_scores, want.keypoint_scores, atol=1e-5)
+
+
+def test_pose_array_equals_engine_and_keeps_header(probe, frames, engine):
+    for bgr in frames:
+        header = new_header()
+        msg = probe.request(bgr8_message(bgr, header))
+        assert key(msg.header.stamp) == key(header.stamp)
+        assert msg.header.frame_id == FRAME_ID
+        poses = engine.estimate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        assert_same_poses(msg, poses, bgr.shape[1], bgr.shape[0])
+        cfg = engine.config
+        assert (msg.decoder, msg.output_stride, msg.max_detections) == (
+            cfg.decoder, cfg.output_stride, cfg.max_detections)
+        assert (msg.input_width, msg.input_height) == engine.input_size(bgr.shape[1], bgr.shape[0])
+        assert msg.model == engine.model_name
+        assert msg.score_threshold == pytest.approx(cfg.score_threshold)
+        assert msg.nms_radius == pytest.approx(cfg.nms_radius)
+        assert msg.flip_horizontal is False
+
+
+def test_markers_match_poses(probe, frames):
+    from posenet_ros.ros.messages import from_pose_array
+    probe.subscribe("markers")
+    try:
+        header = new_header()
+        wait_for(lambda: probe.node.count_subscribers(f"{NS}/markers") > 0, 10, probe.spin, "match")
+        msg = probe.request(bgr8_message(frames[1], header))
+        wait_for(lambda: key(header.stamp) in probe.markers, 10, probe.spin, "markers")
+        markers = probe.markers[key(header.stamp)].markers
+    finally:
+        probe.unsubscribe("markers")
+    assert markers[0].action == markers[0].DELETEALL
+    poses = from_pose_array(msg)
+    min_score = 0.5   # config/posenet.yaml
+    visible = [p for p in poses if (p.keypoint_scores >= min_score).any()]
+    spheres = [m for m in markers if m.type == m.SPHERE_LIST]
+    assert len(spheres) == len(visible) > 0
+    for sphere, pose in zip(spheres, visible):
+        assert len(sphere.points) == int((pose.keypoint_scores >= min_score).sum())
+        assert sphere.header.frame_id == FRAME_ID
+        assert key(sphere.header.stamp) == key(header.stamp)
+        # No CameraInfo was sent: the image-plane convention (1 px = 1 mm at marker_depth).
+        first = int(np.flatnonzero(pose.keypoint_scores >= min_score)[0])
+        u, v = pose.positions[first]
+        width, height = msg.image_width, msg.image_height
+        assert sphere.points[0].x == pytest.approx((u - width / 2) / 1000, abs=1e-6)
+        assert sphere.points[0].y == pytest.approx((v - height / 2) / 1000, abs=1e-6)
+        assert sphere.points[0].z == pytest.approx(2.0)
+    assert all(len(m.points) % 2 == 0 for m in markers if m.type == m.LINE_LIST)
+
+
+def _drawn(probe) -> int:
+    return int(probe.diagnostic_values(f"{NS}/posenet_node", newer_than=len(probe.diagnostics) - 1)
+               ["annotated_images"])
+
+
+def test_annotated_image_only_while_subscribed(probe, frames):
+    for _ in range(2):
+        probe.request(bgr8_message(frames[0], new_header()))
+    assert _drawn(probe) == 0, "drew annotated images with nobody subscribed"
+
+    probe.subscribe("image_annotated")
+    try:
+        wait_for(lambda: probe.node.count_subscribers(f"{NS}/image_annotated") > 0, 10, probe.spin,
+                 "annotated subscription")
+        header = new_header()
+        probe.request(bgr8_message(frames[2], header))
+        wait_for(lambda: key(header.stamp) in probe.annotated, 10, probe.spin, "annotated image")
+    finally:
+        probe.unsubscribe("image_annotated")
+    image = probe.annotated[key(header.stamp)]
+    assert (image.width, image.height, image.encoding) == (frames[2].shape[1], frames[2].shape[0], "rgb8")
+    assert image.header.frame_id == FRAME_ID
+    drawn = np.frombuffer(image.data, np.uint8).reshape(image.height, image.width, 3)
+    original = cv2.cvtColor(frames[2], cv2.COLOR_BGR2RGB)
+    assert (drawn != original).any(axis=2).sum() > 100   # the skeleton changed pixels
+    count = _drawn(probe)
+    assert count >= 1
+
+    wait_for(lambda: probe.node.count_subscribers(f"{NS}/image_annotated") == 0, 10, probe.spin,
+             "unsubscription to be seen")
+    for _ in range(2):
+        probe.request(bgr8_message(frames[0], new_header()))
+    assert _drawn(probe) == count, "kept drawing after the subscriber left"
+
+
+def test_compressed_transport(start_node, frames, engine):
+    ns = "/compressed"
+    node = start_node(ns, image_transport="compressed", **RELIABLE_INPUT)
+    probe = Probe(ns)
+    try:
+        probe.wait_ready(node, compressed=True)
+        header = new_header()
+        jpeg = jpeg_message(frames[0], header)
+        msg = probe.request(jpeg)
+        decoded = cv2.imdecode(np.frombuffer(jpeg.data, np.uint8), cv2.IMREAD_COLOR)
+        poses = engine.estimate(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))
+        assert_same_poses(msg, poses, decoded.shape[1], decoded.shape[0])
+        assert key(msg.header.stamp) == key(header.stamp)
+    finally:
+        probe.close()
+    assert node.stop() == 0, node.log()
