@@ -25,6 +25,7 @@ COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
 BASE_STORE = Stores.ROS2_HUMBLE
+SOURCE_ROOT = Path(__file__).resolve().parents[2]   # the checkout, when run from source
 
 
 class MessageDefinitionsNotFound(FileNotFoundError):
@@ -38,7 +39,7 @@ def msg_search_path() -> list[Path]:
     ``$AMENT_PREFIX_PATH`` entry (colcon install or /opt/ros), then under ``sys.prefix``
     (a pip install's data files).
     """
-    candidates = [Path(__file__).resolve().parents[2] / "msg"]
+    candidates = [SOURCE_ROOT / "msg"]
     for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
         if prefix:
             candidates.append(Path(prefix) / "share" / PACKAGE / "msg")

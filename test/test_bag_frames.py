@@ -1,0 +1,160 @@
+"""The ROS-free frame decoder of the bag tools, on messages built with rosbags' classes.
+
+Where the ROS message wheels are importable it must agree with the node's decoder
+(posenet_ros.ros.image_codec) on every message: offline analysis sees what the node sees.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from posenet_ros.bag.frames import decode_frame, FrameDecodeError, SUPPORTED_ENCODINGS
+from posenet_ros.bag.typestore import COMPRESSED_IMAGE, IMAGE, typestore
+import pytest
+
+RNG = np.random.default_rng(3)
+RGB = RNG.integers(0, 256, size=(6, 10, 3), dtype=np.uint8)
+T = typestore().types
+
+
+def header():
+    return T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](sec=1, nanosec=2),
+                                    frame_id="cam")
+
+
+def image(pixels: np.ndarray, encoding: str, pad: int = 0, bigendian: bool = False):
+    height, width = pixels.shape[:2]
+    rows = np.ascontiguousarray(pixels).view(np.uint8).reshape(height, -1)
+    if pad:
+        rows = np.hstack([rows, np.full((height, pad), 0xAB, np.uint8)])
+    return T[IMAGE](header=header(), height=height, width=width, encoding=encoding,
+                    is_bigendian=int(bigendian), step=rows.shape[1], data=rows.ravel())
+
+
+def compressed(data: bytes, fmt: str = "jpeg"):
+    return T[COMPRESSED_IMAGE](header=header(), format=fmt, data=np.frombuffer(data, np.uint8))
+
+
+def cases():
+    """Yield (encoding, message pixels, expected RGB) for every supported raw encoding."""
+    gray = cv2.cvtColor(RGB, cv2.COLOR_RGB2GRAY)
+    alpha = np.full(RGB.shape[:2], 9, np.uint8)
+    gray16 = gray.astype(np.uint16) * 257 + 3
+    yield "rgb8", RGB, RGB
+    yield "bgr8", RGB[..., ::-1], RGB
+    yield "8UC3", RGB[..., ::-1], RGB
+    yield "rgba8", np.dstack([RGB, alpha]), RGB
+    yield "bgra8", np.dstack([RGB[..., ::-1], alpha]), RGB
+    yield "8UC4", np.dstack([RGB[..., ::-1], alpha]), RGB
+    yield "mono8", gray, np.dstack([gray] * 3)
+    yield "8UC1", gray, np.dstack([gray] * 3)
+    yield "mono16", gray16.astype("<u2"), np.dstack([gray] * 3)   # >> 8 keeps the top byte
+    yuv = cv2.cvtColor(RGB, cv2.COLOR_RGB2YUV)
+    uyvy = np.zeros((6, 10, 2), np.uint8)
+    uyvy[..., 1] = yuv[..., 0]
+    uyvy[:, 0::2, 0] = yuv[:, 0::2, 1]   # U on even pixels, V on odd (UYVY: U Y0 V Y1)
+    uyvy[:, 1::2, 0] = yuv[:, 0::2, 2]
+    expected = cv2.cvtColor(uyvy, cv2.COLOR_YUV2RGB_UYVY)
+    yield "yuv422", uyvy, expected
+    yield "uyvy", uyvy, expected
+    yuyv = uyvy[..., ::-1].copy()
+    yield "yuyv", yuyv, cv2.cvtColor(yuyv, cv2.COLOR_YUV2RGB_YUYV)
+    yield "yuv422_yuy2", yuyv, cv2.cvtColor(yuyv, cv2.COLOR_YUV2RGB_YUYV)
+    for pattern in ("rggb", "bggr", "gbrg", "grbg"):    # a flat colour survives demosaicing
+        yield f"bayer_{pattern}8", mosaic(pattern), np.broadcast_to(FLAT, RGB.shape)
+
+
+FLAT = np.array([200, 100, 30], np.uint8)
+
+
+def mosaic(pattern: str) -> np.ndarray:
+    """Make a Bayer image of the flat colour FLAT, ``pattern`` naming the 2x2 cell by rows."""
+    channel = {"r": 0, "g": 1, "b": 2}
+    cells = np.zeros((6, 10), np.uint8)
+    for k, letter in enumerate(pattern):
+        cells[k // 2::2, k % 2::2] = FLAT[channel[letter]]
+    return cells
+
+
+CASES = list(cases())
+
+
+def test_every_supported_encoding_has_a_case():
+    assert sorted(c[0] for c in CASES) == sorted(SUPPORTED_ENCODINGS)
+
+
+@pytest.mark.parametrize("pad", [0, 6])
+@pytest.mark.parametrize("encoding,pixels,expected", CASES, ids=[c[0] for c in CASES])
+def test_raw_encodings_decode_to_rgb(encoding, pixels, expected, pad):
+    out = decode_frame(image(pixels, encoding, pad=pad))
+    assert out.dtype == np.uint8 and out.shape == RGB.shape and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_mono16_big_endian():
+    gray16 = (np.arange(60, dtype=np.uint16).reshape(6, 10) * 1000)
+    out = decode_frame(image(gray16.astype(">u2"), "mono16", bigendian=True))
+    np.testing.assert_array_equal(out[..., 0], (gray16 >> 8).astype(np.uint8))
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_compressed_jpeg_and_png(ext):
+    flat = np.ascontiguousarray(np.broadcast_to(FLAT, (16, 24, 3)))
+    ok, data = cv2.imencode(ext, flat[..., ::-1])    # OpenCV writes BGR
+    out = decode_frame(compressed(data.tobytes(), "bgr8; jpeg compressed bgr8"))
+    assert out.shape == flat.shape
+    np.testing.assert_allclose(out, flat, atol=0 if ext == ".png" else 3)
+
+
+@pytest.mark.parametrize("msg,message", [
+    (image(RGB, "rgb16"), "unsupported encoding 'rgb16'"),
+    (image(RGB[..., 0].astype("<u2"), "16UC1"), "depth image"),
+    (T[IMAGE](header=header(), height=6, width=10, encoding="rgb8", is_bigendian=0, step=20,
+              data=RGB.ravel()), "step 20 is smaller than width 10 x 3"),
+    (T[IMAGE](header=header(), height=6, width=10, encoding="rgb8", is_bigendian=0, step=30,
+              data=RGB.ravel()[:100]), "data has 100 bytes, expected step 30 x height 6"),
+    (T[IMAGE](header=header(), height=0, width=10, encoding="rgb8", is_bigendian=0, step=30,
+              data=RGB.ravel()), "zero size"),
+    (image(np.zeros((2, 3, 2), np.uint8), "yuv422"), "width 3 is odd"),
+    (compressed(b""), "has no data"),
+    (compressed(b"GIF89a...."), "neither JPEG nor PNG"),
+    (compressed(b"\xff\xd8\xff\xe0" + b"\x00" * 100), "truncated JPEG"),
+    (compressed(b"\xff\xd8\xff\xe0" + b"\x00" * 100 + b"\xff\xd9"), "corrupt JPEG"),
+    (compressed(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30), "corrupt PNG"),
+    (compressed(b"\x00\x00\x00\x00", "16UC1; compressedDepth png"), "compressed depth"),
+])
+def test_bad_frames_raise_specific_errors(msg, message):
+    with pytest.raises(FrameDecodeError, match=message):
+        decode_frame(msg)
+
+
+def test_huge_frames_are_refused_before_decoding():
+    msg = T[IMAGE](header=header(), height=50_000, width=50_000, encoding="mono8",
+                   is_bigendian=0, step=50_000, data=np.zeros(10, np.uint8))
+    with pytest.raises(FrameDecodeError, match="over the limit"):
+        decode_frame(msg)
+
+
+def test_agrees_with_the_node_decoder():
+    """Same message, same pixels (or same refusal) as posenet_ros.ros.image_codec."""
+    pytest.importorskip("sensor_msgs.msg", reason="ROS 2 message wheels not importable here")
+    from posenet_ros.ros import image_codec
+    from sensor_msgs.msg import CompressedImage, Image
+
+    def to_ros(msg):
+        if hasattr(msg, "encoding"):
+            return Image(height=msg.height, width=msg.width, encoding=msg.encoding,
+                         is_bigendian=msg.is_bigendian, step=msg.step, data=msg.data.tobytes())
+        return CompressedImage(format=msg.format, data=msg.data.tobytes())
+
+    ok, jpeg = cv2.imencode(".jpg", RGB)
+    messages = [image(p, e, pad=3) for e, p, _ in CASES] + [
+        compressed(jpeg.tobytes()), compressed(jpeg.tobytes()[:-50]), compressed(b"xx"),
+        image(RGB, "rgb16"), image(RGB[..., 0].astype("<u2"), "16UC1")]
+    for msg in messages:
+        try:
+            want = image_codec.decode(to_ros(msg))
+        except image_codec.ImageDecodeError:
+            with pytest.raises(FrameDecodeError):
+                decode_frame(msg)
+            continue
+        np.testing.assert_array_equal(decode_frame(msg), want)
