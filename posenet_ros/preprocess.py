@@ -6,11 +6,13 @@ which is *not* what ``cv2.resize`` does) and maps pixels to [-1, 1]. Here the th
 separable pass driven by per-size tables: zero padding becomes zero weights, the normalisation
 scale is folded into the weights, and the result is written as NCHW into a reused buffer.
 
-For uint8 frames that are not enlarged along their unpadded side (every camera frame above the
-network input), one ``cv2.warpAffine`` with tfjs's own mapping (source = dst * scale - pad,
-black outside) does the same resampling about 5x faster; it differs from the exact pass only
-by rounding the resized pixels to 8 bits (at most 0.5 grey levels). Elsewhere (upscaling, where
-tfjs clamps at the border; float input, as in parity tests) the exact pass runs.
+For frames not enlarged along their unpadded side (every camera frame above the network input),
+one float32 ``cv2.warpAffine`` with tfjs's own mapping (source = dst * scale - pad, black
+outside) does the same resampling 3-4x faster, within 0.01 grey levels of it (OpenCV snaps
+sample positions to 1/32 px). It must run in float: rounding the resized pixels to 8 bits (0.5
+grey) is enough to flip near-tied heatmap maxima and move a keypoint to another person.
+Enlarged frames, where tfjs clamps at the border instead of blending with black, take the
+exact pass.
 """
 from __future__ import annotations
 
@@ -95,14 +97,16 @@ class Preprocessor:
         """
         if out is None:
             out = self._buffer((3, box.input_height, box.input_width))
-        if image.dtype == np.uint8 and not _enlarges_unpadded_side(box):
-            return self._warp(image, box, out)
-        return self._exact(image, box, out)
+        if _enlarges_unpadded_side(box):
+            return self._exact(image, box, out)
+        return self._warp(image, box, out)
 
     def _warp(self, image: np.ndarray, box: Letterbox, out: np.ndarray) -> np.ndarray:
         to_source = np.array([[box.scale_x, 0.0, -box.pad_left], [0.0, box.scale_y, -box.pad_top]])
-        resized = cv2.warpAffine(image, to_source, (box.input_width, box.input_height),
-                                 dst=self._buffer((box.input_height, box.input_width, 3), np.uint8, slot=2),
+        source = self._buffer(image.shape, slot=3)
+        np.copyto(source, image, casting="unsafe")
+        resized = cv2.warpAffine(source, to_source, (box.input_width, box.input_height),
+                                 dst=self._buffer((box.input_height, box.input_width, 3), slot=2),
                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         np.multiply(resized.transpose(2, 0, 1), np.float32(1.0 / 127.5), out=out)

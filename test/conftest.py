@@ -5,7 +5,6 @@ Other suites keep their own fixtures in ``*_fixtures.py`` modules next to their 
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from posenet_ros import paths
@@ -51,10 +50,3 @@ def estimator_factory(models):
             cache[key] = PoseEstimator(EstimatorConfig(providers=("cpu",), **settings))
         return cache[key]
     return make
-
-
-def blank_outputs(height=5, width=5, parts=17, edges=16, fill=-10.0):
-    """Tiny hand-built model outputs: heatmap scores near zero, zero offsets/displacements."""
-    heat = np.full((parts, height, width), 1 / (1 + np.exp(-fill)), np.float32)
-    return (heat, np.zeros((2 * parts, height, width), np.float32),
-            np.zeros((2 * edges, height, width), np.float32), np.zeros((2 * edges, height, width), np.float32))

@@ -1,7 +1,7 @@
 """Multi-pose decoding steps on tiny hand-built tensors: local maxima, heap order, edges, NMS."""
 import numpy as np
 
-from conftest import blank_outputs
+from tensors import blank_outputs
 from posenet_ros.decode import decode_multiple_poses
 from posenet_ros.decode.candidates import root_candidates
 from posenet_ros.decode.edges import nearest_cell, traverse

@@ -1,7 +1,7 @@
 """Single-pose decoding on tiny hand-built tensors."""
 import numpy as np
 
-from conftest import blank_outputs
+from tensors import blank_outputs
 from posenet_ros.decode import decode_single_pose
 
 STRIDE = 16
