@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     conv.add_argument("--out", type=Path, help="output folder (default: $POSENET_ROS_HOME/models)")
     conv.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES, default=list(VALID_STRIDES))
     conv.add_argument("--force", action="store_true", help="rebuild even if the models are up to date")
+    conv.add_argument("--int8", action="store_true",
+                      help="also build int8 models, calibrated and checked on the sample video")
     conv.set_defaults(func=_convert)
 
     for name in PLUGINS:
@@ -110,6 +112,32 @@ def _convert(args: argparse.Namespace) -> int:
             log.info("%s is up to date", target)
             continue
         convert(weights, stride, target)
+    if args.int8:
+        return _quantize(args.strides, out_dir)
+    return 0
+
+
+def _quantize(strides: list[int], out_dir: Path) -> int:
+    from posenet_ros import paths
+    from posenet_ros.imageio import iter_video
+    from posenet_ros.model.quantize import QuantizationRefused, quantize
+
+    video = paths.sample_video()
+    if not video.is_file():
+        print(f"posenet-ros: int8 calibration needs the sample video at {video} (make setup)", file=sys.stderr)
+        return 2
+    frames = list(iter_video(video))[::8][:80]       # 80 frames over the whole clip
+    for stride in strides:
+        fp32 = out_dir / paths.default_model(stride).name
+        int8 = out_dir / paths.default_model(stride, quantized=True).name
+        if int8.is_file() and int8.stat().st_mtime >= fp32.stat().st_mtime:
+            log.info("%s is up to date", int8)
+            continue
+        try:
+            print(quantize(fp32, int8, frames))
+        except QuantizationRefused as exc:
+            print(f"posenet-ros: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

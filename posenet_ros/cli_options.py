@@ -30,6 +30,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--score-threshold", type=float, default=0.5, help="minimum root part score")
     g.add_argument("--nms-radius", type=float, default=20.0, help="pixels between people's parts")
     g.add_argument("--model", default=None, help="ONNX or TF.js model.json (default: converted model)")
+    g.add_argument("--int8", action="store_true", help="use the int8 model built by `convert --int8`")
     g.add_argument("--providers", default="cuda,cpu",
                    help="execution providers in order of preference (cuda, tensorrt, cpu, ...)")
     g.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
@@ -38,7 +39,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> EstimatorConfig:
     try:
         return EstimatorConfig(
-            model=args.model, output_stride=args.stride, input_resolution=args.resolution,
+            model=args.model, precision="int8" if args.int8 else "fp32", output_stride=args.stride, input_resolution=args.resolution,
             image_scale_factor=args.scale_factor, flip_horizontal=args.flip, decoder=args.mode,
             max_detections=args.max_detections, score_threshold=args.score_threshold,
             nms_radius=args.nms_radius, providers=tuple(p.strip() for p in args.providers.split(",") if p.strip()),

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, fields, replace
 
 VALID_STRIDES = (8, 16, 32)
 DECODERS = ("single", "multi")
+PRECISIONS = ("fp32", "int8")
 # Bounds shared with the ROS parameter ranges, so the node rejects what the engine would.
 RESOLUTION_RANGE = (33, 1921)
 SCALE_FACTOR_RANGE = (0.2, 1.0)
@@ -27,6 +28,7 @@ class EstimatorConfig:
     """
 
     model: str | None = None            # ONNX file or TF.js model.json; None: the converted default
+    precision: str = "fp32"             # of the converted default: fp32, or int8 (`convert --int8`)
     output_stride: int = 16
     input_resolution: int | tuple[int, int] = 257
     image_scale_factor: float | None = None
@@ -43,6 +45,8 @@ class EstimatorConfig:
     def __post_init__(self) -> None:
         if self.output_stride not in VALID_STRIDES:
             raise ConfigError(f"output_stride {self.output_stride} is invalid: use one of {VALID_STRIDES}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision {self.precision!r} is invalid: use one of {PRECISIONS}")
         if self.decoder not in DECODERS:
             raise ConfigError(f"decoder {self.decoder!r} is invalid: use one of {DECODERS}")
         for side in _as_pair(self.input_resolution):

@@ -23,7 +23,7 @@ from posenet_ros.runtime import PoseNetModel
 log = logging.getLogger(__name__)
 
 # Settings that need a new ONNX Runtime session when they change.
-SESSION_SETTINGS = ("model", "output_stride", "providers", "device_id", "threads", "extra")
+SESSION_SETTINGS = ("model", "precision", "output_stride", "providers", "device_id", "threads", "extra")
 MAX_IMAGE_SIDE = 16384
 
 
@@ -95,7 +95,10 @@ class PoseEstimator:
 
     @staticmethod
     def _load(cfg: EstimatorConfig) -> PoseNetModel:
-        path = cfg.model or paths.require(paths.default_model(cfg.output_stride), "PoseNet ONNX model")
+        int8 = cfg.precision == "int8"
+        path = cfg.model or paths.require(paths.default_model(cfg.output_stride, quantized=int8),
+                                          "int8 PoseNet model (`posenet-ros convert --int8`)" if int8
+                                          else "PoseNet ONNX model")
         model = PoseNetModel(path, cfg.providers, cfg.device_id, cfg.threads, cfg.output_stride, cfg.extra)
         if model.output_stride != cfg.output_stride:
             raise ConfigError(f"{model.name} has output stride {model.output_stride}, "
