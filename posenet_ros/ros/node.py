@@ -18,6 +18,7 @@ import logging
 import sys
 import threading
 import time
+import traceback
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -131,7 +132,14 @@ class PoseNetNode(Node):
                 if self._stopping:
                     return
                 (msg, received), self._pending = self._pending, None
-            self._process(msg, received)
+            try:
+                self._process(msg, received)
+            except Exception:   # noqa: B902 -- the worker must outlive any one frame
+                if not self.context.ok():
+                    return      # Ctrl-C or SIGTERM shut rclpy down mid-frame: nothing to publish to
+                self._stats.estimation_failed()
+                self.get_logger().error(f"frame (stamp {_stamp(msg)}) failed:\n{traceback.format_exc()}",
+                                        throttle_duration_sec=LOG_THROTTLE)
 
     def _process(self, msg, received: float) -> None:
         t0 = time.perf_counter()

@@ -67,7 +67,6 @@ class NodeProcess:
         return self.proc.poll() is None
 
     def log(self) -> str:
-        self._log.flush()
         return self.log_path.read_text()
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 10.0) -> int:

@@ -59,6 +59,24 @@ def jpeg_message(bgr: np.ndarray, header: Header, quality: int = 90) -> Compress
     return msg
 
 
+def vtest_frames(indices) -> list[np.ndarray]:
+    """BGR frames of the sample video at ``indices`` (skips the test when setup has not run)."""
+    import pytest
+    from posenet_ros import paths
+    video = paths.sample_video()
+    if not video.is_file():
+        pytest.skip(f"sample video missing at {video}: run `make setup`")
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    for index in range(max(indices) + 1):
+        ok, frame = capture.read()
+        assert ok, f"{video} ended at frame {index}"
+        if index in indices:
+            frames.append(frame)
+    capture.release()
+    return frames
+
+
 def key(stamp) -> tuple[int, int]:
     return stamp.sec, stamp.nanosec
 

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("posenet_ros.msg", reason="posenet_ros messages not built/sourced: `make build`")
 from dds_probe import (  # noqa: E402
-    FRAME_ID, Probe, bgr8_message, jpeg_message, key, new_header, wait_for)
+    FRAME_ID, Probe, bgr8_message, jpeg_message, key, new_header, vtest_frames, wait_for)
 
 NS = "/outputs"
 # Fast DDS with localhost-only discovery loses most best-effort samples above ~500 KB (UDP
@@ -23,19 +23,7 @@ RELIABLE_INPUT = {"providers": ["cpu"], "qos_reliability": "reliable"}
 
 @pytest.fixture(scope="module")
 def frames():
-    from posenet_ros import paths
-    video = paths.sample_video()
-    if not video.is_file():
-        pytest.skip(f"sample video missing at {video}: run `make setup`")
-    capture = cv2.VideoCapture(str(video))
-    bgr = []
-    for index in range(60):
-        ok, frame = capture.read()
-        assert ok, f"{video} ended at frame {index}"
-        if index % 20 == 0:
-            bgr.append(frame)
-    capture.release()
-    return bgr
+    return vtest_frames([0, 20, 40])
 
 
 @pytest.fixture(scope="module")
