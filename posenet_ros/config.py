@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields, replace
 VALID_STRIDES = (8, 16, 32)
 DECODERS = ("single", "multi")
 PRECISIONS = ("fp32", "int8")
+PREPROCESS = ("auto", "host", "device")
 # Bounds shared with the ROS parameter ranges, so the node rejects what the engine would.
 RESOLUTION_RANGE = (33, 1921)
 SCALE_FACTOR_RANGE = (0.2, 1.0)
@@ -40,6 +41,8 @@ class EstimatorConfig:
     providers: tuple[str, ...] = ("cuda", "cpu")   # tried in order; see runtime.PROVIDER_NAMES
     device_id: int = 0
     threads: int = 0                    # ONNX Runtime intra-op threads; 0: one per core
+    preprocess: str = "auto"            # resize on the host, or on the device with the model;
+                                        # auto: device when a GPU provider runs the model
     extra: dict = field(default_factory=dict, compare=False)  # provider options, passed through
 
     def __post_init__(self) -> None:
@@ -47,6 +50,8 @@ class EstimatorConfig:
             raise ConfigError(f"output_stride {self.output_stride} is invalid: use one of {VALID_STRIDES}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision {self.precision!r} is invalid: use one of {PRECISIONS}")
+        if self.preprocess not in PREPROCESS:
+            raise ConfigError(f"preprocess {self.preprocess!r} is invalid: use one of {PREPROCESS}")
         if self.decoder not in DECODERS:
             raise ConfigError(f"decoder {self.decoder!r} is invalid: use one of {DECODERS}")
         for side in _as_pair(self.input_resolution):

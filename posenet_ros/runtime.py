@@ -4,6 +4,11 @@ Providers are asked for by short name in order of preference (``cuda``, ``tensor
 ...). One the installed onnxruntime lacks, or that fails to initialise (ORT then silently runs
 on CPU), is reported in one warning line, never as an error: a robot keeps seeing people on
 the CPU when its GPU stack is broken.
+
+Outputs are written through IO binding into buffers reused across frames of the same size.
+With ``device_preprocess`` the session runs the model with tfjs preprocessing in front
+(:mod:`posenet_ros.model.fused`) and takes raw uint8 frames: on a GPU the resize then happens
+on the device and only camera bytes cross the bus.
 """
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from posenet_ros import paths
 from posenet_ros.model import io_names
+from posenet_ros.model.fused import letterbox_tensors, with_uint8_input
+from posenet_ros.preprocess import Letterbox
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,12 @@ def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0
         opts = dict((options or {}).get(short.lower(), {}))
         if name in ("CUDAExecutionProvider", "TensorrtExecutionProvider"):
             opts.setdefault("device_id", device_id)
+        if name == "TensorrtExecutionProvider":   # engines take minutes to build: keep them
+            cache = str(paths.models_dir() / "tensorrt-cache")
+            opts.setdefault("trt_engine_cache_enable", True)
+            opts.setdefault("trt_engine_cache_path", cache)
+            opts.setdefault("trt_timing_cache_enable", True)
+            opts.setdefault("trt_timing_cache_path", cache)
         chosen.append((name, opts))
     if not any(name == "CPUExecutionProvider" for name, _ in chosen):
         chosen.append(("CPUExecutionProvider", {}))
@@ -59,7 +73,8 @@ class PoseNetModel:
     """A loaded model: ``run(batch)`` -> dict of the four outputs, channel-first."""
 
     def __init__(self, path: str | Path, providers: tuple[str, ...] = ("cuda", "cpu"), device_id: int = 0,
-                 threads: int = 0, output_stride: int | None = None, provider_options: dict | None = None):
+                 threads: int = 0, output_stride: int | None = None, provider_options: dict | None = None,
+                 device_preprocess: bool = False):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file {self.path} does not exist")
@@ -68,6 +83,14 @@ class PoseNetModel:
             from posenet_ros.model.convert import to_onnx
             from posenet_ros.model.tfjs_graph import load
             source = to_onnx(load(self.path), output_stride or 16, source=self.path.name).SerializeToString()
+        if device_preprocess:
+            import onnx
+            proto = onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(source)
+            try:
+                source = with_uint8_input(proto).SerializeToString()
+            except ValueError as exc:
+                raise ModelError(f"{self.path.name}: cannot preprocess on the device: {exc}") from exc
+        self.device_preprocess = device_preprocess
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
@@ -83,11 +106,13 @@ class PoseNetModel:
         if self.providers[0] != wanted[0][0]:
             log.warning("%s failed to initialise; running on %s", wanted[0][0], self.providers[0])
         self._input = self.session.get_inputs()[0]
-        self._channels_last = self._input.shape[-1] == 3
+        self._channels_last = not device_preprocess and self._input.shape[-1] == 3   # a NHWC graph
         self._outputs = self._match_outputs()
         meta = self.session.get_modelmeta().custom_metadata_map
         self.output_stride = int(meta.get("output_stride", output_stride or 16))
         self._apply_sigmoid = meta.get("architecture") is None   # foreign graphs emit raw logits
+        self._binding = self.session.io_binding()
+        self._outputs_by_shape: dict[tuple[int, ...], dict[str, np.ndarray]] = {}
 
     @property
     def name(self) -> str:
@@ -96,13 +121,37 @@ class PoseNetModel:
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """``batch``: float32 [N, 3, H, W] in [-1, 1]. Returns arrays [N, C, h, w] by output name."""
         feed = batch.transpose(0, 2, 3, 1) if self._channels_last else batch
-        names = list(self._outputs.values())
-        values = self.session.run(names, {self._input.name: np.ascontiguousarray(feed)})
-        out = {}
-        for (ours, _), value in zip(self._outputs.items(), values):
-            if value.shape[1] != io_names.CHANNELS[ours]:       # channels-last model
-                value = value.transpose(0, 3, 1, 2)
-            out[ours] = value
+        n, _, h, w = batch.shape
+        return self._run({self._input.name: np.ascontiguousarray(feed)}, n, h, w)
+
+    def run_frames(self, frames: np.ndarray, box: Letterbox) -> dict[str, np.ndarray]:
+        """``frames``: uint8 [N, H, W, 3] RGB, all laid out as ``box`` (device_preprocess only)."""
+        feeds = {"frames": np.ascontiguousarray(frames), **letterbox_tensors(box, frames.shape[0])}
+        return self._run(feeds, frames.shape[0], box.input_height, box.input_width)
+
+    def _run(self, feeds: dict[str, np.ndarray], n: int, h: int, w: int) -> dict[str, np.ndarray]:
+        """Run with IO binding into output buffers reused for every frame of this size.
+
+        The arrays returned are overwritten by the next call of the same size: decode them first.
+        """
+        grid = ((h - 1) // self.output_stride + 1, (w - 1) // self.output_stride + 1)
+        outputs = self._outputs_by_shape.get((n, h, w))
+        if outputs is None:
+            if len(self._outputs_by_shape) > 8:      # many sizes (mixed cameras): start over
+                self._outputs_by_shape.clear()
+            outputs = {ours: np.empty(_output_shape(n, grid, io_names.CHANNELS[ours], self._channels_last),
+                                      np.float32) for ours in self._outputs}
+            self._outputs_by_shape[(n, h, w)] = outputs
+        binding = self._binding
+        binding.clear_binding_inputs()
+        binding.clear_binding_outputs()
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, value)
+        for ours, theirs in self._outputs.items():
+            buf = outputs[ours]
+            binding.bind_output(theirs, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
+        self.session.run_with_iobinding(binding)
+        out = {k: (v.transpose(0, 3, 1, 2) if self._channels_last else v) for k, v in outputs.items()}
         if self._apply_sigmoid:
             out[io_names.HEATMAP] = 1.0 / (1.0 + np.exp(-out[io_names.HEATMAP]))
         return out
@@ -118,3 +167,7 @@ class PoseNetModel:
                 raise ModelError(f"{self.path.name}: no output for {ours} (outputs: {theirs})")
             found[ours] = match[0]
         return found
+
+
+def _output_shape(n: int, grid: tuple[int, int], channels: int, channels_last: bool) -> tuple[int, ...]:
+    return (n, *grid, channels) if channels_last else (n, channels, *grid)

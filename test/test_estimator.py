@@ -83,3 +83,29 @@ def test_strides_8_and_32_against_the_native_16_on_real_frames(
     assert errors.size >= 30
     assert share >= within_8px
     assert np.median(errors) <= median_px
+
+
+def test_device_preprocessing_matches_host_and_batches(estimator_factory, video_frames):
+    """The fused uint8 model (what runs on a GPU) on the CPU: same poses as host preprocessing."""
+    host = estimator_factory(input_resolution=385)
+    device = estimator_factory(input_resolution=385, preprocess="device")
+    assert device.model_name == host.model_name
+    batched = device.estimate_batch(video_frames[:3])
+    for frame, from_batch in zip(video_frames[:3], batched):
+        a, b = host.estimate(frame), device.estimate(frame)
+        assert len(a) == len(b) == len(from_batch)
+        for pa, pb, pc in zip(a, b, from_batch):
+            assert abs(pa.score - pb.score) < 1e-3
+            confident = pa.keypoint_scores >= 0.5
+            assert np.abs(pa.positions[confident] - pb.positions[confident]).max(initial=0) < 0.5
+            np.testing.assert_allclose(pb.positions, pc.positions, atol=1e-3)
+
+
+def test_a_tfjs_graph_model_can_be_used_directly(estimator_factory, still_with_people):
+    from posenet_ros import paths
+    graph = paths.weights_dir() / "posenet.json"
+    if not graph.is_file():
+        pytest.skip(f"{graph} missing: run `make setup`")
+    direct = estimator_factory(model=str(graph)).estimate(still_with_people)
+    converted = estimator_factory().estimate(still_with_people)
+    assert [round(p.score, 5) for p in direct] == [round(p.score, 5) for p in converted]
