@@ -141,10 +141,11 @@ def test_hand_written_modules_are_installed_into_the_generated_package():
     assert not list(install.rglob("node_modules")), "the Node.js reference was installed"
 
 
-@pytest.mark.parametrize("executable", ["posenet_node", "camera_node"])
-def test_ros2_run_finds_the_node_executables(executable):
-    # `ros2 run posenet_ros X` runs <prefix>/lib/posenet_ros/X.
-    path = _prefix() / "lib" / PACKAGE / executable
+@pytest.mark.parametrize("executable", [f"lib/{PACKAGE}/posenet_node",
+                                        f"lib/{PACKAGE}/camera_node", "bin/posenet-ros"])
+def test_installed_executables_run_installed_modules(executable):
+    # `ros2 run posenet_ros X` runs <prefix>/lib/posenet_ros/X; bin/ is on a sourced PATH.
+    path = _prefix() / executable
     assert path.is_file() and os.access(path, os.X_OK), path
     text = path.read_text()
     interpreter = Path(text.splitlines()[0][2:])
@@ -155,6 +156,14 @@ def test_ros2_run_finds_the_node_executables(executable):
         pytest.skip(f"{module} is not written yet")
     spec = importlib.util.find_spec(module)
     assert spec is not None and Path(spec.origin).resolve().is_relative_to(_python_dir())
+
+
+def test_cli_on_the_sourced_path_is_the_installed_one():
+    assert Path(shutil.which("posenet-ros")).parent == _prefix() / "bin"
+    done = subprocess.run(["posenet-ros", "--help"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "convert" in done.stdout
 
 
 @pytest.mark.parametrize("folder", ["launch", "config"])
