@@ -5,13 +5,17 @@ node's life; rates and mean timings cover the last reporting window only.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
+import threading
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
-TIMINGS = ("decode_image", "preprocess", "inference", "decode", "engine", "publish",
-           "node_overhead", "latency", "stamp_latency")
+# queue_wait: callback to worker; decode_image: message to RGB; preprocess, inference,
+# decode: the engine's stages (engine: all three); publish: PoseArray built and sent;
+# node_overhead: worker time minus engine time; latency: callback to PoseArray sent;
+# stamp_latency: PoseArray sent minus the image's header stamp (includes the camera and DDS).
+TIMINGS = ("queue_wait", "decode_image", "preprocess", "inference", "decode", "engine",
+           "publish", "node_overhead", "latency", "stamp_latency")
 
 
 @dataclass
@@ -24,8 +28,10 @@ class _Window:
 
 
 class FrameStats:
-    """Thread-safe: the subscription callback, the worker and the diagnostics timer all write
-    or read it. Timings are in seconds."""
+    """Counters and per-window timings (seconds) of one node.
+
+    Thread-safe: the subscription callback, the worker and the diagnostics timer share it.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -61,8 +67,9 @@ class FrameStats:
                 window.sums[name] += seconds
                 window.maxima[name] = max(window.maxima[name], seconds)
 
-    def report(self, name: str, hardware_id: str, period: float, extra: dict[str, str]) -> DiagnosticStatus:
-        """A DiagnosticStatus for the window that ends now (and start a new window)."""
+    def report(self, name: str, hardware_id: str, period: float,
+               extra: dict[str, str]) -> DiagnosticStatus:
+        """Summarise the window that ends now as a DiagnosticStatus, and start a new one."""
         with self._lock:
             window, self._window = self._window, _Window()
             totals = {"frames_received": self.received, "frames_processed": self.processed,

@@ -13,7 +13,8 @@ Encodings (names from ``sensor_msgs/image_encodings.hpp``):
   ``is_bigendian``; ``16UC1`` is rejected: it is normally depth in millimetres, not intensity;
 - ``yuv422``/``uyvy`` (U Y0 V Y1) and ``yuv422_yuy2``/``yuyv`` (Y0 U Y1 V);
 - ``bayer_rggb8``, ``bayer_bggr8``, ``bayer_gbrg8``, ``bayer_grbg8`` (demosaiced by OpenCV);
-- CompressedImage ``jpeg``/``png`` (any format string naming them, e.g. ``bgr8; jpeg compressed bgr8``).
+- CompressedImage ``jpeg``/``png``, whatever the format string says (e.g. ``bgr8; jpeg
+  compressed bgr8``): the data's magic bytes decide.
 
 Decoded arrays may share memory with the message (rgb8 with a packed step is a view):
 copy before drawing on them.
@@ -60,15 +61,15 @@ class ImageDecodeError(ValueError):
 
 
 def decode(msg: Image | CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """An ``Image`` or ``CompressedImage`` as an HxWx3 uint8 RGB array."""
+    """Decode an ``Image`` or ``CompressedImage`` to an HxWx3 uint8 RGB array."""
     if isinstance(msg, CompressedImage):
         return compressed_to_rgb(msg, max_pixels)
     return image_to_rgb(msg, max_pixels)
 
 
 def image_to_rgb(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """A raw ``sensor_msgs/Image`` as an HxWx3 uint8 RGB array (see the module doc for encodings)."""
-    height, width, step, encoding = msg.height, msg.width, msg.step, msg.encoding
+    """Decode a raw ``sensor_msgs/Image`` (encodings: see the module doc) to RGB uint8."""
+    height, width, encoding = msg.height, msg.width, msg.encoding
     _check_size(width, height, max_pixels)
     if encoding in _EIGHT_BIT:
         channels, conversion = _EIGHT_BIT[encoding]
@@ -97,7 +98,7 @@ def image_to_rgb(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray
 
 
 def compressed_to_rgb(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """A JPEG or PNG ``sensor_msgs/CompressedImage`` as an HxWx3 uint8 RGB array."""
+    """Decode a JPEG or PNG ``sensor_msgs/CompressedImage`` to an HxWx3 uint8 RGB array."""
     fmt = msg.format.lower()
     if "compresseddepth" in fmt:
         raise ImageDecodeError(f"format {msg.format!r} is a compressed depth image, not intensity")
@@ -127,7 +128,7 @@ def compressed_to_rgb(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS
 
 
 def rgb_to_image(rgb: np.ndarray, header=None, encoding: str = "rgb8") -> Image:
-    """An HxWx3 uint8 RGB array as a packed ``sensor_msgs/Image`` (rgb8 or bgr8)."""
+    """Pack an HxWx3 uint8 RGB array into a ``sensor_msgs/Image`` (rgb8 or bgr8)."""
     if encoding not in OUTPUT_ENCODINGS:
         raise ImageDecodeError(f"output encoding {encoding!r} is not one of {OUTPUT_ENCODINGS}")
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -155,7 +156,7 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
 
 
 def _pixel_view(msg: Image, dtype: np.dtype, channels: int) -> np.ndarray:
-    """HxWxC view of ``msg.data`` honouring ``step`` (rows may be padded)."""
+    """View ``msg.data`` as HxWxC pixels, honouring ``step`` (rows may be padded)."""
     height, width, step = msg.height, msg.width, msg.step
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes:
@@ -174,8 +175,11 @@ def _pixel_view(msg: Image, dtype: np.dtype, channels: int) -> np.ndarray:
 
 
 def _compressed_size(head: bytes, kind: str) -> tuple[int, int] | None:
-    """(width, height) from a PNG IHDR or a JPEG SOF header, to refuse huge images before
-    decoding them; None when the header does not say (the decoder then decides)."""
+    """Read (width, height) from a PNG IHDR or JPEG SOF header, before decoding.
+
+    This refuses huge images before allocating them; None when the header does not say
+    (the decoder then decides).
+    """
     if kind == "PNG":
         if len(head) >= 24 and head[12:16] == b"IHDR":
             width, height = struct.unpack(">II", head[16:24])

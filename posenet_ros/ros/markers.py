@@ -20,13 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
-import numpy as np
 from geometry_msgs.msg import Point
-from std_msgs.msg import ColorRGBA
-from visualization_msgs.msg import Marker, MarkerArray
-
+import numpy as np
 from posenet_ros.keypoints import SKELETON
 from posenet_ros.pose import Pose
+from std_msgs.msg import ColorRGBA
+from visualization_msgs.msg import Marker, MarkerArray
 
 PIXEL_SIZE_M = 0.001  # image-plane convention without CameraInfo: 1 px = 1 mm
 # Distinct, colour-blind-friendly colours (Okabe-Ito), cycled over people.
@@ -51,13 +50,15 @@ class CameraModel:
         k = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
         if k[0, 0] <= 0 or k[1, 1] <= 0:
             return None
-        return cls(k=k, d=np.asarray(info.d, dtype=np.float64), distortion_model=info.distortion_model,
+        return cls(k=k, d=np.asarray(info.d, dtype=np.float64),
+                   distortion_model=info.distortion_model,
                    width=int(info.width), height=int(info.height))
 
     def normalized(self, uv: np.ndarray, image_width: int, image_height: int) -> np.ndarray:
-        """(N, 2) pixels of an image of that size -> (N, 2) normalised coordinates (x/z, y/z)."""
+        """Map (N, 2) pixels of an image of that size to normalised coordinates (x/z, y/z)."""
         k = self.k.copy()
-        if self.width > 0 and self.height > 0 and (self.width, self.height) != (image_width, image_height):
+        calibrated = (self.width, self.height)
+        if self.width > 0 and self.height > 0 and calibrated != (image_width, image_height):
             k[0] *= image_width / self.width
             k[1] *= image_height / self.height
         points = uv.reshape(-1, 1, 2).astype(np.float64)
@@ -78,7 +79,7 @@ class MarkerSettings:
 
 def keypoints_3d(uv: np.ndarray, image_width: int, image_height: int, depth: float,
                  camera: CameraModel | None = None) -> np.ndarray:
-    """(N, 2) pixels -> (N, 3) points in the optical frame, by the conventions of the module doc."""
+    """Place (N, 2) pixels as (N, 3) points in the optical frame (see the module doc)."""
     if camera is not None:
         xy = camera.normalized(uv, image_width, image_height) * depth
     else:
@@ -88,28 +89,33 @@ def keypoints_3d(uv: np.ndarray, image_width: int, image_height: int, depth: flo
 
 def to_marker_array(poses: Sequence[Pose], header, image_width: int, image_height: int,
                     settings: MarkerSettings, camera: CameraModel | None = None) -> MarkerArray:
-    """DELETEALL, then per person with any keypoint above the threshold: a SPHERE_LIST
-    (namespace ``keypoints``) and, when a limb has both ends above it, a LINE_LIST (``skeleton``)."""
+    """Build DELETEALL plus, per person, keypoint spheres and skeleton lines.
+
+    A person with any keypoint at or above the threshold gets a SPHERE_LIST (namespace
+    ``keypoints``, id = pose index) and, when a limb has both ends above it, a LINE_LIST
+    (``skeleton``).
+    """
     markers = [Marker(header=header, action=Marker.DELETEALL)]
     for index, pose in enumerate(poses):
         visible = pose.keypoint_scores >= settings.min_keypoint_score
         if not visible.any():
             continue
         points = keypoints_3d(pose.positions, image_width, image_height, settings.depth, camera)
-        colour = ColorRGBA(r=PALETTE[index % len(PALETTE)][0], g=PALETTE[index % len(PALETTE)][1],
-                           b=PALETTE[index % len(PALETTE)][2], a=1.0)
+        red, green, blue = PALETTE[index % len(PALETTE)]
+        colour = ColorRGBA(r=red, g=green, b=blue, a=1.0)
         markers.append(_marker(header, "keypoints", index, Marker.SPHERE_LIST, settings.scale,
                                colour, points[visible]))
         limbs = _EDGES[visible[_EDGES[:, 0]] & visible[_EDGES[:, 1]]]
         if len(limbs):
-            markers.append(_marker(header, "skeleton", index, Marker.LINE_LIST, settings.scale / 2,
-                                   colour, points[limbs.ravel()]))
+            markers.append(_marker(header, "skeleton", index, Marker.LINE_LIST,
+                                   settings.scale / 2, colour, points[limbs.ravel()]))
     return MarkerArray(markers=markers)
 
 
 def _marker(header, namespace: str, marker_id: int, marker_type: int, size: float,
             colour: ColorRGBA, points: np.ndarray) -> Marker:
-    marker = Marker(header=header, ns=namespace, id=marker_id, type=marker_type, action=Marker.ADD)
+    marker = Marker(header=header, ns=namespace, id=marker_id, type=marker_type,
+                    action=Marker.ADD)
     marker.pose.orientation.w = 1.0
     marker.scale.x = marker.scale.y = marker.scale.z = float(size)
     marker.color = colour

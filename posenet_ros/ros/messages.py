@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from posenet_ros.config import EstimatorConfig
+from posenet_ros.keypoints import NUM_KEYPOINTS, PART_NAMES
 from posenet_ros.msg import Keypoint as KeypointMsg
 from posenet_ros.msg import Pose as PoseMsg
 from posenet_ros.msg import PoseArray
-
-from posenet_ros.config import EstimatorConfig
-from posenet_ros.keypoints import NUM_KEYPOINTS, PART_NAMES
 from posenet_ros.pose import Pose
 
 _PARTS = tuple(enumerate(PART_NAMES))
@@ -23,7 +22,7 @@ _PARTS = tuple(enumerate(PART_NAMES))
 def to_pose_array(poses: Sequence[Pose], header, image_width: int, image_height: int,
                   config: EstimatorConfig, model_name: str,
                   input_size: tuple[int, int]) -> PoseArray:
-    """A PoseArray with every field filled: the poses plus the settings that produced them."""
+    """Build a PoseArray with every field filled: poses plus the settings that made them."""
     msg = PoseArray()
     msg.header = header
     msg.image_width, msg.image_height = int(image_width), int(image_height)
@@ -50,7 +49,7 @@ def _pose_msg(pose: Pose) -> PoseMsg:
 
 
 def from_pose_array(msg: PoseArray) -> list[Pose]:
-    """The poses of a PoseArray as engine ``Pose`` objects (float32 precision, as sent)."""
+    """Turn a PoseArray back into engine ``Pose`` objects (float32 precision, as sent)."""
     poses = []
     for pose_msg in msg.poses:
         keypoints = pose_msg.keypoints
@@ -58,5 +57,6 @@ def from_pose_array(msg: PoseArray) -> list[Pose]:
             raise ValueError(f"a pose needs {NUM_KEYPOINTS} keypoints, got {len(keypoints)}")
         positions = np.array([(k.x, k.y) for k in keypoints], dtype=np.float64)
         scores = np.array([k.score for k in keypoints], dtype=np.float64)
-        poses.append(Pose(score=float(pose_msg.score), positions=positions, keypoint_scores=scores))
+        poses.append(Pose(score=float(pose_msg.score), positions=positions,
+                          keypoint_scores=scores))
     return poses

@@ -20,23 +20,22 @@ import threading
 import time
 import traceback
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from posenet_ros.config import ConfigError
+from posenet_ros.draw import draw_poses
+from posenet_ros.estimator import PoseEstimator
 from posenet_ros.msg import PoseArray
+from posenet_ros.ros import image_codec, messages, parameters
+from posenet_ros.ros.diagnostics import FrameStats
+from posenet_ros.ros.markers import CameraModel, MarkerSettings, to_marker_array
 from rcl_interfaces.msg import SetParametersResult
+import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
-
-from posenet_ros.config import ConfigError
-from posenet_ros.draw import draw_poses
-from posenet_ros.estimator import PoseEstimator
-from posenet_ros.ros import image_codec, messages, parameters
-from posenet_ros.ros.diagnostics import FrameStats
-from posenet_ros.ros.markers import CameraModel, MarkerSettings, to_marker_array
 
 DIAGNOSTICS_PERIOD = 1.0
 LOG_THROTTLE = 5.0  # seconds between repeats of a per-frame error
@@ -57,11 +56,13 @@ class PoseNetNode(Node):
         self._stopping = False
 
         v = self._values
+        reliable = v["qos_reliability"] == "reliable"
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=v["qos_depth"],
-                         reliability=(ReliabilityPolicy.RELIABLE if v["qos_reliability"] == "reliable"
+                         reliability=(ReliabilityPolicy.RELIABLE if reliable
                                       else ReliabilityPolicy.BEST_EFFORT))
         if v["image_transport"] == "compressed":
-            image_sub = self.create_subscription(CompressedImage, "image/compressed", self._on_image, qos)
+            image_sub = self.create_subscription(
+                CompressedImage, "image/compressed", self._on_image, qos)
         else:
             image_sub = self.create_subscription(Image, "image", self._on_image, qos)
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos)
@@ -136,10 +137,11 @@ class PoseNetNode(Node):
                 self._process(msg, received)
             except Exception:   # noqa: B902 -- the worker must outlive any one frame
                 if not self.context.ok():
-                    return      # Ctrl-C or SIGTERM shut rclpy down mid-frame: nothing to publish to
+                    return      # Ctrl-C or SIGTERM shut rclpy down mid-frame: nowhere to publish
                 self._stats.estimation_failed()
-                self.get_logger().error(f"frame (stamp {_stamp(msg)}) failed:\n{traceback.format_exc()}",
-                                        throttle_duration_sec=LOG_THROTTLE)
+                self.get_logger().error(
+                    f"frame (stamp {_stamp(msg)}) failed:\n{traceback.format_exc()}",
+                    throttle_duration_sec=LOG_THROTTLE)
 
     def _process(self, msg, received: float) -> None:
         t0 = time.perf_counter()
@@ -159,27 +161,29 @@ class PoseNetNode(Node):
                 config, model = self._estimator.config, self._estimator.model_name
         except ValueError as exc:   # ImageError and friends: this frame only
             self._stats.estimation_failed()
-            self.get_logger().error(f"pose estimation failed on frame (stamp {_stamp(msg)}): {exc}",
+            self.get_logger().error(f"no poses for frame (stamp {_stamp(msg)}): {exc}",
                                     throttle_duration_sec=LOG_THROTTLE)
             return
         t2 = time.perf_counter()
         self._poses_pub.publish(messages.to_pose_array(
             poses, msg.header, width, height, config, model, config.input_size(width, height)))
         t3 = time.perf_counter()
-        stamp_latency = (self.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds
+        age = self.get_clock().now() - Time.from_msg(msg.header.stamp)
         self._publish_extras(msg.header, rgb, poses)
         self._stats.frame_processed({
-            "decode_image": t1 - t0, "engine": t2 - t1, "publish": t3 - t2,
-            "node_overhead": (t3 - received) - (t2 - t1), "latency": t3 - received,
-            "stamp_latency": stamp_latency * 1e-9, **engine_timings})
+            "queue_wait": t0 - received, "decode_image": t1 - t0, "engine": t2 - t1,
+            "publish": t3 - t2, "node_overhead": (t3 - t0) - (t2 - t1),
+            "latency": t3 - received, "stamp_latency": age.nanoseconds * 1e-9, **engine_timings})
 
     def _publish_extras(self, header, rgb, poses) -> None:
-        """Markers and the annotated image: only for subscribers (drawing costs milliseconds)."""
+        """Publish markers and the annotated image, each only while someone subscribes."""
         v = self._values
         height, width = rgb.shape[:2]
         if v["publish_markers"] and self._markers_pub.get_subscription_count() > 0:
-            settings = MarkerSettings(v["marker_depth"], v["marker_scale"], v["min_keypoint_score"])
-            self._markers_pub.publish(to_marker_array(poses, header, width, height, settings, self._camera))
+            settings = MarkerSettings(v["marker_depth"], v["marker_scale"],
+                                      v["min_keypoint_score"])
+            self._markers_pub.publish(
+                to_marker_array(poses, header, width, height, settings, self._camera))
         if self._annotated_pub.get_subscription_count() > 0:
             canvas = draw_poses(rgb, poses, v["min_keypoint_score"])
             self._annotated_pub.publish(image_codec.rgb_to_image(canvas, header))

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-
 from posenet_ros.config import (
-    MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, RESOLUTION_RANGE, ConfigError, EstimatorConfig)
+    ConfigError, EstimatorConfig, MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, PRECISIONS,
+    PREPROCESS, RESOLUTION_RANGE)
 from posenet_ros.ros.image_codec import DEFAULT_MAX_PIXELS
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
 IMAGE_TRANSPORTS = ("raw", "compressed")
 RELIABILITIES = ("best_effort", "reliable")
@@ -26,7 +26,7 @@ class Spec:
     name: str
     default: Any
     description: str
-    range: tuple | None = None       # (from, to) or (from, to, step): int or float range
+    bounds: tuple | None = None      # (from, to) or (from, to, step): int or float range
     read_only: bool = False
     engine: bool = False             # an EstimatorConfig field of the same name
     choices: tuple[str, ...] = ()
@@ -35,68 +35,80 @@ class Spec:
         constraints = f"one of {', '.join(self.choices)}" if self.choices else ""
         descriptor = ParameterDescriptor(description=self.description, read_only=self.read_only,
                                          additional_constraints=constraints)
-        if self.range is not None:
-            low, high, *step = self.range
+        if self.bounds is not None:
+            low, high, *step = self.bounds
             if isinstance(self.default, float):
-                descriptor.floating_point_range = [
-                    FloatingPointRange(from_value=float(low), to_value=float(high), step=float(step[0]) if step else 0.0)]
-            else:
-                descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=int(step[0]) if step else 1)]
+                descriptor.floating_point_range = [FloatingPointRange(
+                    from_value=float(low), to_value=float(high), step=float(sum(step)))]
+            else:   # step 1 unless given: any integer in range
+                descriptor.integer_range = [IntegerRange(
+                    from_value=int(low), to_value=int(high), step=int(step[0]) if step else 1)]
         return descriptor
 
 
 _ENGINE = EstimatorConfig()
 SPECS: tuple[Spec, ...] = (
-    # Engine (runtime-changeable; model, stride, providers, device and threads rebuild the session).
-    Spec("model", "", "ONNX file or TF.js model.json; empty: the converted MobileNetV1 0.75 for "
-         "output_stride", engine=True),
-    Spec("output_stride", _ENGINE.output_stride, "8, 16 or 32: finer strides are slower and more "
-         "precise", range=(8, 32, 8), engine=True),
+    # Engine, changeable at run time; model, precision, stride, providers, device, threads and
+    # preprocess rebuild the ONNX Runtime session.
+    Spec("model", "", "ONNX file or TF.js model.json; empty: the converted MobileNetV1 0.75 "
+         "for output_stride", engine=True),
+    Spec("precision", _ENGINE.precision, "converted default model: fp32, or int8 (statically "
+         "quantised, `posenet-ros convert --int8`)", engine=True, choices=PRECISIONS),
+    Spec("output_stride", _ENGINE.output_stride, "8, 16 or 32: finer strides are slower and "
+         "more precise", bounds=(8, 32, 8), engine=True),
     Spec("input_resolution", int(_ENGINE.input_resolution), "square network input in pixels, "
-         "rounded down to (r - 1) % output_stride == 0 like tfjs", range=RESOLUTION_RANGE, engine=True),
-    Spec("image_scale_factor", 0.0, "when > 0 (0.2-1.0), replaces input_resolution: the input is "
-         "the image size times this factor; 0: off", range=(0.0, 1.0), engine=True),
-    Spec("flip_horizontal", _ENGINE.flip_horizontal, "mirror keypoints (x' = width - 1 - x), for "
-         "mirrored webcams", engine=True),
-    Spec("decoder", _ENGINE.decoder, "single: one pose (per-part argmax); multi: greedy multi-person "
-         "decoding", engine=True, choices=("single", "multi")),
+         "rounded to (r - 1) % output_stride == 0 like tfjs", bounds=RESOLUTION_RANGE,
+         engine=True),
+    Spec("image_scale_factor", 0.0, "when > 0 (0.2-1.0), replaces input_resolution: the input "
+         "is the image size times this factor; 0: off", bounds=(0.0, 1.0), engine=True),
+    Spec("flip_horizontal", _ENGINE.flip_horizontal, "mirror keypoints (x' = width - 1 - x), "
+         "for mirrored webcams", engine=True),
+    Spec("decoder", _ENGINE.decoder, "single: one pose (per-part argmax); multi: greedy "
+         "multi-person decoding", engine=True, choices=("single", "multi")),
     Spec("max_detections", _ENGINE.max_detections, "multi: at most this many people",
-         range=MAX_DETECTIONS_RANGE, engine=True),
+         bounds=MAX_DETECTIONS_RANGE, engine=True),
     Spec("score_threshold", _ENGINE.score_threshold, "multi: minimum root keypoint score of a "
-         "person", range=(0.0, 1.0), engine=True),
+         "person", bounds=(0.0, 1.0), engine=True),
     Spec("nms_radius", _ENGINE.nms_radius, "multi: non-maximum suppression radius in input "
-         "pixels", range=NMS_RADIUS_RANGE, engine=True),
-    Spec("providers", list(_ENGINE.providers), "ONNX Runtime execution providers tried in order "
-         "(tensorrt, cuda, cpu); unavailable ones fall back with a warning", engine=True),
+         "pixels", bounds=NMS_RADIUS_RANGE, engine=True),
+    Spec("providers", list(_ENGINE.providers), "ONNX Runtime execution providers tried in "
+         "order (tensorrt, cuda, cpu, ...); unavailable ones fall back with a warning",
+         engine=True),
     Spec("device_id", _ENGINE.device_id, "GPU index for the cuda/tensorrt providers",
-         range=(0, 64), engine=True),
+         bounds=(0, 64), engine=True),
     Spec("threads", _ENGINE.threads, "ONNX Runtime intra-op threads; 0: one per core",
-         range=(0, 256), engine=True),
-    # Node outputs (runtime-changeable).
-    Spec("min_keypoint_score", 0.5, "keypoints below this score are left out of markers and the "
-         "annotated image (they stay in PoseArray)", range=(0.0, 1.0)),
-    Spec("publish_markers", True, "publish visualization_msgs/MarkerArray on markers (only while "
-         "subscribed)"),
-    Spec("marker_depth", 2.0, "metres from the camera at which keypoints are placed on their rays",
-         range=(0.01, 100.0)),
+         bounds=(0, 256), engine=True),
+    Spec("preprocess", _ENGINE.preprocess, "pad/resize/normalise on the host, or on the device "
+         "inside the model (uint8 upload); auto: device when a GPU provider runs the model",
+         engine=True, choices=PREPROCESS),
+    # Node outputs, changeable at run time.
+    Spec("min_keypoint_score", 0.5, "keypoints below this score are left out of markers and "
+         "the annotated image (they stay in PoseArray)", bounds=(0.0, 1.0)),
+    Spec("publish_markers", True, "publish visualization_msgs/MarkerArray on markers (only "
+         "while subscribed)"),
+    Spec("marker_depth", 2.0, "metres from the camera at which keypoints are placed on their "
+         "rays", bounds=(0.01, 100.0)),
     Spec("marker_scale", 0.03, "keypoint sphere diameter in metres (lines are half as wide)",
-         range=(0.001, 1.0)),
-    Spec("max_image_pixels", DEFAULT_MAX_PIXELS, "frames with more pixels are refused as corrupt",
-         range=(1, 2**31 - 1)),
-    # Transport (read-only: they fix the subscriptions).
+         bounds=(0.001, 1.0)),
+    Spec("max_image_pixels", DEFAULT_MAX_PIXELS, "frames with more pixels are refused as "
+         "corrupt", bounds=(1, 2**31 - 1)),
+    # Transport: read-only, they fix the subscriptions made at start-up.
     Spec("image_transport", "raw", "raw: sensor_msgs/Image on 'image'; compressed: "
-         "sensor_msgs/CompressedImage on 'image/compressed'", read_only=True, choices=IMAGE_TRANSPORTS),
-    Spec("qos_reliability", "best_effort", "input QoS reliability (best_effort accepts both kinds "
-         "of publisher)", read_only=True, choices=RELIABILITIES),
+         "sensor_msgs/CompressedImage on 'image/compressed'", read_only=True,
+         choices=IMAGE_TRANSPORTS),
+    Spec("qos_reliability", "best_effort", "input QoS reliability (best_effort accepts both "
+         "kinds of publisher)", read_only=True, choices=RELIABILITIES),
     Spec("qos_depth", 1, "input queue depth; the node processes only the newest frame anyway",
-         range=(1, 100), read_only=True),
+         bounds=(1, 100), read_only=True),
 )
 BY_NAME = {spec.name: spec for spec in SPECS}
 
 
 def declare(node) -> dict[str, Any]:
-    """Declare every parameter on ``node`` (overrides from YAML/launch apply); their values.
-    Raises ConfigError for an invalid choice (read-only ones are checked only here)."""
+    """Declare every parameter on ``node`` and return their values (overrides applied).
+
+    Raises ConfigError for an invalid choice (read-only ones are checked only here).
+    """
     node.declare_parameters("", [(s.name, s.default, s.descriptor()) for s in SPECS])
     values = {s.name: node.get_parameter(s.name).value for s in SPECS}
     for spec in SPECS:
@@ -105,13 +117,14 @@ def declare(node) -> dict[str, Any]:
 
 
 def check_choice(name: str, value: Any) -> None:
+    """Raise ConfigError when a string parameter is not one of its choices."""
     spec = BY_NAME[name]
     if spec.choices and value not in spec.choices:
         raise ConfigError(f"{name} {value!r} is invalid: use one of {spec.choices}")
 
 
 def engine_value(name: str, value: Any) -> Any:
-    """A parameter value as the EstimatorConfig field wants it."""
+    """Convert a parameter value to what the EstimatorConfig field wants."""
     if name == "model":
         return value or None
     if name == "image_scale_factor":
@@ -122,10 +135,11 @@ def engine_value(name: str, value: Any) -> Any:
 
 
 def engine_changes(values: dict[str, Any]) -> dict[str, Any]:
-    """The engine fields among ``values`` (name -> parameter value), converted."""
-    return {name: engine_value(name, value) for name, value in values.items() if BY_NAME[name].engine}
+    """Pick the engine fields among ``values`` (name -> parameter value), converted."""
+    return {name: engine_value(name, value)
+            for name, value in values.items() if BY_NAME[name].engine}
 
 
 def estimator_config(values: dict[str, Any]) -> EstimatorConfig:
-    """The engine config for a full set of parameter values; raises ConfigError."""
+    """Build the engine config from a full set of parameter values; raises ConfigError."""
     return EstimatorConfig(**engine_changes(values))

@@ -1,5 +1,7 @@
-"""Fixtures for tests over real DDS: the installed posenet_node in its own process, and a
-probe node in the test process that publishes frames and collects what comes back.
+"""Fixtures for tests over real DDS.
+
+The installed posenet_node runs in its own process; a probe node in the test process
+(dds_probe.py) publishes frames and collects what comes back.
 
 Each pytest session gets its own ROS_DOMAIN_ID (from the pid) and localhost-only discovery,
 so parallel runs do not hear each other; each node fixture uses its own namespace.
@@ -7,10 +9,10 @@ so parallel runs do not hear each other; each node fixture uses its own namespac
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -39,7 +41,7 @@ def _why_no_ros() -> str | None:
 
 
 def installed_node_script(name: str) -> Path:
-    """lib/posenet_ros/<name> of the colcon install found on AMENT_PREFIX_PATH."""
+    """Locate lib/posenet_ros/<name> in the colcon install found on AMENT_PREFIX_PATH."""
     from ament_index_python.packages import get_package_prefix
     return Path(get_package_prefix("posenet_ros")) / "lib" / "posenet_ros" / name
 
@@ -70,7 +72,7 @@ class NodeProcess:
         return self.log_path.read_text()
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 10.0) -> int:
-        """Send ``sig``, wait for the exit code; kills (and fails loudly) on a hang."""
+        """Send ``sig`` and return the exit code; kill (and fail loudly) on a hang."""
         if self.alive():
             self.proc.send_signal(sig)
             try:
@@ -78,7 +80,8 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise AssertionError(f"{self.args[1]} ignored signal {sig} for {timeout} s:\n{self.log()}")
+                raise AssertionError(
+                    f"{self.args[1]} ignored signal {sig} for {timeout} s:\n{self.log()}")
         self._log.close()
         return self.proc.returncode
 
@@ -93,7 +96,7 @@ def _yaml(value) -> str:
 
 @pytest.fixture(scope="session")
 def ros_context():
-    """rclpy initialised in the test process (skips the module when ROS is not set up)."""
+    """Initialise rclpy in the test process (skip when ROS is not set up)."""
     reason = _why_no_ros()
     if reason:
         pytest.skip(reason)
@@ -105,7 +108,7 @@ def ros_context():
 
 @pytest.fixture(scope="module")
 def start_node(ros_context, tmp_path_factory):
-    """Factory: start_node(namespace, **params) -> NodeProcess; stopped after the module."""
+    """Provide a factory of NodeProcess, ``start(namespace, **params)``; stop them after."""
     started: list[NodeProcess] = []
 
     def start(namespace: str, script: str = "posenet_node", **params) -> NodeProcess:

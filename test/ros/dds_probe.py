@@ -1,5 +1,9 @@
-"""The test side of DDS tests: a node in the test process that publishes frames to a
-posenet_node under test and collects its outputs."""
+"""The test side of DDS tests.
+
+A node in the test process publishes frames to the posenet_node under test and collects
+its outputs. Importing this module skips the importing test module when ROS 2 or the built
+messages are missing.
+"""
 from __future__ import annotations
 
 import itertools
@@ -8,17 +12,23 @@ import uuid
 
 import cv2
 import numpy as np
-import rclpy
-from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray
-from posenet_ros.msg import PoseArray
-from rcl_interfaces.srv import SetParameters
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.parameter import Parameter
-from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from std_msgs.msg import Header
-from visualization_msgs.msg import MarkerArray
+import pytest
+
+try:
+    from builtin_interfaces.msg import Time
+    from diagnostic_msgs.msg import DiagnosticArray
+    from posenet_ros.msg import PoseArray
+    from rcl_interfaces.srv import SetParameters
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+    from std_msgs.msg import Header
+    from visualization_msgs.msg import MarkerArray
+except ImportError as exc:
+    pytest.skip(f"ROS 2 or the built posenet_ros messages are missing ({exc}): run `make build` "
+                "and source install/setup.bash, or use `make test`", allow_module_level=True)
 
 FRAME_ID = "test_camera_optical_frame"
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -38,13 +48,14 @@ def wait_for(predicate, timeout: float, spin=None, what: str = "condition") -> N
 
 
 def new_header(frame_id: str = FRAME_ID) -> Header:
-    """A header with a stamp no other frame of this test session has."""
+    """Make a header with a stamp no other frame of this test session has."""
     n = next(_stamps)
-    return Header(stamp=Time(sec=1_000_000 + n, nanosec=(n * 7919) % 1_000_000_000), frame_id=frame_id)
+    stamp = Time(sec=1_000_000 + n, nanosec=(n * 7919) % 1_000_000_000)
+    return Header(stamp=stamp, frame_id=frame_id)
 
 
 def bgr8_message(bgr: np.ndarray, header: Header) -> Image:
-    """A packed bgr8 Image built by hand (not with the codec under test)."""
+    """Pack a BGR frame into a bgr8 Image by hand (not with the codec under test)."""
     msg = Image(header=header, height=bgr.shape[0], width=bgr.shape[1], encoding="bgr8",
                 step=bgr.shape[1] * 3)
     msg.data = np.ascontiguousarray(bgr).tobytes()
@@ -52,6 +63,7 @@ def bgr8_message(bgr: np.ndarray, header: Header) -> Image:
 
 
 def jpeg_message(bgr: np.ndarray, header: Header, quality: int = 90) -> CompressedImage:
+    """Encode a BGR frame as a JPEG CompressedImage."""
     ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     msg = CompressedImage(header=header, format="jpeg")
@@ -60,8 +72,7 @@ def jpeg_message(bgr: np.ndarray, header: Header, quality: int = 90) -> Compress
 
 
 def vtest_frames(indices) -> list[np.ndarray]:
-    """BGR frames of the sample video at ``indices`` (skips the test when setup has not run)."""
-    import pytest
+    """Read BGR frames of the sample video at ``indices`` (skip when setup has not run)."""
     from posenet_ros import paths
     video = paths.sample_video()
     if not video.is_file():
@@ -78,12 +89,16 @@ def vtest_frames(indices) -> list[np.ndarray]:
 
 
 def key(stamp) -> tuple[int, int]:
+    """Turn a stamp into a hashable (sec, nanosec)."""
     return stamp.sec, stamp.nanosec
 
 
 class Probe:
-    """Publishes on ``<ns>/image``, ``<ns>/image/compressed``, ``<ns>/camera_info``; collects
-    ``<ns>/poses`` (always), markers and annotated images (on demand) and /diagnostics."""
+    """A test node beside the node under test.
+
+    Publishes on ``<ns>/image``, ``<ns>/image/compressed``, ``<ns>/camera_info``; collects
+    ``<ns>/poses`` (always), markers and annotated images (on demand) and /diagnostics.
+    """
 
     def __init__(self, namespace: str):
         self.namespace = namespace.rstrip("/")
@@ -91,7 +106,8 @@ class Probe:
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
         self.image_pub = self.node.create_publisher(Image, "image", RELIABLE)
-        self.compressed_pub = self.node.create_publisher(CompressedImage, "image/compressed", RELIABLE)
+        self.compressed_pub = self.node.create_publisher(
+            CompressedImage, "image/compressed", RELIABLE)
         self.info_pub = self.node.create_publisher(CameraInfo, "camera_info", RELIABLE)
         self.poses: dict[tuple[int, int], PoseArray] = {}
         self.pose_order: list[PoseArray] = []
@@ -99,7 +115,8 @@ class Probe:
         self.annotated: dict[tuple[int, int], Image] = {}
         self.diagnostics: list = []
         self.node.create_subscription(PoseArray, "poses", self._on_poses, RELIABLE)
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 50)
+        self.node.create_subscription(
+            DiagnosticArray, "/diagnostics", self.diagnostics.append, 50)
         self._subs: dict[str, object] = {}
         self._param_client = self.node.create_client(
             SetParameters, f"{self.namespace}/posenet_node/set_parameters")
@@ -109,33 +126,42 @@ class Probe:
         self.pose_order.append(msg)
 
     def subscribe(self, what: str) -> None:
-        """``markers`` or ``image_annotated``."""
+        """Start collecting ``markers`` or ``image_annotated``."""
         if what == "markers":
-            cb = lambda m: self.markers.__setitem__(key(m.markers[0].header.stamp), m)  # noqa: E731
-            self._subs[what] = self.node.create_subscription(MarkerArray, "markers", cb, RELIABLE)
+            def on_markers(msg):
+                self.markers[key(msg.markers[0].header.stamp)] = msg
+            self._subs[what] = self.node.create_subscription(
+                MarkerArray, "markers", on_markers, RELIABLE)
         else:
-            cb = lambda m: self.annotated.__setitem__(key(m.header.stamp), m)  # noqa: E731
-            self._subs[what] = self.node.create_subscription(Image, "image_annotated", cb, RELIABLE)
+            def on_image(msg):
+                self.annotated[key(msg.header.stamp)] = msg
+            self._subs[what] = self.node.create_subscription(
+                Image, "image_annotated", on_image, RELIABLE)
 
     def unsubscribe(self, what: str) -> None:
+        """Stop collecting ``what``."""
         self.node.destroy_subscription(self._subs.pop(what))
 
     def spin(self, timeout: float = 0.05) -> None:
+        """Handle at most one event, waiting up to ``timeout`` seconds."""
         self.executor.spin_once(timeout_sec=timeout)
 
     def wait_ready(self, process, timeout: float = 90.0, compressed: bool = False) -> None:
-        """Until the node under test subscribes to our images and publishes poses."""
+        """Wait until the node under test subscribes to our images and publishes poses."""
         pub = self.compressed_pub if compressed else self.image_pub
 
         def ready():
-            assert process.alive(), f"node exited with {process.proc.returncode}:\n{process.log()}"
+            assert process.alive(), f"node exited ({process.proc.returncode}):\n{process.log()}"
             return (pub.get_subscription_count() > 0
                     and self.node.count_publishers(f"{self.namespace}/poses") > 0)
         wait_for(ready, timeout, self.spin, "the node to subscribe")
 
     def request(self, msg, timeout: float = 30.0, resend_every: float = 3.0) -> PoseArray:
-        """Publish ``msg`` until a PoseArray with its stamp comes back (best-effort input QoS
-        may lose the very first frames after discovery); return that PoseArray."""
+        """Publish ``msg`` until a PoseArray with its stamp comes back, and return it.
+
+        Resending covers best-effort input QoS, which may lose the first frames after
+        discovery.
+        """
         pub = self.compressed_pub if isinstance(msg, CompressedImage) else self.image_pub
         wanted = key(msg.header.stamp)
         deadline = time.monotonic() + timeout
@@ -150,30 +176,33 @@ class Probe:
 
     def set_parameters(self, timeout: float = 60.0, **values) -> list:
         """Set parameters of the node under test through its service; the results."""
-        assert self._param_client.wait_for_service(timeout_sec=timeout), "no set_parameters service"
+        assert self._param_client.wait_for_service(timeout_sec=timeout), "no parameter service"
         request = SetParameters.Request(
-            parameters=[Parameter(name, value=value).to_parameter_msg() for name, value in values.items()])
+            parameters=[Parameter(name, value=value).to_parameter_msg()
+                        for name, value in values.items()])
         future = self._param_client.call_async(request)
         wait_for(future.done, timeout, self.spin, f"set_parameters {values}")
         return future.result().results
 
     def status_of(self, node_name: str):
-        """The latest DiagnosticStatus of the named node (e.g. '/ns/posenet_node'), or None."""
+        """Return the latest DiagnosticStatus of a node (e.g. '/ns/posenet_node'), or None."""
         for array in reversed(self.diagnostics):
             for status in array.status:
                 if status.name.startswith(node_name + ":"):
                     return status
         return None
 
-    def diagnostic_values(self, node_name: str, timeout: float = 5.0, newer_than: int = -1) -> dict:
-        """Key/values of a diagnostics message of that node received after index ``newer_than``."""
+    def next_diagnostics(self, node_name: str, timeout: float = 5.0) -> dict:
+        """Wait for that node's next diagnostics (published after this call); its values."""
+        newer_than = len(self.diagnostics) - 1
+
         def fresh():
-            return len(self.diagnostics) - 1 > newer_than and self.status_of(node_name) is not None \
-                and any(s.name.startswith(node_name + ":")
-                        for a in self.diagnostics[newer_than + 1:] for s in a.status)
+            return any(s.name.startswith(node_name + ":")
+                       for a in self.diagnostics[newer_than + 1:] for s in a.status)
         wait_for(fresh, timeout, self.spin, f"diagnostics of {node_name}")
         return {kv.key: kv.value for kv in self.status_of(node_name).values}
 
     def close(self) -> None:
+        """Destroy the probe node."""
         self.executor.remove_node(self.node)
         self.node.destroy_node()

@@ -1,23 +1,24 @@
-"""image_codec on hand-built sensor_msgs messages: every encoding, padding, and each malformed case."""
+"""The image codec on hand-built sensor_msgs messages: encodings, padding, malformed cases."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("sensor_msgs.msg", reason="ROS 2 message wheels (make setup) not installed")
-from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
-
-from posenet_ros.ros.image_codec import (  # noqa: E402
-    ImageDecodeError, decode, rgb_to_image)
+try:
+    from posenet_ros.ros.image_codec import decode, ImageDecodeError, rgb_to_image
+    from sensor_msgs.msg import CompressedImage, Image
+    from std_msgs.msg import Header
+except ImportError as exc:
+    pytest.skip(f"ROS 2 message wheels missing ({exc}): run `make setup`",
+                allow_module_level=True)
 
 RNG = np.random.default_rng(7)
 RGB = RNG.integers(0, 256, size=(6, 10, 3), dtype=np.uint8)
 
 
 def make_image(pixels: np.ndarray, encoding: str, pad: int = 0) -> Image:
-    """A packed (or row-padded) Image message holding uint8 ``pixels`` (HxW or HxWxC)."""
+    """Pack uint8 ``pixels`` (HxW or HxWxC) into an Image, rows padded by ``pad`` bytes."""
     height, width = pixels.shape[:2]
     rows = np.ascontiguousarray(pixels).reshape(height, -1)
     if pad:
@@ -61,7 +62,8 @@ def _mono16_message(stored: np.ndarray, bigendian: bool) -> Image:
     height, width = stored.shape
     msg = Image(height=height, width=width, encoding="mono16", is_bigendian=int(bigendian),
                 step=width * 2 + 2)  # a padded row, to exercise strides with 2-byte pixels
-    rows = np.hstack([stored.view(np.uint8).reshape(height, width * 2), np.zeros((height, 2), np.uint8)])
+    rows = np.hstack([stored.view(np.uint8).reshape(height, width * 2),
+                      np.zeros((height, 2), np.uint8)])
     msg.data = rows.tobytes()
     return msg
 
@@ -97,14 +99,15 @@ def test_bayer_patterns_give_the_right_colour(encoding, offsets):
     np.testing.assert_array_equal(out[3, 3], colour)
 
 
-@pytest.mark.parametrize("ext,fmt", [(".jpg", "jpeg"), (".png", "png"),
-                                      (".png", "bgr8; png compressed bgr8")])
+@pytest.mark.parametrize("ext,fmt", [
+    (".jpg", "jpeg"), (".png", "png"), (".png", "bgr8; png compressed bgr8")])
 def test_compressed(ext, fmt):
     # Smooth ramps, distinct per channel: JPEG keeps them within a few levels, while a
     # swapped channel order would be off by far.
     ys, xs = np.mgrid[0:48, 0:80]
     big = np.dstack([xs * 3, ys * 5, np.full_like(xs, 40)]).astype(np.uint8)
-    ok, buf = cv2.imencode(ext, cv2.cvtColor(big, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 100])
+    bgr = cv2.cvtColor(big, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(ext, bgr, [cv2.IMWRITE_JPEG_QUALITY, 100])
     assert ok
     msg = CompressedImage(format=fmt)
     msg.data = buf.tobytes()

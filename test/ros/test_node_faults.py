@@ -1,22 +1,23 @@
-"""Bad input and overload on the running posenet_node: malformed frames are reported (once per
-throttle period) and skipped, the node serves the next good frame; a burst faster than
-inference is dropped down to the newest frame instead of queueing."""
+"""Bad input and overload on the running posenet_node.
+
+Malformed frames are reported (once per throttle period) and skipped, and the node serves
+the next good frame; a burst faster than inference is dropped down to the newest frame
+instead of queueing.
+"""
 from __future__ import annotations
 
 import time
 
 import cv2
+from dds_probe import (
+    bgr8_message, CompressedImage, Image, jpeg_message, key, new_header, Probe, vtest_frames,
+    wait_for)
 import pytest
-from sensor_msgs.msg import CompressedImage, Image
-
-pytest.importorskip("posenet_ros.msg", reason="posenet_ros messages not built/sourced: `make build`")
-from dds_probe import (  # noqa: E402
-    Probe, bgr8_message, jpeg_message, key, new_header, vtest_frames, wait_for)
 
 
 @pytest.fixture(scope="module")
 def small():
-    """A 320x240 frame (230 KB as bgr8: safe for best-effort DDS on localhost)."""
+    """Shrink a vtest frame to 320x240 (230 KB as bgr8: safe for best-effort DDS)."""
     return cv2.resize(vtest_frames([40])[0], (320, 240), interpolation=cv2.INTER_AREA)
 
 
@@ -49,7 +50,7 @@ def test_bad_raw_frames_are_skipped_with_one_throttled_error(start_node, small):
         good = probe.request(bgr8_message(small, new_header()))
         assert node.alive()
         assert (good.image_width, good.image_height) == (320, 240)
-        values = probe.diagnostic_values(f"{ns}/posenet_node", newer_than=len(probe.diagnostics) - 1)
+        values = probe.next_diagnostics(f"{ns}/posenet_node")
         assert int(values["decode_errors"]) == len(bad)
         log = node.log()
         # The first error is logged with its reason; the rest fall in the 5 s throttle window.
@@ -78,7 +79,7 @@ def test_corrupt_jpeg_is_skipped(start_node, small):
         assert probe.request(good).image_width == 320
         assert node.alive()
         assert "corrupt JPEG" in node.log()
-        values = probe.diagnostic_values(f"{ns}/posenet_node", newer_than=len(probe.diagnostics) - 1)
+        values = probe.next_diagnostics(f"{ns}/posenet_node")
         assert int(values["decode_errors"]) == 2
     finally:
         probe.close()
@@ -86,9 +87,12 @@ def test_corrupt_jpeg_is_skipped(start_node, small):
 
 
 def test_burst_is_dropped_to_the_newest_frame(start_node, small):
-    """60 frames published at once into a reliable depth-30 input queue: DDS delivers them
-    all, the node's callback keeps replacing the pending frame while the worker infers, so
-    far fewer are processed, the drops are counted, and the last frame is always served."""
+    """Publish 60 frames at once into a reliable depth-30 input queue.
+
+    DDS delivers them, the node's callback keeps replacing the pending frame while the
+    worker infers, so far fewer are processed, the drops are counted, and the newest frame
+    is always served.
+    """
     ns = "/faults_burst"
     node = start_node(ns, providers=["cpu"], qos_reliability="reliable", qos_depth=30)
     probe = Probe(ns)
@@ -120,7 +124,7 @@ def test_burst_is_dropped_to_the_newest_frame(start_node, small):
 
 
 def _totals(probe, ns) -> dict[str, int]:
-    values = probe.diagnostic_values(f"{ns}/posenet_node", newer_than=len(probe.diagnostics) - 1)
+    values = probe.next_diagnostics(f"{ns}/posenet_node")
     return {k: int(values[k]) for k in ("frames_received", "frames_processed", "frames_dropped")}
 
 

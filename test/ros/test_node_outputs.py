@@ -7,12 +7,10 @@ while someone subscribes to the annotated image.
 from __future__ import annotations
 
 import cv2
+from dds_probe import (
+    bgr8_message, FRAME_ID, jpeg_message, key, new_header, Probe, vtest_frames, wait_for)
 import numpy as np
 import pytest
-
-pytest.importorskip("posenet_ros.msg", reason="posenet_ros messages not built/sourced: `make build`")
-from dds_probe import (  # noqa: E402
-    FRAME_ID, Probe, bgr8_message, jpeg_message, key, new_header, vtest_frames, wait_for)
 
 NS = "/outputs"
 # Fast DDS with localhost-only discovery loses most best-effort samples above ~500 KB (UDP
@@ -77,7 +75,8 @@ def test_markers_match_poses(probe, frames):
     probe.subscribe("markers")
     try:
         header = new_header()
-        wait_for(lambda: probe.node.count_subscribers(f"{NS}/markers") > 0, 10, probe.spin, "match")
+        wait_for(lambda: probe.node.count_subscribers(f"{NS}/markers") > 0, 10, probe.spin,
+                 "the marker subscription")
         msg = probe.request(bgr8_message(frames[1], header))
         wait_for(lambda: key(header.stamp) in probe.markers, 10, probe.spin, "markers")
         markers = probe.markers[key(header.stamp)].markers
@@ -104,8 +103,7 @@ def test_markers_match_poses(probe, frames):
 
 
 def _drawn(probe) -> int:
-    return int(probe.diagnostic_values(f"{NS}/posenet_node", newer_than=len(probe.diagnostics) - 1)
-               ["annotated_images"])
+    return int(probe.next_diagnostics(f"{NS}/posenet_node")["annotated_images"])
 
 
 def test_annotated_image_only_while_subscribed(probe, frames):
@@ -123,7 +121,7 @@ def test_annotated_image_only_while_subscribed(probe, frames):
     finally:
         probe.unsubscribe("image_annotated")
     image = probe.annotated[key(header.stamp)]
-    assert (image.width, image.height, image.encoding) == (frames[2].shape[1], frames[2].shape[0], "rgb8")
+    assert (image.height, image.width, image.encoding) == (*frames[2].shape[:2], "rgb8")
     assert image.header.frame_id == FRAME_ID
     drawn = np.frombuffer(image.data, np.uint8).reshape(image.height, image.width, 3)
     original = cv2.cvtColor(frames[2], cv2.COLOR_BGR2RGB)

@@ -1,20 +1,20 @@
-"""Runtime parameter changes on the running posenet_node, through its set_parameters service:
-good values take effect on the next frame; bad ones are refused with a reason and the node
-keeps its old settings."""
+"""Runtime parameter changes on the running posenet_node, through its set_parameters service.
+
+Good values take effect on the next frame; bad ones are refused with a reason and the node
+keeps its old settings.
+"""
 from __future__ import annotations
 
 import cv2
+from dds_probe import bgr8_message, new_header, Probe, vtest_frames
 import pytest
-
-pytest.importorskip("posenet_ros.msg", reason="posenet_ros messages not built/sourced: `make build`")
-from dds_probe import Probe, bgr8_message, new_header, vtest_frames  # noqa: E402
 
 NS = "/params"
 
 
 @pytest.fixture(scope="module")
 def crowd():
-    """vtest frame 50: three people at the default settings."""
+    """Frame 50 of vtest.avi: three people at the default settings."""
     return vtest_frames([50])[0]
 
 
@@ -56,7 +56,8 @@ def test_decoder_and_max_detections_take_effect(probe, crowd, engine):
         capped = poses_now(probe, crowd)
         assert capped.max_detections == 2 and len(capped.poses) == 2
         # The two kept are the two best of the uncapped run.
-        assert [p.score for p in capped.poses] == pytest.approx([p.score for p in many.poses[:2]], abs=1e-5)
+        best_two = [p.score for p in many.poses[:2]]
+        assert [p.score for p in capped.poses] == pytest.approx(best_two, abs=1e-5)
     finally:
         set_ok(probe, decoder="multi", max_detections=5)
 

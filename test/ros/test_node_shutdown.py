@@ -1,16 +1,16 @@
-"""Clean shutdown of the running posenet_node while it is busy with frames: Ctrl-C (SIGINT,
-what `ros2 launch` sends first) and SIGTERM (rclpy shuts its context down: the external
-shutdown path) both end the process with exit code 0 and no traceback."""
+"""Clean shutdown of the running posenet_node while it is busy with frames.
+
+Ctrl-C (SIGINT, what `ros2 launch` sends first) and SIGTERM (rclpy shuts its context down:
+the external shutdown path) both end the process with exit code 0 and no traceback.
+"""
 from __future__ import annotations
 
 import signal
 import time
 
 import cv2
+from dds_probe import bgr8_message, new_header, Probe, vtest_frames
 import pytest
-
-pytest.importorskip("posenet_ros.msg", reason="posenet_ros messages not built/sourced: `make build`")
-from dds_probe import Probe, bgr8_message, new_header, vtest_frames  # noqa: E402
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
