@@ -131,13 +131,18 @@ def rgb_to_image(rgb: np.ndarray, header=None, encoding: str = "rgb8") -> Image:
     """Pack an HxWx3 uint8 RGB array into a ``sensor_msgs/Image`` (rgb8 or bgr8)."""
     if encoding not in OUTPUT_ENCODINGS:
         raise ImageDecodeError(f"output encoding {encoding!r} is not one of {OUTPUT_ENCODINGS}")
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ImageDecodeError(f"expected an HxWx3 uint8 array, got {rgb.shape} {rgb.dtype}")
+    _check_three_channels(rgb)
     pixels = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if encoding == "bgr8" else rgb
+    return pack_image(pixels, encoding, header)
+
+
+def pack_image(pixels: np.ndarray, encoding: str, header=None) -> Image:
+    """Pack HxWx3 uint8 pixels, already in ``encoding``'s channel order, into an Image."""
+    _check_three_channels(pixels)
     msg = Image()
     if header is not None:
         msg.header = header
-    msg.height, msg.width = int(rgb.shape[0]), int(rgb.shape[1])
+    msg.height, msg.width = int(pixels.shape[0]), int(pixels.shape[1])
     msg.encoding = encoding
     msg.is_bigendian = 0
     msg.step = msg.width * 3
@@ -145,6 +150,12 @@ def rgb_to_image(rgb: np.ndarray, header=None, encoding: str = "rgb8") -> Image:
     data.frombytes(np.ascontiguousarray(pixels).data)
     msg.data = data  # an array.array skips the per-element check of the generated setter
     return msg
+
+
+def _check_three_channels(pixels: np.ndarray) -> None:
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ImageDecodeError(
+            f"expected an HxWx3 uint8 array, got {pixels.shape} {pixels.dtype}")
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:

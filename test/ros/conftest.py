@@ -50,14 +50,16 @@ class NodeProcess:
     """An installed node run as `ros2 run` would, in its own process, logging to a file."""
 
     def __init__(self, script: str, namespace: str, log_path: Path, params: dict | None = None,
-                 params_file: Path | None = PARAMS_FILE, extra_args: tuple[str, ...] = ()):
+                 params_file: Path | None = PARAMS_FILE, remaps: dict | None = None):
         args = [sys.executable, str(installed_node_script(script)), "--ros-args",
                 "-r", f"__ns:={namespace}"]
+        for old, new in (remaps or {}).items():
+            args += ["-r", f"{old}:={new}"]
         if params_file is not None:
             args += ["--params-file", str(params_file)]
         for name, value in (params or {}).items():
             args += ["-p", f"{name}:={_yaml(value)}"]
-        self.args = args + list(extra_args)
+        self.args = args
         self.log_path = log_path
         self._log = open(log_path, "w")
         # cwd outside the repo: the source tree's posenet_ros (no generated msg) must not
@@ -111,9 +113,12 @@ def start_node(ros_context, tmp_path_factory):
     """Provide a factory of NodeProcess, ``start(namespace, **params)``; stop them after."""
     started: list[NodeProcess] = []
 
-    def start(namespace: str, script: str = "posenet_node", **params) -> NodeProcess:
+    def start(namespace: str, script: str = "posenet_node", remaps: dict | None = None,
+              **params) -> NodeProcess:
         log_dir = tmp_path_factory.mktemp(namespace.strip("/").replace("/", "_") or "root")
-        node = NodeProcess(script, namespace, log_dir / f"{script}.log", params)
+        params_file = PARAMS_FILE if script == "posenet_node" else None
+        node = NodeProcess(script, namespace, log_dir / f"{script}.log", params, params_file,
+                           remaps)
         started.append(node)
         return node
 

@@ -138,6 +138,13 @@ class Probe:
             self._subs[what] = self.node.create_subscription(
                 Image, "image_annotated", on_image, RELIABLE)
 
+    def collect(self, msg_type, topic: str) -> list:
+        """Subscribe (reliable) to ``topic`` and return the list its messages go to."""
+        received: list = []
+        self._subs[topic] = self.node.create_subscription(msg_type, topic, received.append,
+                                                          RELIABLE)
+        return received
+
     def unsubscribe(self, what: str) -> None:
         """Stop collecting ``what``."""
         self.node.destroy_subscription(self._subs.pop(what))
