@@ -1,12 +1,12 @@
-"""``posenet-ros``: estimate poses in images and videos, build the models, analyse bags, benchmark."""
+"""``posenet-ros``: estimate poses in images and videos, build models, analyse bags, benchmark."""
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
 import logging
-import sys
 from pathlib import Path
+import sys
 
 from posenet_ros.cli_options import add_engine_arguments, config_from_args
 from posenet_ros.config import VALID_STRIDES
@@ -26,15 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     est.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
     add_engine_arguments(est)
     est.add_argument("--json", action="store_true", help="print one JSON array (tfjs pose format)")
-    est.add_argument("--output", type=Path, help="annotated image or video (a folder for several inputs)")
+    est.add_argument("--output", type=Path,
+                     help="annotated image or video (a folder for several inputs)")
     est.add_argument("--min-keypoint-score", type=float, default=0.5, help="drawing threshold")
     est.set_defaults(func=_estimate)
 
     conv = sub.add_parser("convert", help="fetch the weights (once) and build the ONNX models")
-    conv.add_argument("--weights", type=Path, help="TF.js model.json to convert (default: fetched weights)")
+    conv.add_argument("--weights", type=Path,
+                      help="TF.js model.json to convert (default: fetched weights)")
     conv.add_argument("--out", type=Path, help="output folder (default: $POSENET_ROS_HOME/models)")
-    conv.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES, default=list(VALID_STRIDES))
-    conv.add_argument("--force", action="store_true", help="rebuild even if the models are up to date")
+    conv.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES,
+                      default=list(VALID_STRIDES))
+    conv.add_argument("--force", action="store_true",
+                      help="rebuild even if the models are up to date")
     conv.add_argument("--int8", action="store_true",
                       help="also build int8 models, calibrated and checked on the sample video")
     conv.set_defaults(func=_convert)
@@ -71,7 +75,8 @@ def _estimate(args: argparse.Namespace) -> int:
         args.output.mkdir(parents=True, exist_ok=True)
     results, failed = [], 0
     for source in args.paths:
-        target = args.output / Path(source).name if args.output and len(args.paths) > 1 else args.output
+        target = (args.output / Path(source).name if args.output and len(args.paths) > 1
+                  else args.output)
         writer = AnnotatedOutput(target, source) if target else None
         try:
             for frame, rgb in iter_frames(source):
@@ -79,7 +84,8 @@ def _estimate(args: argparse.Namespace) -> int:
                 if writer:
                     writer.write(draw_poses(rgb, poses, args.min_keypoint_score))
                 if args.json:
-                    results.append({"source": source, "frame": frame, "poses": [p.to_dict() for p in poses]})
+                    results.append({"source": source, "frame": frame,
+                                    "poses": [p.to_dict() for p in poses]})
                 else:
                     scores = ", ".join(f"{p.score:.2f}" for p in poses)
                     print(f"{source} frame {frame}: {len(poses)} pose(s) [{scores}]")
@@ -124,7 +130,8 @@ def _quantize(strides: list[int], out_dir: Path) -> int:
 
     video = paths.sample_video()
     if not video.is_file():
-        print(f"posenet-ros: int8 calibration needs the sample video at {video} (make setup)", file=sys.stderr)
+        print(f"posenet-ros: int8 calibration needs the sample video at {video} (make setup)",
+              file=sys.stderr)
         return 2
     frames = list(iter_video(video))[::8][:80]       # 80 frames over the whole clip
     for stride in strides:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from posenet_ros.config import DECODERS, VALID_STRIDES, ConfigError, EstimatorConfig
+from posenet_ros.config import ConfigError, DECODERS, EstimatorConfig, VALID_STRIDES
 
 
 def parse_resolution(text: str) -> int | tuple[int, int]:
@@ -19,7 +19,8 @@ def parse_resolution(text: str) -> int | tuple[int, int]:
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("PoseNet")
-    g.add_argument("--mode", choices=DECODERS, default="multi", help="single or multi-pose decoding")
+    g.add_argument("--mode", choices=DECODERS, default="multi",
+                   help="single or multi-pose decoding")
     g.add_argument("--resolution", type=parse_resolution, default=257,
                    help="network input, N or WxH; rounded as tfjs does (default 257)")
     g.add_argument("--scale-factor", type=float, default=None,
@@ -29,8 +30,10 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-detections", type=int, default=5)
     g.add_argument("--score-threshold", type=float, default=0.5, help="minimum root part score")
     g.add_argument("--nms-radius", type=float, default=20.0, help="pixels between people's parts")
-    g.add_argument("--model", default=None, help="ONNX or TF.js model.json (default: converted model)")
-    g.add_argument("--int8", action="store_true", help="use the int8 model built by `convert --int8`")
+    g.add_argument("--model", default=None,
+                   help="ONNX or TF.js model.json (default: converted model)")
+    g.add_argument("--int8", action="store_true",
+                   help="use the int8 model built by `convert --int8`")
     g.add_argument("--providers", default="cuda,cpu",
                    help="execution providers in order of preference (cuda, tensorrt, cpu, ...)")
     g.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
@@ -39,10 +42,12 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> EstimatorConfig:
     try:
         return EstimatorConfig(
-            model=args.model, precision="int8" if args.int8 else "fp32", output_stride=args.stride, input_resolution=args.resolution,
+            model=args.model, precision="int8" if args.int8 else "fp32",
+            output_stride=args.stride, input_resolution=args.resolution,
             image_scale_factor=args.scale_factor, flip_horizontal=args.flip, decoder=args.mode,
             max_detections=args.max_detections, score_threshold=args.score_threshold,
-            nms_radius=args.nms_radius, providers=tuple(p.strip() for p in args.providers.split(",") if p.strip()),
+            nms_radius=args.nms_radius,
+            providers=tuple(p.strip() for p in args.providers.split(",") if p.strip()),
             threads=args.threads)
     except ConfigError as exc:
         raise SystemExit(f"posenet-ros: {exc}") from None

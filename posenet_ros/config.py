@@ -28,8 +28,8 @@ class EstimatorConfig:
     factor, so its aspect ratio follows the image's.
     """
 
-    model: str | None = None            # ONNX file or TF.js model.json; None: the converted default
-    precision: str = "fp32"             # of the converted default: fp32, or int8 (`convert --int8`)
+    model: str | None = None          # ONNX file or TF.js model.json; None: the converted default
+    precision: str = "fp32"           # of the converted default: fp32, or int8 (`convert --int8`)
     output_stride: int = 16
     input_resolution: int | tuple[int, int] = 257
     image_scale_factor: float | None = None
@@ -40,18 +40,21 @@ class EstimatorConfig:
     nms_radius: float = 20.0
     providers: tuple[str, ...] = ("cuda", "cpu")   # tried in order; see runtime.PROVIDER_NAMES
     device_id: int = 0
-    threads: int = 0                    # ONNX Runtime intra-op threads; 0: one per core
-    preprocess: str = "auto"            # resize on the host, or on the device with the model;
-                                        # auto: device when a GPU provider runs the model
+    threads: int = 0                  # ONNX Runtime intra-op threads; 0: one per core
+    # Resize on the host, or on the device with the model; auto: device when a GPU provider
+    # runs the model.
+    preprocess: str = "auto"
     extra: dict = field(default_factory=dict, compare=False)  # provider options, passed through
 
     def __post_init__(self) -> None:
         if self.output_stride not in VALID_STRIDES:
-            raise ConfigError(f"output_stride {self.output_stride} is invalid: use one of {VALID_STRIDES}")
+            raise ConfigError(
+                f"output_stride {self.output_stride} is invalid: use one of {VALID_STRIDES}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision {self.precision!r} is invalid: use one of {PRECISIONS}")
         if self.preprocess not in PREPROCESS:
-            raise ConfigError(f"preprocess {self.preprocess!r} is invalid: use one of {PREPROCESS}")
+            raise ConfigError(
+                f"preprocess {self.preprocess!r} is invalid: use one of {PREPROCESS}")
         if self.decoder not in DECODERS:
             raise ConfigError(f"decoder {self.decoder!r} is invalid: use one of {DECODERS}")
         for side in _as_pair(self.input_resolution):
@@ -60,10 +63,11 @@ class EstimatorConfig:
                     f"input_resolution {self.input_resolution} is out of range {RESOLUTION_RANGE}")
         if self.image_scale_factor is not None and not (
                 SCALE_FACTOR_RANGE[0] <= self.image_scale_factor <= SCALE_FACTOR_RANGE[1]):
-            raise ConfigError(
-                f"image_scale_factor {self.image_scale_factor} is out of range {SCALE_FACTOR_RANGE}")
+            raise ConfigError(f"image_scale_factor {self.image_scale_factor} is out of range "
+                              f"{SCALE_FACTOR_RANGE}")
         if not MAX_DETECTIONS_RANGE[0] <= self.max_detections <= MAX_DETECTIONS_RANGE[1]:
-            raise ConfigError(f"max_detections {self.max_detections} is out of range {MAX_DETECTIONS_RANGE}")
+            raise ConfigError(
+                f"max_detections {self.max_detections} is out of range {MAX_DETECTIONS_RANGE}")
         if not 0.0 <= self.score_threshold <= 1.0:
             raise ConfigError(f"score_threshold {self.score_threshold} is out of range [0, 1]")
         if not NMS_RADIUS_RANGE[0] <= self.nms_radius <= NMS_RADIUS_RANGE[1]:
@@ -72,7 +76,7 @@ class EstimatorConfig:
             raise ConfigError("threads and device_id must be >= 0")
 
     def replace(self, **changes) -> EstimatorConfig:
-        """A copy with ``changes`` applied and validated; unknown names raise ConfigError."""
+        """Return a validated copy with ``changes`` applied; unknown names raise ConfigError."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
@@ -88,8 +92,11 @@ class EstimatorConfig:
 
 
 def valid_resolution(size: float, stride: int) -> int:
-    """tfjs ``toValidInputResolution``: ``size`` if ``(size - 1) % stride == 0``, else
-    ``floor(size / stride) * stride + 1`` (so 256 becomes 257 at stride 16, as in tfjs)."""
+    """Round ``size`` to a valid input resolution as tfjs ``toValidInputResolution`` does.
+
+    ``size`` if ``(size - 1) % stride == 0``, else ``floor(size / stride) * stride + 1``
+    (so 256 becomes 257 at stride 16, as in tfjs).
+    """
     if float(size).is_integer() and (int(size) - 1) % stride == 0:
         return int(size)
     return max(int(size // stride) * stride + 1, stride + 1)

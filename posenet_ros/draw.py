@@ -30,7 +30,8 @@ def draw_poses(image: np.ndarray, poses: Sequence[Pose], min_keypoint_score: flo
         ok = pose.keypoint_scores >= min_keypoint_score
         for a, b in SKELETON:
             if ok[a] and ok[b]:
-                cv2.line(canvas, tuple(map(int, pts[a])), tuple(map(int, pts[b])), colour, thickness, cv2.LINE_AA)
+                cv2.line(canvas, tuple(map(int, pts[a])), tuple(map(int, pts[b])), colour,
+                         thickness, cv2.LINE_AA)
         for k in np.flatnonzero(ok):
             cv2.circle(canvas, tuple(map(int, pts[k])), thickness + 2, colour, -1, cv2.LINE_AA)
     return canvas

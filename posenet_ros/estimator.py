@@ -17,14 +17,14 @@ from posenet_ros.decode import decode_multiple_poses, decode_single_pose
 from posenet_ros.errors import ImageError
 from posenet_ros.model import io_names
 from posenet_ros.pose import Pose
-from posenet_ros.preprocess import Letterbox, Preprocessor, letterbox, to_image_coords
+from posenet_ros.preprocess import Letterbox, letterbox, Preprocessor, to_image_coords
 from posenet_ros.runtime import PoseNetModel, resolve_providers
 
 log = logging.getLogger(__name__)
 
 # Settings that need a new ONNX Runtime session when they change.
-SESSION_SETTINGS = ("model", "precision", "output_stride", "providers", "device_id", "threads", "extra",
-                    "preprocess")
+SESSION_SETTINGS = ("model", "precision", "output_stride", "providers", "device_id", "threads",
+                    "extra", "preprocess")
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 MAX_IMAGE_SIDE = 16384
 
@@ -62,8 +62,7 @@ class PoseEstimator:
         return self.estimate_batch([image])[0]
 
     def estimate_batch(self, images: list[np.ndarray]) -> list[list[Pose]]:
-        """One inference for several images of the same network input size (e.g. camera streams)."""
-        cfg = self.config
+        """One inference for several images of one network input size (e.g. camera streams)."""
         t0 = time.perf_counter()
         boxes = [self._letterbox(check_image(img)) for img in images]
         if len({(b.input_width, b.input_height) for b in boxes}) > 1:
@@ -73,13 +72,15 @@ class PoseEstimator:
             t1 = time.perf_counter()
             out = self._model.run_frames(frames, boxes[0])
         else:
-            batch = np.empty((len(images), 3, boxes[0].input_height, boxes[0].input_width), np.float32)
+            batch = np.empty((len(images), 3, boxes[0].input_height, boxes[0].input_width),
+                             np.float32)
             for img, box, slot in zip(images, boxes, batch):
                 self._preprocess(img, box, out=slot)
             t1 = time.perf_counter()
             out = self._model.run(batch)
         t2 = time.perf_counter()
-        results = [self._decode({k: v[i] for k, v in out.items()}, box) for i, box in enumerate(boxes)]
+        results = [self._decode({k: v[i] for k, v in out.items()}, box)
+                   for i, box in enumerate(boxes)]
         t3 = time.perf_counter()
         self.last_timings = {"preprocess": t1 - t0, "inference": t2 - t1, "decode": t3 - t2}
         return results
@@ -111,14 +112,14 @@ class PoseEstimator:
     @staticmethod
     def _load(cfg: EstimatorConfig) -> PoseNetModel:
         int8 = cfg.precision == "int8"
-        path = cfg.model or paths.require(paths.default_model(cfg.output_stride, quantized=int8),
-                                          "int8 PoseNet model (`posenet-ros convert --int8`)" if int8
-                                          else "PoseNet ONNX model")
+        path = cfg.model or paths.require(
+            paths.default_model(cfg.output_stride, quantized=int8),
+            "int8 PoseNet model (`posenet-ros convert --int8`)" if int8 else "PoseNet ONNX model")
         device = cfg.preprocess == "device" or (
             cfg.preprocess == "auto"
             and resolve_providers(cfg.providers, cfg.device_id, cfg.extra)[0][0] in GPU_PROVIDERS)
-        model = PoseNetModel(path, cfg.providers, cfg.device_id, cfg.threads, cfg.output_stride, cfg.extra,
-                             device_preprocess=device)
+        model = PoseNetModel(path, cfg.providers, cfg.device_id, cfg.threads, cfg.output_stride,
+                             cfg.extra, device_preprocess=device)
         if model.output_stride != cfg.output_stride:
             raise ConfigError(f"{model.name} has output stride {model.output_stride}, "
                               f"but output_stride is {cfg.output_stride}")

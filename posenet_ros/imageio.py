@@ -32,7 +32,7 @@ def to_rgb8(image: np.ndarray, source: str = "image") -> np.ndarray:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """An image file as RGB uint8 (grayscale, alpha and 16-bit files are converted)."""
+    """Read an image file as RGB uint8 (grayscale, alpha and 16-bit files are converted)."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such file")

@@ -30,7 +30,7 @@ def data_dir() -> Path:
 
 
 def default_model(output_stride: int, quantized: bool = False) -> Path:
-    """The converted MobileNetV1 0.75 model for an output stride (fp32, or int8 QDQ)."""
+    """Return the converted MobileNetV1 0.75 model for an output stride (fp32, or int8 QDQ)."""
     suffix = "-int8" if quantized else ""
     return models_dir() / f"posenet-mobilenet075-stride{output_stride}{suffix}.onnx"
 

@@ -22,13 +22,17 @@ class Pose:
     keypoint_scores: np.ndarray  # (17,) float64
 
     def __post_init__(self) -> None:
-        if self.positions.shape != (NUM_KEYPOINTS, 2) or self.keypoint_scores.shape != (NUM_KEYPOINTS,):
+        if (self.positions.shape != (NUM_KEYPOINTS, 2)
+                or self.keypoint_scores.shape != (NUM_KEYPOINTS,)):
             raise ValueError(
                 f"a pose needs positions (17, 2) and scores (17,), got "
                 f"{self.positions.shape} and {self.keypoint_scores.shape}")
 
     def to_dict(self) -> dict:
-        """The tfjs pose format: ``{"score", "keypoints": [{"part", "score", "position": {x, y}}]}``."""
+        """Return the pose in the tfjs format.
+
+        ``{"score", "keypoints": [{"part", "score", "position": {x, y}}]}``.
+        """
         return {
             "score": float(self.score),
             "keypoints": [

@@ -45,8 +45,9 @@ class Letterbox:
         return (self.image_height + self.pad_top + self.pad_bottom) / self.input_height
 
 
-def letterbox(image_width: int, image_height: int, input_width: int, input_height: int) -> Letterbox:
-    """tfjs ``padAndResizeTo``'s padding (JS ``Math.round``, i.e. halves round up)."""
+def letterbox(image_width: int, image_height: int, input_width: int,
+              input_height: int) -> Letterbox:
+    """Compute tfjs ``padAndResizeTo``'s padding (JS ``Math.round``, i.e. halves round up)."""
     target_aspect = input_width / input_height
     if image_width / image_height < target_aspect:      # pad the width
         pad = _js_round(0.5 * (target_aspect * image_height - image_width))
@@ -70,7 +71,8 @@ class _Axis:
 
 
 @lru_cache(maxsize=32)
-def _axis(image_size: int, pad_before: int, pad_after: int, input_size: int, scale: float) -> _Axis:
+def _axis(image_size: int, pad_before: int, pad_after: int, input_size: int,
+          scale: float) -> _Axis:
     padded = image_size + pad_before + pad_after
     src = np.arange(input_size, dtype=np.float64) * (padded / input_size)  # tfjs: ratio * dst
     lo = np.floor(src).astype(np.int64)
@@ -90,7 +92,8 @@ class Preprocessor:
     def __init__(self) -> None:
         self._buffers: dict[tuple[int, ...], np.ndarray] = {}
 
-    def __call__(self, image: np.ndarray, box: Letterbox, out: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, image: np.ndarray, box: Letterbox,
+                 out: np.ndarray | None = None) -> np.ndarray:
         """``image``: HxWx3 RGB, uint8 (or float 0..255). Returns [3, input_h, input_w] in [-1, 1].
 
         ``out`` (a [3, h, w] float32 view, e.g. one slot of a batch) is filled when given.
@@ -131,14 +134,17 @@ class Preprocessor:
         key = (slot, *shape)
         buf = self._buffers.get(key)
         if buf is None:
-            if len(self._buffers) > 16:       # sizes changed a lot (e.g. mixed cameras): start over
+            if len(self._buffers) > 16:  # sizes changed a lot (e.g. mixed cameras): start over
                 self._buffers.clear()
             buf = self._buffers[key] = np.empty(shape, dtype)
         return buf
 
 
 def _enlarges_unpadded_side(box: Letterbox) -> bool:
-    """tfjs clamps samples past the last pixel; warpAffine would blend them with black."""
+    """Return whether the resize enlarges a side that has no padding.
+
+    tfjs clamps samples past the last pixel; warpAffine would blend them with black.
+    """
     unpadded_x = not (box.pad_left or box.pad_right)
     unpadded_y = not (box.pad_top or box.pad_bottom)
     return ((unpadded_x and box.image_width < box.input_width)
@@ -146,7 +152,7 @@ def _enlarges_unpadded_side(box: Letterbox) -> bool:
 
 
 def to_image_coords(xy: np.ndarray, box: Letterbox, flip_horizontal: bool) -> np.ndarray:
-    """Map (..., 2) x/y from network-input pixels to original-image pixels (tfjs scaleAndFlipPoses)."""
+    """Map (..., 2) x/y from network-input to original-image pixels (tfjs scaleAndFlipPoses)."""
     out = np.empty_like(xy, dtype=np.float64)
     out[..., 0] = xy[..., 0] * box.scale_x - box.pad_left
     out[..., 1] = xy[..., 1] * box.scale_y - box.pad_top

@@ -40,14 +40,15 @@ class ModelError(RuntimeError):
 
 def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0,
                       options: dict | None = None) -> list[tuple[str, dict]]:
-    """(ORT provider, options) to try, in order, for those this onnxruntime has; CPU always last."""
+    """(ORT provider, options) to try in order, for those this onnxruntime has; CPU always last."""
     available = set(ort.get_available_providers())
     chosen: list[tuple[str, dict]] = []
     missing = []
     for short in requested:
         name = PROVIDER_NAMES.get(short.lower())
         if name is None:
-            raise ModelError(f"unknown execution provider {short!r}: use {', '.join(PROVIDER_NAMES)}")
+            raise ModelError(
+                f"unknown execution provider {short!r}: use {', '.join(PROVIDER_NAMES)}")
         if name not in available:
             missing.append(short)
             continue
@@ -72,9 +73,9 @@ def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0
 class PoseNetModel:
     """A loaded model: ``run(batch)`` -> dict of the four outputs, channel-first."""
 
-    def __init__(self, path: str | Path, providers: tuple[str, ...] = ("cuda", "cpu"), device_id: int = 0,
-                 threads: int = 0, output_stride: int | None = None, provider_options: dict | None = None,
-                 device_preprocess: bool = False):
+    def __init__(self, path: str | Path, providers: tuple[str, ...] = ("cuda", "cpu"),
+                 device_id: int = 0, threads: int = 0, output_stride: int | None = None,
+                 provider_options: dict | None = None, device_preprocess: bool = False):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file {self.path} does not exist")
@@ -82,14 +83,17 @@ class PoseNetModel:
         if self.path.suffix == ".json":       # a TF.js graph model: convert in memory
             from posenet_ros.model.convert import to_onnx
             from posenet_ros.model.tfjs_graph import load
-            source = to_onnx(load(self.path), output_stride or 16, source=self.path.name).SerializeToString()
+            source = to_onnx(load(self.path), output_stride or 16,
+                             source=self.path.name).SerializeToString()
         if device_preprocess:
             import onnx
-            proto = onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(source)
+            proto = (onnx.load_from_string(source) if isinstance(source, bytes)
+                     else onnx.load(source))
             try:
                 source = with_uint8_input(proto).SerializeToString()
             except ValueError as exc:
-                raise ModelError(f"{self.path.name}: cannot preprocess on the device: {exc}") from exc
+                raise ModelError(
+                    f"{self.path.name}: cannot preprocess on the device: {exc}") from exc
         self.device_preprocess = device_preprocess
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -99,7 +103,8 @@ class PoseNetModel:
         wanted = resolve_providers(providers, device_id, provider_options)
         try:
             self.session = ort.InferenceSession(
-                source, options, providers=[p for p, _ in wanted], provider_options=[o for _, o in wanted])
+                source, options, providers=[p for p, _ in wanted],
+                provider_options=[o for _, o in wanted])
         except Exception as exc:   # ORT raises bare RuntimeError/Fail subclasses for bad files
             raise ModelError(f"cannot load {self.path}: {exc}") from exc
         self.providers = self.session.get_providers()
@@ -119,7 +124,10 @@ class PoseNetModel:
         return self.path.name
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """``batch``: float32 [N, 3, H, W] in [-1, 1]. Returns arrays [N, C, h, w] by output name."""
+        """``batch``: float32 [N, 3, H, W] in [-1, 1].
+
+        Returns arrays [N, C, h, w] by output name.
+        """
         feed = batch.transpose(0, 2, 3, 1) if self._channels_last else batch
         n, _, h, w = batch.shape
         return self._run({self._input.name: np.ascontiguousarray(feed)}, n, h, w)
@@ -139,8 +147,11 @@ class PoseNetModel:
         if outputs is None:
             if len(self._outputs_by_shape) > 8:      # many sizes (mixed cameras): start over
                 self._outputs_by_shape.clear()
-            outputs = {ours: np.empty(_output_shape(n, grid, io_names.CHANNELS[ours], self._channels_last),
-                                      np.float32) for ours in self._outputs}
+            outputs = {
+                ours: np.empty(
+                    _output_shape(n, grid, io_names.CHANNELS[ours], self._channels_last),
+                    np.float32)
+                for ours in self._outputs}
             self._outputs_by_shape[(n, h, w)] = outputs
         binding = self._binding
         binding.clear_binding_inputs()
@@ -151,7 +162,8 @@ class PoseNetModel:
             buf = outputs[ours]
             binding.bind_output(theirs, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
         self.session.run_with_iobinding(binding)
-        out = {k: (v.transpose(0, 3, 1, 2) if self._channels_last else v) for k, v in outputs.items()}
+        out = {k: (v.transpose(0, 3, 1, 2) if self._channels_last else v)
+               for k, v in outputs.items()}
         if self._apply_sigmoid:
             out[io_names.HEATMAP] = 1.0 / (1.0 + np.exp(-out[io_names.HEATMAP]))
         return out
@@ -162,12 +174,14 @@ class PoseNetModel:
         found = {}
         for ours in io_names.OUTPUTS:
             head = next(h for h, o in io_names.HEAD_OUTPUTS.items() if o == ours)
-            match = [n for n in theirs if n == ours] or [n for n in theirs if head.removesuffix("_2") in n]
+            match = ([n for n in theirs if n == ours]
+                     or [n for n in theirs if head.removesuffix("_2") in n])
             if not match:
                 raise ModelError(f"{self.path.name}: no output for {ours} (outputs: {theirs})")
             found[ours] = match[0]
         return found
 
 
-def _output_shape(n: int, grid: tuple[int, int], channels: int, channels_last: bool) -> tuple[int, ...]:
+def _output_shape(n: int, grid: tuple[int, int], channels: int,
+                  channels_last: bool) -> tuple[int, ...]:
     return (n, *grid, channels) if channels_last else (n, channels, *grid)

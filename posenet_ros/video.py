@@ -15,7 +15,8 @@ FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".mov"
 class AnnotatedOutput:
     """Sink for RGB frames: an image path gets the (last) frame, a video path every frame."""
 
-    def __init__(self, target: str | Path, source: str | Path | None = None, fps: float | None = None):
+    def __init__(self, target: str | Path, source: str | Path | None = None,
+                 fps: float | None = None):
         self.target = Path(target)
         self._fps = fps or (video_fps(source) if source and is_video(source) else 30.0)
         self._video = is_video(self.target)

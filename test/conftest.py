@@ -5,9 +5,8 @@ Other suites keep their own fixtures in ``*_fixtures.py`` modules next to their 
 """
 from __future__ import annotations
 
-import pytest
-
 from posenet_ros import paths
+import pytest
 
 
 def _require(path, what):

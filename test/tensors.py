@@ -1,4 +1,7 @@
-"""Tiny hand-built model outputs for decoder tests (a module, not conftest: test/ros has one too)."""
+"""Tiny hand-built model outputs for decoder tests.
+
+A module, not conftest: test/ros has one too.
+"""
 import numpy as np
 
 
@@ -6,4 +9,5 @@ def blank_outputs(height=5, width=5, parts=17, edges=16, fill=-10.0):
     """Tiny hand-built model outputs: heatmap scores near zero, zero offsets/displacements."""
     heat = np.full((parts, height, width), 1 / (1 + np.exp(-fill)), np.float32)
     return (heat, np.zeros((2 * parts, height, width), np.float32),
-            np.zeros((2 * edges, height, width), np.float32), np.zeros((2 * edges, height, width), np.float32))
+            np.zeros((2 * edges, height, width), np.float32),
+            np.zeros((2 * edges, height, width), np.float32))

@@ -3,14 +3,14 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from posenet_ros import paths
 from posenet_ros.keypoints import PART_NAMES
+import pytest
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "posenet_ros.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "posenet_ros.cli", *args],
+                          capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,8 @@ def test_estimate_json_is_one_array_in_tfjs_format(still):
     done = run_cli("estimate", still, still, "--json", "--mode", "single", "--providers", "cpu")
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
-    assert [r["source"] for r in results] == [still, still] and [r["frame"] for r in results] == [0, 0]
+    assert ([r["source"] for r in results] == [still, still]
+            and [r["frame"] for r in results] == [0, 0])
     for r in results:
         assert len(r["poses"]) == 1
         pose = r["poses"][0]
@@ -50,7 +51,8 @@ def test_estimate_writes_annotated_image_and_video(still, tmp_path):
             writer.write(frame)
         writer.release()
         out_video = tmp_path / "out.mp4"
-        done = run_cli("estimate", str(clip), "--json", "--output", str(out_video), "--providers", "cpu")
+        done = run_cli("estimate", str(clip), "--json", "--output", str(out_video),
+                       "--providers", "cpu")
         assert done.returncode == 0, done.stderr
         assert [r["frame"] for r in json.loads(done.stdout)] == list(range(5))
         assert cv2.VideoCapture(str(out_video)).get(cv2.CAP_PROP_FRAME_COUNT) == 5

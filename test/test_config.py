@@ -1,7 +1,6 @@
 """Settings validation and tfjs resolution rounding."""
-import pytest
-
 from posenet_ros.config import ConfigError, EstimatorConfig, valid_resolution
+import pytest
 
 
 @pytest.mark.parametrize("size,stride,expected", [(257, 16, 257), (256, 16, 257), (300, 16, 289),
@@ -16,9 +15,10 @@ def test_scale_factor_replaces_resolution_and_keeps_aspect():
     assert cfg.input_size(768, 576) == (385, 289)
 
 
-@pytest.mark.parametrize("change", [{"output_stride": 12}, {"decoder": "many"}, {"score_threshold": 1.5},
-                                    {"max_detections": 0}, {"nms_radius": -1.0},
-                                    {"input_resolution": 10}, {"image_scale_factor": 3.0}, {"bogus": 1}])
+@pytest.mark.parametrize("change", [{"output_stride": 12}, {"decoder": "many"},
+                                    {"score_threshold": 1.5}, {"max_detections": 0},
+                                    {"nms_radius": -1.0}, {"input_resolution": 10},
+                                    {"image_scale_factor": 3.0}, {"bogus": 1}])
 def test_bad_settings_are_rejected_with_the_setting_named(change):
     with pytest.raises(ConfigError) as err:
         EstimatorConfig().replace(**change)

@@ -1,10 +1,9 @@
 """The converter: tfjs stride plans, and the real weights at every stride and input size."""
 import numpy as np
 import onnx
-import pytest
-
 from posenet_ros.model import io_names
 from posenet_ros.model.convert import strided_plan
+import pytest
 
 
 def test_strided_plan_is_tfjs_to_output_strided_layers():
@@ -24,7 +23,8 @@ def test_converted_models_give_the_tfjs_grid_for_any_size(models, stride, height
     h, w = (height - 1) // stride * stride + 1, (width - 1) // stride * stride + 1
     out = session.run(list(io_names.OUTPUTS), {io_names.INPUT: np.zeros((2, 3, h, w), np.float32)})
     for name, value in zip(io_names.OUTPUTS, out):
-        assert value.shape == (2, io_names.CHANNELS[name], (h - 1) // stride + 1, (w - 1) // stride + 1)
+        assert value.shape == (2, io_names.CHANNELS[name],
+                               (h - 1) // stride + 1, (w - 1) // stride + 1)
     assert 0.0 <= out[0].min() and out[0].max() <= 1.0          # heatmap is sigmoid scores
 
 

@@ -1,12 +1,11 @@
 """Multi-pose decoding steps on tiny hand-built tensors: local maxima, heap order, edges, NMS."""
 import numpy as np
-
-from tensors import blank_outputs
 from posenet_ros.decode import decode_multiple_poses
 from posenet_ros.decode.candidates import root_candidates
 from posenet_ros.decode.edges import nearest_cell, traverse
 from posenet_ros.decode.max_heap import heap_order
 from posenet_ros.keypoints import PART_IDS, POSE_CHAIN
+from tensors import blank_outputs
 
 STRIDE = 16
 NOSE, LEFT_EYE = PART_IDS["nose"], PART_IDS["leftEye"]
@@ -46,7 +45,8 @@ def test_traverse_follows_displacement_then_snaps_to_target_offsets():
     fwd[edge, 2, 2], fwd[16 + edge, 2, 2] = -STRIDE, STRIDE        # jump to cell (1, 3)
     offsets[LEFT_EYE, 1, 3], offsets[17 + LEFT_EYE, 1, 3] = 1.5, -2.5
     heat[LEFT_EYE, 1, 3] = 0.75
-    yx, score = traverse(np.array([edge]), source, np.array([LEFT_EYE]), heat, offsets, fwd, STRIDE)
+    yx, score = traverse(np.array([edge]), source, np.array([LEFT_EYE]), heat, offsets, fwd,
+                         STRIDE)
     assert yx.tolist() == [[1 * STRIDE + 1.5, 3 * STRIDE - 2.5]]
     assert score[0] == np.float32(0.75)
 

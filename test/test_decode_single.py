@@ -1,8 +1,7 @@
 """Single-pose decoding on tiny hand-built tensors."""
 import numpy as np
-
-from tensors import blank_outputs
 from posenet_ros.decode import decode_single_pose
+from tensors import blank_outputs
 
 STRIDE = 16
 

@@ -1,12 +1,12 @@
 """The estimator on real frames: modes, flip, runtime changes, bad arrays, stride agreement."""
 import numpy as np
-import pytest
-
 from posenet_ros.config import ConfigError
 from posenet_ros.errors import ImageError
+import pytest
 
 
-def test_single_mode_gives_exactly_one_pose_and_multi_finds_people(estimator_factory, still_with_people):
+def test_single_mode_gives_exactly_one_pose_and_multi_finds_people(
+        estimator_factory, still_with_people):
     single = estimator_factory(decoder="single").estimate(still_with_people)
     assert len(single) == 1
     multi = estimator_factory().estimate(still_with_people)
@@ -20,7 +20,8 @@ def test_single_mode_gives_exactly_one_pose_and_multi_finds_people(estimator_fac
 
 def test_flip_mirrors_poses(estimator_factory, still_with_people):
     plain = estimator_factory(decoder="single").estimate(still_with_people)[0]
-    flipped = estimator_factory(decoder="single", flip_horizontal=True).estimate(still_with_people)[0]
+    flipped = estimator_factory(decoder="single",
+                                flip_horizontal=True).estimate(still_with_people)[0]
     width = still_with_people.shape[1]
     np.testing.assert_allclose(flipped.positions[:, 0], width - 1 - plain.positions[:, 0])
     np.testing.assert_allclose(flipped.positions[:, 1], plain.positions[:, 1])
@@ -71,15 +72,18 @@ def _keypoint_errors(ref, other, frames):
 @pytest.mark.parametrize("stride,within_8px,median_px", [(8, 0.7, 4.0), (32, 0.0, 32.0)])
 def test_strides_8_and_32_against_the_native_16_on_real_frames(
         estimator_factory, video_frames, still_with_people, stride, within_8px, median_px):
-    """Stride 8 tracks 16 closely; 32 stays within one of its grid cells (its last block must
-    sample at twice the spacing the shipped weights use, so it is coarser by design)."""
+    """Stride 8 tracks 16 closely; 32 stays within one of its grid cells.
+
+    32's last block must sample at twice the spacing the shipped weights use, so it is coarser
+    by design.
+    """
     frames = video_frames + [still_with_people]
     ref = estimator_factory(decoder="single", input_resolution=513)
     other = estimator_factory(decoder="single", input_resolution=513, output_stride=stride)
     errors = _keypoint_errors(ref, other, frames)
     share = float((errors <= 8.0).mean())
-    print(f"\nstride {stride} vs 16 at 513: {errors.size} keypoints, median {np.median(errors):.1f} px, "
-          f"{share:.0%} within 8 px")
+    print(f"\nstride {stride} vs 16 at 513: {errors.size} keypoints, "
+          f"median {np.median(errors):.1f} px, {share:.0%} within 8 px")
     assert errors.size >= 30
     assert share >= within_8px
     assert np.median(errors) <= median_px

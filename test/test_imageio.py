@@ -1,10 +1,9 @@
 """Bad and unusual image files: converted or refused with a clear message."""
 import cv2
 import numpy as np
-import pytest
-
 from posenet_ros.errors import ImageError
 from posenet_ros.imageio import read_image
+import pytest
 
 
 def _write(tmp_path, name, image):
@@ -24,7 +23,8 @@ def test_grayscale_rgba_and_16_bit_become_rgb8(tmp_path):
     assert rgb.dtype == np.uint8 and rgb[0, 0].tolist() == [0xAB] * 3
 
 
-@pytest.mark.parametrize("content,reason", [(b"", "empty"), (b"not an image", "not a readable image")])
+@pytest.mark.parametrize("content,reason",
+                         [(b"", "empty"), (b"not an image", "not a readable image")])
 def test_unreadable_files_are_refused(tmp_path, content, reason):
     path = tmp_path / "bad.jpg"
     path.write_bytes(content)

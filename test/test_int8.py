@@ -1,9 +1,8 @@
 """The int8 model: built by setup with its accuracy guard recorded, and usable by precision."""
 import onnx
-import pytest
-
 from posenet_ros import paths
-from posenet_ros.model.quantize import MIN_POSE_COUNT_AGREEMENT, MIN_WITHIN_3PX, accuracy_guard
+from posenet_ros.model.quantize import accuracy_guard, MIN_POSE_COUNT_AGREEMENT, MIN_WITHIN_3PX
+import pytest
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +24,12 @@ def test_guard_measures_agreement(models, video_frames, int8_model):
     assert same.within_3px == 1.0 and same.pose_count_agreement == 1.0 and same.keypoints > 0
     guard = accuracy_guard(models[16], int8_model, video_frames)
     print(f"\n{guard}")
-    assert guard.within_3px >= MIN_WITHIN_3PX and guard.pose_count_agreement >= MIN_POSE_COUNT_AGREEMENT
+    assert (guard.within_3px >= MIN_WITHIN_3PX
+            and guard.pose_count_agreement >= MIN_POSE_COUNT_AGREEMENT)
 
 
-def test_precision_int8_selects_the_quantized_model(estimator_factory, still_with_people, int8_model):
+def test_precision_int8_selects_the_quantized_model(estimator_factory, still_with_people,
+                                                    int8_model):
     est = estimator_factory(precision="int8")
     assert est.model_name == int8_model.name
     assert est.estimate(still_with_people)[0].score > 0.3

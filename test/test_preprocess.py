@@ -1,8 +1,10 @@
-"""Pad-and-resize against a naive, loop-by-loop transcription of tfjs padAndResizeTo + resizeBilinear."""
-import numpy as np
-import pytest
+"""Pad-and-resize against a naive, loop-by-loop transcription of tfjs resizing.
 
-from posenet_ros.preprocess import Preprocessor, letterbox, to_image_coords
+The transcription follows tfjs padAndResizeTo + resizeBilinear.
+"""
+import numpy as np
+from posenet_ros.preprocess import letterbox, Preprocessor, to_image_coords
+import pytest
 
 
 def naive_tfjs(image, target_h, target_w):

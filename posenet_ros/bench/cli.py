@@ -1,36 +1,42 @@
-"""``posenet-ros bench``: the stage table, ratios to TF.js, GFLOP/s, and an optional memory soak."""
+"""``posenet-ros bench``: stage table, ratios to TF.js, GFLOP/s, and an optional memory soak."""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+from pathlib import Path
 import platform
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from posenet_ros import paths
-from posenet_ros.config import DECODERS, VALID_STRIDES, EstimatorConfig
+from posenet_ros.config import DECODERS, EstimatorConfig, VALID_STRIDES
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="per-stage timings and the ratio to TF.js PoseNet 2.2.2")
-    p.add_argument("--frames", type=int, default=30, help="frames of the sample video per configuration")
-    p.add_argument("--video", type=Path, default=None, help="frames from this video (default vtest.avi)")
+    p = subparsers.add_parser("bench",
+                              help="per-stage timings and the ratio to TF.js PoseNet 2.2.2")
+    p.add_argument("--frames", type=int, default=30,
+                   help="frames of the sample video per configuration")
+    p.add_argument("--video", type=Path, default=None,
+                   help="frames from this video (default vtest.avi)")
     p.add_argument("--resolutions", type=int, nargs="+", default=[257, 385, 513])
-    p.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES, default=list(VALID_STRIDES))
+    p.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES,
+                   default=list(VALID_STRIDES))
     p.add_argument("--modes", nargs="+", choices=DECODERS, default=list(DECODERS))
     p.add_argument("--int8", action="store_true", help="also time the int8 model (stride 16)")
     p.add_argument("--providers", default="cpu", help="execution providers (default cpu)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--no-reference", action="store_true", help="skip TF.js (no ratios)")
     p.add_argument("--reference-backend", choices=("wasm", "cpu"), default="wasm")
-    p.add_argument("--json", type=Path, default=Path("out/bench/bench.json"), help="where to write results")
-    p.add_argument("--soak", type=int, default=0, metavar="N", help="then run N frames and report RSS")
+    p.add_argument("--json", type=Path, default=Path("out/bench/bench.json"),
+                   help="where to write results")
+    p.add_argument("--soak", type=int, default=0, metavar="N",
+                   help="then run N frames and report RSS")
     p.set_defaults(func=run)
 
 
@@ -39,19 +45,20 @@ def run(args: argparse.Namespace) -> int:
     from posenet_ros.bench.run import measure
 
     frames = _frames(args.video or paths.sample_video(), args.frames)
-    jpegs = [cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    jpegs = [cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR),
+                          [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
              for f in frames]
     providers = tuple(p.strip() for p in args.providers.split(","))
     reference = None if args.no_reference else _reference(args.reference_backend)
     message = _message_stage()
-    configs = [EstimatorConfig(input_resolution=r, output_stride=s, decoder=m, providers=providers,
-                               threads=args.threads)
+    configs = [EstimatorConfig(input_resolution=r, output_stride=s, decoder=m,
+                               providers=providers, threads=args.threads)
                for r in args.resolutions for s in args.strides for m in args.modes]
     # Decoder load at the issue's crowd sizes: a low threshold lets 5 / 15 people through.
-    crowd = [EstimatorConfig(input_resolution=257, output_stride=16, max_detections=5, score_threshold=0.1,
-                             providers=providers, threads=args.threads),
-             EstimatorConfig(input_resolution=513, output_stride=8, max_detections=15, score_threshold=0.05,
-                             providers=providers, threads=args.threads)]
+    crowd = [EstimatorConfig(input_resolution=257, output_stride=16, max_detections=5,
+                             score_threshold=0.1, providers=providers, threads=args.threads),
+             EstimatorConfig(input_resolution=513, output_stride=8, max_detections=15,
+                             score_threshold=0.05, providers=providers, threads=args.threads)]
     if args.int8:
         configs += [c.replace(precision="int8") for c in configs if c.output_stride == 16]
     peak, peak_note = cpu_peak_gflops()
@@ -62,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
             result = measure(cfg, frames, jpegs, ref, message)
             size = cfg.input_size(frames[0].shape[1], frames[0].shape[0])
             # Counted on the fp32 graph: int8 does the same multiply-adds in integers.
-            result.gflop_per_frame = conv_flops(cfg.model or paths.default_model(cfg.output_stride),
-                                                size[1], size[0]) / 1e9
+            result.gflop_per_frame = conv_flops(
+                cfg.model or paths.default_model(cfg.output_stride), size[1], size[0]) / 1e9
             results.append(result)
             _print_row(result, peak, crowd=cfg in crowd)
     finally:
@@ -76,12 +83,14 @@ def run(args: argparse.Namespace) -> int:
               "frames": len(frames), "results": [r.to_json() for r in results]}
     if args.int8:
         import onnx
-        meta = {p.key: p.value for p in onnx.load(str(paths.default_model(16, quantized=True))).metadata_props}
+        meta = {p.key: p.value
+                for p in onnx.load(str(paths.default_model(16, quantized=True))).metadata_props}
         report["int8_guard"] = meta.get("int8_guard", "not recorded")
         print(f"\n{report['int8_guard']}")
     if args.soak:
         from posenet_ros.bench.memory import soak
-        report["soak"] = soak(EstimatorConfig(providers=providers, threads=args.threads), frames, args.soak)
+        report["soak"] = soak(EstimatorConfig(providers=providers, threads=args.threads),
+                              frames, args.soak)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1))
     print(f"\nnominal CPU peak {peak:.0f} GFLOP/s ({peak_note}); results in {args.json}")
@@ -89,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 HEADER = (f"{'res':>4} {'str':>3} {'mode':>6} {'ppl':>4} | {'jpeg':>5} {'prep':>5} {'infer':>6} "
-          f"{'decode':>6} {'msg':>5} | {'e2e ms':>7} {'tfjs ms':>7} {'ratio':>6} | {'GFLOP':>5} {'GFLOP/s':>7}")
+          f"{'decode':>6} {'msg':>5} | {'e2e ms':>7} {'tfjs ms':>7} {'ratio':>6} | "
+          f"{'GFLOP':>5} {'GFLOP/s':>7}")
 
 
 def _print_row(r, peak: float, crowd: bool) -> None:
@@ -101,9 +111,10 @@ def _print_row(r, peak: float, crowd: bool) -> None:
     ref = f"{r.reference_ms:7.2f}" if r.reference_ms else "      -"
     gflops = r.gflop_per_frame / (ms["inference"] / 1e3)
     tag = " int8" if "int8" in r.model else " crowd" if crowd else ""
-    print(f"{r.resolution:>4} {r.stride:>3} {r.mode:>6} {r.people_mean:4.1f} | {ms['image_decode']:5.2f} "
-          f"{ms['preprocess']:5.2f} {ms['inference']:6.2f} {ms['pose_decode']:6.2f} "
-          f"{ms.get('message', float('nan')):5.2f} | {ms['end_to_end']:7.2f} {ref} {ratio} | "
+    print(f"{r.resolution:>4} {r.stride:>3} {r.mode:>6} {r.people_mean:4.1f} | "
+          f"{ms['image_decode']:5.2f} {ms['preprocess']:5.2f} {ms['inference']:6.2f} "
+          f"{ms['pose_decode']:6.2f} {ms.get('message', float('nan')):5.2f} | "
+          f"{ms['end_to_end']:7.2f} {ref} {ratio} | "
           f"{r.gflop_per_frame:5.2f} {gflops:7.1f}{tag}", flush=True)
 
 
@@ -135,6 +146,7 @@ def _message_stage():
 def _cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as info:
-            return next((line.split(":")[1].strip() for line in info if line.startswith("model name")), "")
+            return next((line.split(":")[1].strip() for line in info
+                         if line.startswith("model name")), "")
     except OSError:
         return platform.processor()

@@ -20,7 +20,10 @@ def rss_mib() -> float:
 
 
 def soak(config: EstimatorConfig, frames: list[np.ndarray], count: int, samples: int = 10) -> dict:
-    """Run ``count`` frames (cycling ``frames``); RSS after warm-up, at ``samples`` points, and growth."""
+    """Run ``count`` frames (cycling ``frames``) and record the process RSS.
+
+    RSS after warm-up, at ``samples`` points, and its growth.
+    """
     estimator = PoseEstimator(config)
     for frame in frames[:5]:
         estimator.estimate(frame)
@@ -31,6 +34,7 @@ def soak(config: EstimatorConfig, frames: list[np.ndarray], count: int, samples:
         if (i + 1) % every == 0:
             series.append(rss_mib())
     growth = series[-1] - series[0]
-    print(f"soak: {count} frames, RSS {series[0]:.1f} -> {series[-1]:.1f} MiB (growth {growth:+.1f} MiB); "
+    print(f"soak: {count} frames, RSS {series[0]:.1f} -> {series[-1]:.1f} MiB "
+          f"(growth {growth:+.1f} MiB); "
           f"samples {', '.join(f'{s:.1f}' for s in series)}")
     return {"frames": count, "rss_mib": series, "growth_mib": growth}

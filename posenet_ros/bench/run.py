@@ -5,8 +5,8 @@ reported because these machines are noisy. End to end is an RGB frame in memory 
 """
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
+import time
 
 import cv2
 import numpy as np
@@ -83,7 +83,8 @@ def measure(config: EstimatorConfig, frames: list[np.ndarray], jpegs: list[bytes
         t = time.perf_counter()
         poses = estimator.estimate(frame)
         e2e = time.perf_counter() - t
-        msg_s = message_stage(poses, estimator, frame.shape[1], frame.shape[0]) if message_stage else None
+        msg_s = (message_stage(poses, estimator, frame.shape[1], frame.shape[0])
+                 if message_stage else None)
         if reference is not None:
             ref_poses, ms = reference.estimate(frame, mode=config.decoder, input_resolution=res)
         if i < WARMUP:

@@ -41,11 +41,11 @@ HOPS = _hop_table()
 
 
 def nearest_cell(yx: np.ndarray, output_stride: int, height: int, width: int) -> np.ndarray:
-    """Grid cells (n, 2) as (y, x) nearest to pixel points (n, 2) given as (y, x), clamped;
-    halves round up like JS ``Math.round``.
+    """Grid cells (n, 2) as (y, x) nearest to pixel points (n, 2) given as (y, x), clamped.
 
-    Truncating ``v + 0.5`` equals flooring it wherever the result survives the clamp at 0.
-    (``np.clip`` is avoided: its Python-level wrapper costs more than the arithmetic here.)
+    Halves round up like JS ``Math.round``. Truncating ``v + 0.5`` equals flooring it wherever
+    the result survives the clamp at 0. (``np.clip`` is avoided: its Python-level wrapper costs
+    more than the arithmetic here.)
     """
     cells = (yx * (1.0 / output_stride) + 0.5).astype(np.intp)
     np.minimum(cells, (height - 1, width - 1), out=cells)
@@ -56,11 +56,11 @@ def nearest_cell(yx: np.ndarray, output_stride: int, height: int, width: int) ->
 def traverse(edge: np.ndarray, source_yx: np.ndarray, target: np.ndarray, heatmap: np.ndarray,
              offsets: np.ndarray, displacements: np.ndarray, output_stride: int
              ) -> tuple[np.ndarray, np.ndarray]:
-    """tfjs ``traverseToTargetKeypoint`` for n sources given as (y, x):
-    returns (target (y, x) (n, 2), target scores (n,)).
+    """Run tfjs ``traverseToTargetKeypoint`` for n sources given as (y, x).
 
-    ``displacements`` holds y channels at ``edge`` and x channels 16 further; ``edge`` and
-    ``target`` are arrays with one entry per source. y and x are gathered as pairs.
+    Returns (target (y, x) (n, 2), target scores (n,)). ``displacements`` holds y channels at
+    ``edge`` and x channels 16 further; ``edge`` and ``target`` are arrays with one entry per
+    source. y and x are gathered as pairs.
     """
     _, height, width = heatmap.shape
     disp_channels = np.stack([edge, edge + NUM_EDGES], axis=1)
@@ -69,7 +69,8 @@ def traverse(edge: np.ndarray, source_yx: np.ndarray, target: np.ndarray, heatma
     yx = source_yx + displacements[disp_channels, cells[:, :1], cells[:, 1:]]
     for _ in range(OFFSET_REFINE_STEPS):
         cells = nearest_cell(yx, output_stride, height, width)
-        yx = cells * output_stride + offsets[offset_channels, cells[:, :1], cells[:, 1:]].astype(np.float64)
+        yx = (cells * output_stride
+              + offsets[offset_channels, cells[:, :1], cells[:, 1:]].astype(np.float64))
     cells = nearest_cell(yx, output_stride, height, width)
     return yx, heatmap[target, cells[:, 0], cells[:, 1]].astype(np.float64)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 
 def heap_order(values: np.ndarray) -> np.ndarray:
-    """Indices of ``values`` (given in enqueue order) in the order tfjs's MaxHeap dequeues them."""
+    """Return indices of ``values`` (given in enqueue order) in tfjs's MaxHeap dequeue order."""
     vals = values.tolist()
     heap: list[int] = []
     for i in range(len(vals)):                     # enqueue + swim

@@ -18,11 +18,12 @@ from posenet_ros.keypoints import NUM_KEYPOINTS
 BATCH = 64
 
 
-def decode_multiple_poses(heatmap: np.ndarray, offsets: np.ndarray, displacements_fwd: np.ndarray,
-                          displacements_bwd: np.ndarray, output_stride: int, max_detections: int = 5,
+def decode_multiple_poses(heatmap: np.ndarray, offsets: np.ndarray,
+                          displacements_fwd: np.ndarray, displacements_bwd: np.ndarray,
+                          output_stride: int, max_detections: int = 5,
                           score_threshold: float = 0.5, nms_radius: float = 20.0
                           ) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """Returns [(pose score, positions (17, 2) x/y, keypoint scores (17,))], best root first."""
+    """Return [(pose score, positions (17, 2) x/y, keypoint scores (17,))], best root first."""
     parts, ys, xs, root_scores = root_candidates(heatmap, score_threshold)
     if parts.size == 0:
         return []
@@ -56,8 +57,9 @@ def decode_multiple_poses(heatmap: np.ndarray, offsets: np.ndarray, displacement
     return poses
 
 
-def _near(accepted_xy: np.ndarray, parts: np.ndarray, points: np.ndarray, squared_radius: float) -> np.ndarray:
-    """For each (part, point): within the radius of that part of any accepted pose?"""
+def _near(accepted_xy: np.ndarray, parts: np.ndarray, points: np.ndarray,
+          squared_radius: float) -> np.ndarray:
+    """For each (part, point): whether it is within the radius of that part of an accepted pose."""
     if accepted_xy.shape[0] == 0:
         return np.zeros(parts.shape, bool)
     d = accepted_xy[:, parts, :] - points[None]          # (poses, n, 2)
@@ -65,7 +67,7 @@ def _near(accepted_xy: np.ndarray, parts: np.ndarray, points: np.ndarray, square
 
 
 def _claimed(accepted_xy: np.ndarray, xy: np.ndarray, squared_radius: float) -> np.ndarray:
-    """Which of a new pose's 17 keypoints lie within the radius of the same part of an earlier pose."""
+    """Mask of a new pose's 17 keypoints within the radius of the same part of an earlier pose."""
     if accepted_xy.shape[0] == 0:
         return np.zeros(NUM_KEYPOINTS, bool)
     d = accepted_xy - xy[None]

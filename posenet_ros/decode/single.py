@@ -6,7 +6,7 @@ import numpy as np
 
 def decode_single_pose(heatmap: np.ndarray, offsets: np.ndarray,
                        output_stride: int) -> tuple[float, np.ndarray, np.ndarray]:
-    """Returns (pose score, positions (17, 2) x/y, keypoint scores (17,)).
+    """Return (pose score, positions (17, 2) x/y, keypoint scores (17,)).
 
     tfjs ``decodeSinglePose``: argmax over each part's grid (first maximum on ties, row-major),
     position = cell * stride + offset (in float32, as the tfjs tensors), score = mean of the

@@ -15,14 +15,14 @@ import hashlib
 import logging
 from pathlib import Path
 
+from google.protobuf.message import DecodeError
 import numpy as np
 import onnx
-from google.protobuf.message import DecodeError
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper, TensorProto
 
 from posenet_ros.config import VALID_STRIDES
 from posenet_ros.model import io_names
-from posenet_ros.model.tfjs_graph import ConvLayer, GraphError, PoseNetGraph, load
+from posenet_ros.model.tfjs_graph import ConvLayer, GraphError, load, PoseNetGraph
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def native_stride(graph: PoseNetGraph) -> int:
 
 
 def block_plan(graph: PoseNetGraph, output_stride: int) -> list[tuple[int, int]]:
-    """The (stride, dilation) of each block for ``output_stride``.
+    """Return the (stride, dilation) of each block for ``output_stride``.
 
     At the graph's own stride the graph is kept exactly as shipped (parity with TF.js). The
     shipped stride-16 graph has no dilation where the tfjs plan would dilate its last block;
@@ -73,7 +73,8 @@ def block_plan(graph: PoseNetGraph, output_stride: int) -> list[tuple[int, int]]
     native = native_stride(graph)
     shipped = [(block[0].stride, block[0].dilation) for block in blocks]
     if [s for s, _ in shipped] != [s for s, _ in strided_plan(native)]:
-        raise GraphError(f"block strides {[s for s, _ in shipped]} are not MobileNetV1's at stride {native}")
+        raise GraphError(f"block strides {[s for s, _ in shipped]} are not MobileNetV1's "
+                         f"at stride {native}")
     if output_stride == native:
         return shipped
     plan = []
@@ -104,10 +105,13 @@ def to_onnx(graph: PoseNetGraph, output_stride: int, source: str = "") -> onnx.M
         else:
             nodes.append(helper.make_node("Identity", [y], [name]))
         outputs.append(helper.make_tensor_value_info(
-            name, TensorProto.FLOAT, ["batch", io_names.CHANNELS[name], "grid_height", "grid_width"]))
-    inputs = [helper.make_tensor_value_info(io_names.INPUT, TensorProto.FLOAT, ["batch", 3, "height", "width"])]
+            name, TensorProto.FLOAT,
+            ["batch", io_names.CHANNELS[name], "grid_height", "grid_width"]))
+    inputs = [helper.make_tensor_value_info(io_names.INPUT, TensorProto.FLOAT,
+                                            ["batch", 3, "height", "width"])]
     model = helper.make_model(
-        helper.make_graph(nodes, f"posenet_mobilenet_stride{output_stride}", inputs, outputs, inits),
+        helper.make_graph(nodes, f"posenet_mobilenet_stride{output_stride}", inputs, outputs,
+                          inits),
         opset_imports=[helper.make_opsetid("", OPSET)], producer_name="posenet_ros")
     model.ir_version = IR_VERSION
     meta = {"output_stride": str(output_stride), "architecture": "MobileNetV1",
@@ -123,24 +127,29 @@ def to_onnx(graph: PoseNetGraph, output_stride: int, source: str = "") -> onnx.M
 def _conv(nodes: list, inits: list, layer: ConvLayer, x: str, stride: int, dilation: int,
           prefix: str) -> str:
     kh, kw, cin, cout = layer.weight.shape
-    if layer.depthwise:   # TF [kh, kw, in, multiplier] -> ONNX [in * multiplier, 1, kh, kw], group=in
+    if layer.depthwise:
+        # TF [kh, kw, in, multiplier] -> ONNX [in * multiplier, 1, kh, kw], group=in
         weight = layer.weight.transpose(2, 3, 0, 1).reshape(cin * cout, 1, kh, kw)
         group = cin
-    else:                 # TF [kh, kw, in, out] -> ONNX [out, in, kh, kw]
+    else:
+        # TF [kh, kw, in, out] -> ONNX [out, in, kh, kw]
         weight = layer.weight.transpose(3, 2, 0, 1)
         group = 1
     name = f"{prefix}/{layer.name.split('/')[-2] if '/' in layer.name else layer.name}"
     inits += [numpy_helper.from_array(np.ascontiguousarray(weight, np.float32), f"{name}/W"),
               numpy_helper.from_array(layer.bias.astype(np.float32), f"{name}/B")]
-    attrs = {"kernel_shape": [kh, kw], "strides": [stride, stride], "dilations": [dilation, dilation],
-             "group": group}
-    if stride == 1:       # TF SAME at stride 1 is symmetric and size-independent
+    attrs = {"kernel_shape": [kh, kw], "strides": [stride, stride],
+             "dilations": [dilation, dilation], "group": group}
+    if stride == 1:
+        # TF SAME at stride 1 is symmetric and size-independent.
         ph, pw = dilation * (kh - 1) // 2, dilation * (kw - 1) // 2
         attrs["pads"] = [ph, pw, ph, pw]
-    else:                 # depends on the input size: let the runtime pad as TF does (extra at the end)
+    else:
+        # Depends on the input size: let the runtime pad as TF does (extra at the end).
         attrs["auto_pad"] = "SAME_UPPER"
     out = f"{name}/conv"
-    nodes.append(helper.make_node("Conv", [x, f"{name}/W", f"{name}/B"], [out], name=name, **attrs))
+    nodes.append(helper.make_node("Conv", [x, f"{name}/W", f"{name}/B"], [out], name=name,
+                                  **attrs))
     if layer.relu6:
         nodes.append(helper.make_node("Clip", [out, "relu6_min", "relu6_max"], [f"{name}/relu6"]))
         out = f"{name}/relu6"
@@ -155,9 +164,10 @@ def _source_tag(model_json: Path) -> str:
 
 
 def is_current(onnx_path: str | Path, model_json: str | Path) -> bool:
-    """Was ``onnx_path`` built from these weights by this converter version?"""
+    """Tell whether ``onnx_path`` was built from these weights by this converter version."""
     try:
-        meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+        meta = {p.key: p.value
+                for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
     except (OSError, DecodeError):       # missing or unreadable: rebuild
         return False
     return (meta.get("converter_version") == CONVERTER_VERSION

@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from pathlib import Path
 import shutil
 import subprocess
 import tarfile
 import tempfile
-from pathlib import Path
 
 from posenet_ros import paths
 
@@ -40,7 +40,10 @@ def weights_present(folder: Path | None = None) -> bool:
 
 
 def fetch_weights(folder: Path | None = None) -> Path:
-    """Ensure verified ``posenet.json``/``posenet.bin`` in ``folder``; returns the model.json path."""
+    """Ensure verified ``posenet.json``/``posenet.bin`` in ``folder``.
+
+    Returns the model.json path.
+    """
     folder = folder or paths.weights_dir()
     if weights_present(folder):
         return folder / "posenet.json"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper, TensorProto
 
 from posenet_ros.model import io_names
 from posenet_ros.preprocess import Letterbox
@@ -23,7 +23,7 @@ FRAMES, PADS, SIZES = "frames", "pads", "sizes"
 
 
 def with_uint8_input(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of ``model`` whose input is raw frames plus the letterbox as tensors."""
+    """Return a copy of ``model`` whose input is raw frames plus the letterbox as tensors."""
     graph = model.graph
     if graph.input[0].name != io_names.INPUT:
         raise ValueError(f"expected a posenet_ros model with input {io_names.INPUT!r}")
@@ -38,12 +38,14 @@ def with_uint8_input(model: onnx.ModelProto) -> onnx.ModelProto:
     ]
     consts = [numpy_helper.from_array(np.array(1 / 127.5, np.float32), "pre/scale"),
               numpy_helper.from_array(np.array(1.0, np.float32), "pre/one")]
-    inputs = [helper.make_tensor_value_info(FRAMES, TensorProto.UINT8, ["batch", "frame_height", "frame_width", 3]),
+    inputs = [helper.make_tensor_value_info(FRAMES, TensorProto.UINT8,
+                                            ["batch", "frame_height", "frame_width", 3]),
               helper.make_tensor_value_info(PADS, TensorProto.INT64, [8]),
               helper.make_tensor_value_info(SIZES, TensorProto.INT64, [4])]
-    fused = helper.make_graph(pre + list(graph.node), graph.name + "_uint8", inputs, list(graph.output),
-                              consts + list(graph.initializer))
-    out = helper.make_model(fused, opset_imports=list(model.opset_import), producer_name="posenet_ros")
+    fused = helper.make_graph(pre + list(graph.node), graph.name + "_uint8", inputs,
+                              list(graph.output), consts + list(graph.initializer))
+    out = helper.make_model(fused, opset_imports=list(model.opset_import),
+                            producer_name="posenet_ros")
     out.ir_version = model.ir_version
     for prop in model.metadata_props:
         out.metadata_props.add(key=prop.key, value=prop.value)
@@ -52,6 +54,7 @@ def with_uint8_input(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def letterbox_tensors(box: Letterbox, batch: int) -> dict[str, np.ndarray]:
-    """The ``pads`` and ``sizes`` inputs for frames laid out as ``box`` says."""
-    return {PADS: np.array([0, 0, box.pad_top, box.pad_left, 0, 0, box.pad_bottom, box.pad_right], np.int64),
+    """Return the ``pads`` and ``sizes`` inputs for frames laid out as ``box`` says."""
+    return {PADS: np.array([0, 0, box.pad_top, box.pad_left, 0, 0, box.pad_bottom, box.pad_right],
+                           np.int64),
             SIZES: np.array([batch, 3, box.input_height, box.input_width], np.int64)}

@@ -7,15 +7,15 @@ model with fp32 on frames not used for calibration, so a bad quantisation is cau
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.model import io_names
-from posenet_ros.preprocess import Preprocessor, letterbox
+from posenet_ros.preprocess import letterbox, Preprocessor
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,11 @@ class QuantizationRefused(RuntimeError):
 
 
 def quantize(fp32_path: str | Path, out_path: str | Path, frames: list[np.ndarray]) -> Guard:
-    """Write a QDQ int8 copy of ``fp32_path``: calibrated on even-indexed ``frames`` (RGB),
-    checked against fp32 on the odd ones, the guard's figures stored in its metadata."""
+    """Write a QDQ int8 copy of ``fp32_path``.
+
+    It is calibrated on even-indexed ``frames`` (RGB) and checked against fp32 on the odd ones;
+    the guard's figures are stored in its metadata.
+    """
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -65,7 +68,8 @@ def quantize(fp32_path: str | Path, out_path: str | Path, frames: list[np.ndarra
         quant_format=QuantFormat.QDQ, per_channel=True,
         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,   # u8s8: the VNNI layout
         calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": 99.99},
-        nodes_to_exclude=heads)        # the 1x1 heads are <1% of the work; offsets keep fp32 precision
+        # The 1x1 heads are <1% of the work; offsets keep fp32 precision.
+        nodes_to_exclude=heads)
     guard = accuracy_guard(fp32_path, tmp, held_out)
     log.info("%s", guard)
     if guard.within_3px < MIN_WITHIN_3PX or guard.pose_count_agreement < MIN_POSE_COUNT_AGREEMENT:
@@ -93,12 +97,13 @@ class Guard:
     def __str__(self) -> str:
         return (f"int8 vs fp32 on {self.frames} held-out frames: {self.within_3px:.1%} of "
                 f"{self.keypoints} confident keypoints within 3 px, pose count equal on "
-                f"{self.pose_count_agreement:.0%} of frames, max pose score diff {self.max_pose_score_diff:.3f}")
+                f"{self.pose_count_agreement:.0%} of frames, "
+                f"max pose score diff {self.max_pose_score_diff:.3f}")
 
 
 def accuracy_guard(fp32_model: str | Path, int8_model: str | Path, frames: list[np.ndarray],
                    resolution: int = 257) -> Guard:
-    """Compare multi-pose results of both models, pairing each fp32 pose with the nearest int8 one."""
+    """Compare both models' multi-pose output, pairing each fp32 pose with the nearest int8 one."""
     from posenet_ros.estimator import PoseEstimator
 
     base = EstimatorConfig(providers=("cpu",), input_resolution=resolution)
@@ -115,8 +120,8 @@ def accuracy_guard(fp32_model: str | Path, int8_model: str | Path, frames: list[
             confident += int(mask.sum())
             close += int((dist <= 3.0).sum())
             score_diff = max(score_diff, abs(pa.score - pb.score))
-    return Guard(len(frames), confident, close / max(confident, 1), same_count / max(len(frames), 1),
-                 score_diff)
+    return Guard(len(frames), confident, close / max(confident, 1),
+                 same_count / max(len(frames), 1), score_diff)
 
 
 def _pairs(a: list, b: list) -> list[tuple]:
@@ -125,7 +130,8 @@ def _pairs(a: list, b: list) -> list[tuple]:
     for pose in a:
         if not free:
             break
-        best = min(free, key=lambda other: float(np.mean(np.linalg.norm(pose.positions - other.positions, axis=1))))
+        best = min(free, key=lambda other: float(
+            np.mean(np.linalg.norm(pose.positions - other.positions, axis=1))))
         free.remove(best)
         pairs.append((pose, best))
     return pairs

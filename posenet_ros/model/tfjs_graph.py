@@ -7,8 +7,8 @@ Relu6) and ``FusedDepthwiseConv2dNative``, NHWC, padding SAME. Anything else rai
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
+import json
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +79,8 @@ def _read_weights(folder: Path, manifest: list[dict]) -> dict[str, np.ndarray]:
             end = offset + 4 * count
             if end > len(blob):
                 raise GraphError(f"weight files are shorter than the manifest ({w['name']})")
-            consts[w["name"]] = np.frombuffer(blob, "<f4", count, offset).reshape(w["shape"]).copy()
+            consts[w["name"]] = (np.frombuffer(blob, "<f4", count, offset)
+                                 .reshape(w["shape"]).copy())
             offset = end
     return consts
 
@@ -96,7 +97,8 @@ def _conv_layer(node: dict, consts: dict[str, np.ndarray]) -> ConvLayer:
 
     if text("padding") != "SAME" or text("data_format") not in ("", "NHWC"):
         raise GraphError(f"{name}: only NHWC convolutions with SAME padding are supported")
-    fused = [base64.b64decode(s).decode() for s in attr.get("fused_ops", {}).get("list", {}).get("s", [])]
+    fused = [base64.b64decode(s).decode()
+             for s in attr.get("fused_ops", {}).get("list", {}).get("s", [])]
     if not fused or fused[0] != "BiasAdd" or any(op not in ("BiasAdd", "Relu6") for op in fused):
         raise GraphError(f"{name}: unsupported fused ops {fused}")
     strides, dilations = ints("strides"), ints("dilations")
