@@ -282,3 +282,24 @@ def test_unusable_inputs_and_outputs_are_refused(bags, tmp_path):
                       *args)
         assert bad.returncode in (1, 2) and "Traceback" not in bad.stderr
         assert args[1] in bad.stderr and not (tmp_path / "z").exists()
+
+
+def test_interruption_leaves_valid_outputs_of_the_frames_done(bags, engine, tmp_path):
+    """Ctrl-C (KeyboardInterrupt) mid-run: outputs are closed and hold the frames done."""
+    from posenet_ros.bag.analyze import analyze, BagJob
+
+    def stop_after_seven(done, total):
+        if done == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        analyze(BagJob(bags["raw_mcap"], IMAGE_TOPIC, tmp_path), engine, stop_after_seven)
+    outputs = read_topic(tmp_path / "poses", IMAGE_TOPIC + "/poses")
+    assert len(outputs) == 7
+    for rgb, (_, msg) in zip(video_frames(7), outputs):
+        assert_same_poses(msg, engine.estimate(rgb), 768, 576)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["frames"] == 7 and not summary["complete"]
+    assert "interrupted" in summary["fault"]
+    with open(tmp_path / "keypoints.csv", newline="") as f:
+        assert sum(1 for _ in f) - 1 == 17 * sum(len(m.poses) for _, m in outputs)

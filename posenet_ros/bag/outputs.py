@@ -15,8 +15,8 @@ from posenet_ros.pose import Pose
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys.store import Typestore
 
-# rosbag2 metadata version 8 (Jazzy's), the oldest rosbags writes; readers take newer ones
-# only from Jazzy on.
+# rosbag2 metadata version 8: the oldest rosbags writes, and the newest Humble's rosbag2 parses
+# (version 9 stores QoS profiles as a list, which Humble's metadata reader rejects).
 BAG_VERSION = 8
 CSV_COLUMNS = ("stamp", "stamp_ns", "frame", "pose", "part_id", "part", "x", "y", "score",
                "pose_score")
