@@ -80,7 +80,7 @@ def check_outputs(out, bag, topic, engine, frames_rgb, skipped=()):
     """Check the analysis of ``bag`` in ``out`` against the engine run on ``frames_rgb``."""
     inputs = read_topic(bag, topic, skip=skipped)
     kept = [(i, t, m) for i, (t, m) in enumerate(inputs) if i not in skipped]
-    outputs = read_topic(out / "poses", topic + "/poses")
+    outputs = read_topic(out / "poses", IMAGE_TOPIC + "/poses")   # raw and compressed alike
     assert len(outputs) == len(kept)          # one PoseArray per decodable input image
     total_poses = 0
     for (index, in_time, image), (out_time, msg) in zip(kept, outputs):
@@ -178,7 +178,7 @@ def test_bag_cut_mid_file_gives_clear_error_and_valid_partial_outputs(
     done = run_cli("bag", cut, "--topic", topic, "-o", tmp_path / "out", "--providers", "cpu")
     assert done.returncode == 3, done.stderr
     assert "truncated or corrupt" in done.stderr and "valid" in done.stderr
-    outputs = read_topic(tmp_path / "out" / "poses", topic + "/poses")
+    outputs = read_topic(tmp_path / "out" / "poses", IMAGE_TOPIC + "/poses")
     # Frames are evenly sized: the cut at 60% of the bytes keeps ~60% of the frames.
     assert abs(len(outputs) - 0.6 * N_FRAMES) <= 1.5, len(outputs)
     intact = read_topic(bags[name], topic)[:len(outputs)]

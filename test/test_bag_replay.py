@@ -132,7 +132,7 @@ def test_replay_through_node_maps_every_image_to_one_pose_array(tmp_path, transp
     topic = IMAGE_TOPIC + ("/compressed" if transport == "compressed" else "")
     analyze(BagJob(replay_bag, topic, tmp_path / "offline"), PoseEstimator(providers=("cpu",)))
     offline = {stamp_ns(m.header): m for _, m in
-               read_topic(tmp_path / "offline" / "poses", topic + "/poses")}
+               read_topic(tmp_path / "offline" / "poses", IMAGE_TOPIC + "/poses")}
     images = read_topic(replay_bag, topic)
 
     log_path = tmp_path / "posenet_node.log"

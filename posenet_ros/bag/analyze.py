@@ -28,7 +28,7 @@ from posenet_ros.bag.frames import decode_frame, FrameDecodeError
 from posenet_ros.bag.messages import MessageFactory
 from posenet_ros.bag.outputs import KeypointCsv, PoseBag
 from posenet_ros.bag.reader import BagError, BagReadError, ImageBag, TopicInfo
-from posenet_ros.bag.typestore import typestore
+from posenet_ros.bag.typestore import COMPRESSED_IMAGE, typestore
 from posenet_ros.estimator import PoseEstimator
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,9 @@ class BagJob:
     bag: Path
     topic: str
     out_dir: Path
-    output_topic: str | None = None    # default: <input topic>/poses
+    output_topic: str | None = None    # default: <image topic>/poses (see default_topics)
     markers: bool = False
-    marker_topic: str | None = None    # default: <input topic>/pose_markers
+    marker_topic: str | None = None    # default: <image topic>/pose_markers
     force: bool = False                # replace earlier outputs in out_dir
 
 
@@ -59,6 +59,19 @@ class _Frame:
 
 
 _END = object()
+
+
+def default_topics(topic: TopicInfo) -> tuple[str, str]:
+    """Return the PoseArray and MarkerArray topics for an image topic.
+
+    They sit under the image topic, as image_transport names things: ``/cam/image_raw`` gives
+    ``/cam/image_raw/poses``; a CompressedImage topic ``/cam/image_raw/compressed`` gives the
+    same (its base topic's), so raw and compressed recordings of a camera analyse alike.
+    """
+    base = topic.name.rstrip("/")
+    if topic.msgtype == COMPRESSED_IMAGE and base.endswith("/compressed"):
+        base = base[:-len("/compressed")]
+    return f"{base}/poses", f"{base}/pose_markers"
 
 
 def output_paths(out_dir: Path) -> dict[str, Path]:
@@ -78,9 +91,9 @@ def analyze(job: BagJob, estimator: PoseEstimator,
         topic = bag.select(job.topic)
         _prepare(job.out_dir, outputs, job.force)
         store = typestore()
-        base = topic.name.rstrip("/")
-        pose_topic = job.output_topic or f"{base}/poses"
-        marker_topic = (job.marker_topic or f"{base}/pose_markers") if job.markers else None
+        poses_default, markers_default = default_topics(topic)
+        pose_topic = job.output_topic or poses_default
+        marker_topic = (job.marker_topic or markers_default) if job.markers else None
         factory = MessageFactory(store, estimator.config, estimator.model_name)
         timeline = summary_mod.Timeline()
         pose_bag = PoseBag(outputs["bag"], store, pose_topic, marker_topic)

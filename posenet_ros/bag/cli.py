@@ -28,10 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bag.add_argument("input", type=Path, metavar="IN", help="bag folder, .mcap or .db3 file")
     bag.add_argument("--topic", required=True, help="image topic to analyse")
     bag.add_argument("-o", "--output", type=Path, required=True, metavar="OUT_DIR")
-    bag.add_argument("--output-topic", help="PoseArray topic (default: <topic>/poses)")
+    bag.add_argument("--output-topic",
+                     help="PoseArray topic (default: <topic>/poses; for a CompressedImage "
+                          "topic <base>/compressed: <base>/poses)")
     bag.add_argument("--markers", action="store_true",
                      help="also write visualization_msgs/MarkerArray (image-plane convention)")
-    bag.add_argument("--marker-topic", help="MarkerArray topic (default: <topic>/pose_markers)")
+    bag.add_argument("--marker-topic",
+                     help="MarkerArray topic (default: beside the PoseArray, pose_markers)")
     bag.add_argument("--force", action="store_true", help="replace outputs already in OUT_DIR")
     add_engine_arguments(bag)
     bag.set_defaults(func=run_bag)
