@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 import shutil
 import struct
+import subprocess
+import sys
 
 import numpy as np
 from posenet_ros.bag import typestore as typestore_mod
@@ -141,3 +143,19 @@ def test_type_hash_equals_rosidl(request):
     for name in ("posenet_ros/msg/PoseArray", "posenet_ros/msg/Pose", "posenet_ros/msg/Keypoint",
                  "std_msgs/msg/Header"):
         assert store.hash_rihs01(name) == rosidl[name]
+
+
+def test_bag_tools_import_without_ros():
+    """Offline analysis needs no ROS: every bag module imports with rclpy and ROS messages gone."""
+    code = ("import sys\n"
+            "for name in ('rclpy', 'sensor_msgs', 'std_msgs', 'visualization_msgs', "
+            "'builtin_interfaces', 'rosidl_runtime_py', 'posenet_ros.msg', 'posenet_ros.ros'):\n"
+            "    sys.modules[name] = None\n"
+            "import pkgutil, importlib, posenet_ros.bag as bag\n"
+            "for m in pkgutil.iter_modules(bag.__path__):\n"
+            "    importlib.import_module('posenet_ros.bag.' + m.name)\n"
+            "from posenet_ros.bag.typestore import typestore\n"
+            "typestore()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=typestore_mod.SOURCE_ROOT)
+    assert done.returncode == 0, done.stderr

@@ -125,7 +125,7 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                                    factory.marker_array(poses, header, width, height)
                                    if marker_topic else None)
                     csv_out.write(header.stamp.sec, header.stamp.nanosec, item.index, poses)
-                    timeline.add(_stamp_ns(header), poses)
+                    timeline.add(_stamp_ns(header), item.log_time, poses)
                 if on_progress:
                     on_progress(read, topic.count)
         except KeyboardInterrupt:
@@ -185,8 +185,7 @@ def _put(frames: queue.Queue, item: object, stop: threading.Event) -> bool:
 
 
 def _report_error(timeline: summary_mod.Timeline, frame: _Frame) -> None:
-    stamp = _stamp_ns(frame.header) if frame.header is not None else frame.log_time
-    timeline.add_error(frame.index, stamp, frame.error)
+    timeline.add_error(frame.index, frame.log_time, frame.error)
     if timeline.error_count <= 3 or timeline.error_count % LOG_EVERY_ERRORS == 0:
         log.warning("frame %d skipped (%d undecodable so far): %s", frame.index,
                     timeline.error_count, frame.error)

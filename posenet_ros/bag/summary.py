@@ -15,26 +15,32 @@ MAX_ERROR_EXAMPLES = 20
 
 @dataclass
 class Timeline:
-    """What happened per input message, in bag order."""
+    """What happened per input message, in bag order.
+
+    The plot's time axis is the receive (log) time: always present and in bag order, while
+    header stamps can be zero or jump when a driver misbehaves.
+    """
 
     stamps_ns: list[int] = field(default_factory=list)       # decoded frames' header stamps
+    times_ns: list[int] = field(default_factory=list)        # ... and their receive times
     people: list[int] = field(default_factory=list)
     mean_scores: list[float] = field(default_factory=list)   # NaN where nobody was found
     pose_scores: list[float] = field(default_factory=list)   # every pose, all frames
-    error_stamps_ns: list[int] = field(default_factory=list)  # receive times of skipped frames
+    error_times_ns: list[int] = field(default_factory=list)  # receive times of skipped frames
     errors: list[dict] = field(default_factory=list)         # first few, with reasons
     error_count: int = 0
 
-    def add(self, stamp_ns: int, poses: list[Pose]) -> None:
+    def add(self, stamp_ns: int, log_time_ns: int, poses: list[Pose]) -> None:
         scores = [float(p.score) for p in poses]
         self.stamps_ns.append(stamp_ns)
+        self.times_ns.append(log_time_ns)
         self.people.append(len(poses))
         self.mean_scores.append(float(np.mean(scores)) if scores else math.nan)
         self.pose_scores.extend(scores)
 
     def add_error(self, frame: int, log_time_ns: int, reason: str) -> None:
         self.error_count += 1
-        self.error_stamps_ns.append(log_time_ns)
+        self.error_times_ns.append(log_time_ns)
         if len(self.errors) < MAX_ERROR_EXAMPLES:
             self.errors.append({"frame": frame, "receive_time_ns": log_time_ns, "reason": reason})
 
@@ -81,7 +87,7 @@ def format_summary(s: dict) -> str:
 
 
 def plot_timeline(path: Path, timeline: Timeline, title: str) -> None:
-    """Plot people count and mean pose score over header time (s since the first frame).
+    """Plot people count and mean pose score over receive time (s since the first frame).
 
     Skipped frames are marked in red. Uses the Agg backend: no display needed.
     """
@@ -89,15 +95,15 @@ def plot_timeline(path: Path, timeline: Timeline, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    origin = min(timeline.stamps_ns + timeline.error_stamps_ns, default=0)
-    t = (np.asarray(timeline.stamps_ns, dtype=np.int64) - origin) / 1e9
+    origin = min(timeline.times_ns + timeline.error_times_ns, default=0)
+    t = (np.asarray(timeline.times_ns, dtype=np.int64) - origin) / 1e9
     fig, (ax_people, ax_score) = plt.subplots(2, 1, sharex=True, figsize=(10, 5), dpi=100)
     try:
         ax_people.step(t, timeline.people, where="post", color="tab:blue", linewidth=1)
         ax_people.set_ylabel("people")
         ax_people.yaxis.get_major_locator().set_params(integer=True)
-        if timeline.error_stamps_ns:
-            errors = (np.asarray(timeline.error_stamps_ns, dtype=np.int64) - origin) / 1e9
+        if timeline.error_times_ns:
+            errors = (np.asarray(timeline.error_times_ns, dtype=np.int64) - origin) / 1e9
             ax_people.plot(errors, np.zeros(len(errors)), "|", color="tab:red", markersize=12,
                            label=f"undecodable frames ({timeline.error_count})")
             ax_people.legend(loc="upper right")
@@ -105,7 +111,7 @@ def plot_timeline(path: Path, timeline: Timeline, title: str) -> None:
                       markersize=3)
         ax_score.set_ylim(0, 1)
         ax_score.set_ylabel("mean pose score")
-        ax_score.set_xlabel("time since first frame [s] (header stamps)")
+        ax_score.set_xlabel("time since first frame [s] (bag receive time)")
         ax_people.set_title(title)
         for ax in (ax_people, ax_score):
             ax.grid(True, alpha=0.3)
