@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = [str(p) for p in (ROOT / "posenet_ros", ROOT / "test", ROOT / "launch",
-                          ROOT / "setup.py") if p.exists()]
+                          ROOT / "tools", ROOT / "setup.py") if p.exists()]
 EXCLUDE = ["node_modules"]
 
 

@@ -11,11 +11,11 @@ x86_64; the locks hold the hashes of the files chosen for that platform) and wri
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 import tempfile
 import venv
-from pathlib import Path
 
 REQ = Path(__file__).resolve().parents[1] / "requirements"
 PIP = "pip==26.3"
