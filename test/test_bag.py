@@ -303,3 +303,26 @@ def test_interruption_leaves_valid_outputs_of_the_frames_done(bags, engine, tmp_
     assert "interrupted" in summary["fault"]
     with open(tmp_path / "keypoints.csv", newline="") as f:
         assert sum(1 for _ in f) - 1 == 17 * sum(len(m.poses) for _, m in outputs)
+
+
+def test_frames_the_engine_refuses_are_skipped_and_counted(engine, tmp_path):
+    """A decodable frame the engine cannot take (a side over its limit) is one skipped frame."""
+    from posenet_ros.bag.typestore import IMAGE, typestore
+    store, frames = typestore(), video_frames(2)
+    t = store.types
+    shapes = [frames[0], np.zeros((2, 20000, 3), np.uint8), frames[1]]
+    with Writer(tmp_path / "odd", version=8, storage_plugin=StoragePlugin.MCAP) as writer:
+        conn = writer.add_connection(IMAGE_TOPIC, IMAGE, typestore=store)
+        for i, rgb in enumerate(shapes):
+            header = t["std_msgs/msg/Header"](
+                stamp=t["builtin_interfaces/msg/Time"](sec=i, nanosec=0), frame_id="cam")
+            msg = t[IMAGE](header=header, height=rgb.shape[0], width=rgb.shape[1],
+                           encoding="rgb8", is_bigendian=0, step=rgb.shape[1] * 3,
+                           data=rgb.ravel())
+            writer.write(conn, (i + 1) * 10**9, store.serialize_cdr(msg, IMAGE))
+    done = run_cli("bag", tmp_path / "odd", "--topic", IMAGE_TOPIC, "-o", tmp_path / "out",
+                   "--providers", "cpu")
+    assert done.returncode == 0, done.stderr
+    check_outputs(tmp_path / "out", tmp_path / "odd", IMAGE_TOPIC, engine, shapes, skipped={1})
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert "pose estimation failed" in summary["decode_error_examples"][0]["reason"]

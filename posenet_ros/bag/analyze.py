@@ -2,9 +2,9 @@
 
 Frames are read, deserialised and decoded on a background thread while the engine runs on the
 previous one (both spend their time in C code that releases the GIL), so the tool runs as fast
-as the slower of the two, not their sum. No frame is skipped except undecodable ones, which are
-counted and reported: they get no PoseArray (the node publishes nothing for them either), so
-every PoseArray in the output stands for a frame the engine saw.
+as the slower of the two, not their sum. No frame is skipped except undecodable ones (and ones
+the engine refuses), which are counted and reported: they get no PoseArray (the node publishes
+nothing for them either), so every PoseArray in the output stands for a frame the engine saw.
 
 Outputs (in ``out_dir``): ``poses/`` (rosbag2 MCAP bag, ``poses/poses.mcap``), ``keypoints.csv``,
 ``summary.json``, ``timeline.png``. They are written and closed even when reading stops at a
@@ -112,10 +112,14 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                     fault = str(item)
                     break
                 read += 1
+                if item.error is None:
+                    try:
+                        poses = estimator.estimate(item.rgb)
+                    except ValueError as err:   # ImageError (e.g. a side too long): this frame
+                        item.error = f"pose estimation failed: {err}"
                 if item.error is not None:
                     _report_error(timeline, item)
                 else:
-                    poses = estimator.estimate(item.rgb)
                     engine_s += sum(estimator.last_timings.values())
                     height, width = item.rgb.shape[:2]
                     header = item.header

@@ -86,6 +86,10 @@ def run_bag(args: argparse.Namespace) -> int:
     except (BagError, MissingAssetError, ModelError, MessageDefinitionsNotFound) as exc:
         print(f"posenet-ros bag: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except OSError as exc:      # output folder not writable, disk full
+        print(f"posenet-ros bag: cannot write the outputs in {args.output}: {exc}",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
     except KeyboardInterrupt:
         print(f"\nposenet-ros bag: interrupted; outputs in {args.output} hold the frames "
               f"processed so far", file=sys.stderr)
