@@ -163,7 +163,11 @@ class CameraNode(Node):
 def main(args: list[str] | None = None) -> int:
     """Publish until the source ends (or max_frames), Ctrl-C or an external shutdown."""
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=args)
+    except RuntimeError as exc:   # rcl rejects the command line, e.g. a missing params file
+        logging.getLogger("camera_node").critical("cannot start: %s", exc)
+        return 2
     node = None
     try:
         try:

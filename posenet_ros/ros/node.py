@@ -204,7 +204,11 @@ def _stamp(msg) -> str:
 def main(args: list[str] | None = None) -> int:
     """Run the node until Ctrl-C or an external shutdown; 0 then, 2 when it cannot start."""
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=args)
+    except RuntimeError as exc:   # rcl rejects the command line, e.g. a missing params file
+        logging.getLogger("posenet_node").critical("cannot start: %s", exc)
+        return 2
     node = None
     try:
         try:

@@ -6,6 +6,10 @@ while someone subscribes to the annotated image.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import cv2
 from dds_probe import (
     bgr8_message, FRAME_ID, jpeg_message, key, new_header, Probe, vtest_frames, wait_for)
@@ -68,6 +72,25 @@ def test_pose_array_equals_engine_and_keeps_header(probe, frames, engine):
         assert msg.score_threshold == pytest.approx(cfg.score_threshold)
         assert msg.nms_radius == pytest.approx(cfg.nms_radius)
         assert msg.flip_horizontal is False
+
+
+def test_pose_array_equals_the_cli(probe, frames, tmp_path):
+    """The done-criterion of the ROS issue: the node's poses equal `posenet-ros estimate`'s."""
+    still = tmp_path / "frame.png"                      # lossless, so both see the same pixels
+    cv2.imwrite(str(still), frames[1])
+    cli = subprocess.run([sys.executable, "-m", "posenet_ros.cli", "estimate", str(still),
+                          "--json"], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, check=True)
+    expected = json.loads(cli.stdout)[0]["poses"]
+    msg = probe.request(bgr8_message(frames[1], new_header()))
+    assert len(msg.poses) == len(expected) > 0
+    for got, want in zip(msg.poses, expected):
+        assert got.score == pytest.approx(want["score"], abs=1e-5)
+        for keypoint, part in zip(got.keypoints, want["keypoints"]):
+            assert keypoint.part_name == part["part"]
+            assert keypoint.score == pytest.approx(part["score"], abs=1e-5)
+            assert (keypoint.x, keypoint.y) == pytest.approx(
+                (part["position"]["x"], part["position"]["y"]), abs=1e-3)
 
 
 def test_markers_match_poses(probe, frames):
