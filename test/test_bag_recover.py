@@ -117,8 +117,9 @@ def test_garbage_is_not_recovered(tmp_path):
 def test_message_definitions_found_in_the_ament_prefix(tmp_path, monkeypatch):
     share = tmp_path / "prefix" / "share" / "posenet_ros" / "msg"
     share.mkdir(parents=True)
+    source = typestore_mod.find_msg_dir()      # the checkout's msg/ or an installed share/
     for name in typestore_mod.MESSAGES:
-        shutil.copy(typestore_mod.SOURCE_ROOT / "msg" / f"{name}.msg", share)
+        shutil.copy(source / f"{name}.msg", share)
     monkeypatch.setattr(typestore_mod, "SOURCE_ROOT", tmp_path / "not-a-checkout")
     monkeypatch.setenv("AMENT_PREFIX_PATH", f"{tmp_path / 'other'}:{tmp_path / 'prefix'}")
     assert typestore_mod.find_msg_dir() == share
