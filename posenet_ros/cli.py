@@ -147,7 +147,8 @@ def _quantize(strides: list[int], out_dir: Path) -> int:
             built += 1
         except QuantizationRefused as exc:
             # A guard refusal is a finding, not a failure: that stride keeps fp32 only.
-            print(f"posenet-ros: stride {stride}: {exc}; fp32 only for this stride", file=sys.stderr)
+            print(f"posenet-ros: stride {stride}: {exc}; fp32 only for this stride",
+                  file=sys.stderr)
     return 0 if built else 1
 
 
