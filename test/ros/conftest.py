@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-os.environ["ROS_DOMAIN_ID"] = str(10 + os.getpid() % 200)
+os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))  # 1-100: safe ports
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # Jazzy and later
 os.environ.pop("ROS_LOCALHOST_ONLY", None)                   # deprecated there; warns
 
