@@ -11,11 +11,11 @@ import threading
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 # queue_wait: callback to worker; decode_image: message to RGB; preprocess, inference,
-# decode: the engine's stages (engine: all three); publish: PoseArray built and sent;
+# decode: the engine's stages (engine: all three); build: the PoseArray; publish: sending it;
 # node_overhead: worker time minus engine time; latency: callback to PoseArray sent;
 # stamp_latency: PoseArray sent minus the image's header stamp (includes the camera and DDS).
 TIMINGS = ("queue_wait", "decode_image", "preprocess", "inference", "decode", "engine",
-           "publish", "node_overhead", "latency", "stamp_latency")
+           "build", "publish", "node_overhead", "latency", "stamp_latency")
 
 
 @dataclass

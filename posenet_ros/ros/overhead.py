@@ -8,14 +8,16 @@ Two measurements on the same frames (vtest.avi resized, rgb8):
   node does per frame besides the engine);
 - over DDS: the installed posenet_node in its own process; one frame at a time, the time
   from publishing the Image to receiving its PoseArray, minus the node's engine time (from
-  its /diagnostics). This includes DDS transport both ways.
+  its /diagnostics), minus the same round trip through a minimal rclpy echo node (DDS
+  transport both ways and rclpy's own message handling, which any Python node pays).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,31 +89,71 @@ class Client(Node):
                 self.diagnostics.append({kv.key: kv.value for kv in status.values})
 
 
+# The least any ROS 2 Python node can do with an image: take it and answer with its header.
+ECHO = """
+import rclpy
+from posenet_ros.msg import PoseArray
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+rclpy.init()
+node = rclpy.create_node("echo", namespace="%s")
+pub = node.create_publisher(PoseArray, "poses", 10)
+node.create_subscription(Image, "image", lambda m: pub.publish(PoseArray(header=m.header)),
+                         QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+try:
+    rclpy.spin(node)
+except KeyboardInterrupt:
+    rclpy.try_shutdown()
+""" % NAMESPACE
+
+
+def round_trips(client: Client, frames: list[np.ndarray], process, log: Path,
+                wait_diagnostics: bool) -> list[float]:
+    """Send frames one at a time; seconds from publishing each to its PoseArray's arrival."""
+    deadline = time.monotonic() + 120
+    while (client.pub.get_subscription_count() == 0
+           or (wait_diagnostics and not client.diagnostics)):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{log.stem} did not start:\n{log.read_text()}")
+        rclpy.spin_once(client, timeout_sec=0.1)
+    times = []
+    for index, rgb in enumerate(frames):
+        header = Header(frame_id="cam")
+        header.stamp.sec = 1000 + index + len(client.back)
+        msg = pack_image(rgb, "rgb8", header)
+        sent = time.perf_counter()
+        client.pub.publish(msg)
+        while (header.stamp.sec, 0) not in client.back:
+            rclpy.spin_once(client, timeout_sec=0.5)
+        times.append(client.back[(header.stamp.sec, 0)] - sent)
+    return times
+
+
+def echo_round_trip(frames: list[np.ndarray], log: Path) -> float:
+    """Median round trip (ms) through a minimal rclpy echo node: DDS and rclpy alone."""
+    process = subprocess.Popen([sys.executable, "-c", ECHO], stdout=open(log, "w"),
+                               stderr=subprocess.STDOUT)
+    client = Client()
+    try:
+        times = round_trips(client, frames, process, log, wait_diagnostics=False)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(15)
+        client.destroy_node()
+    return float(np.median(times) * 1e3)
+
+
 def over_dds(frames: list[np.ndarray], log: Path) -> dict[str, float]:
     """Median round trip and node timings (ms) with the installed node in its own process."""
     node = start_node(log, {"qos_reliability": "reliable", "providers": "[cpu]"})
     client = Client()
-    round_trips = []
     try:
-        deadline = time.monotonic() + 120
-        while client.pub.get_subscription_count() == 0 or not client.diagnostics:
-            if node.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"posenet_node did not start:\n{log.read_text()}")
-            rclpy.spin_once(client, timeout_sec=0.1)
-        for index, rgb in enumerate(frames):
-            header = Header(frame_id="cam")
-            header.stamp.sec, header.stamp.nanosec = 1000 + index, 0
-            msg = pack_image(rgb, "rgb8", header)
-            sent = time.perf_counter()
-            client.pub.publish(msg)
-            while (1000 + index, 0) not in client.back:
-                rclpy.spin_once(client, timeout_sec=0.5)
-            round_trips.append(client.back[(1000 + index, 0)] - sent)
+        times = round_trips(client, frames, node, log, wait_diagnostics=True)
         count = len(client.diagnostics)
         while len(client.diagnostics) < count + 2:          # a window with the last frames
             rclpy.spin_once(client, timeout_sec=0.5)
     finally:
-        node.terminate()
+        node.send_signal(signal.SIGINT)
         node.wait(15)
         client.destroy_node()
     windows = [d for d in client.diagnostics if float(d["rate_hz"]) > 0]
@@ -119,11 +161,12 @@ def over_dds(frames: list[np.ndarray], log: Path) -> dict[str, float]:
 
     def mean(key):
         return float(np.average([float(d[key]) for d in windows], weights=weights))
-    engine = mean("engine_ms")
-    return {"round_trip_ms": float(np.median(round_trips) * 1e3), "engine_ms": engine,
-            "overhead_ms": float(np.median(round_trips) * 1e3) - engine,
-            "node_overhead_ms": mean("node_overhead_ms"), "queue_wait_ms": mean("queue_wait_ms"),
-            "decode_image_ms": mean("decode_image_ms"), "publish_ms": mean("publish_ms")}
+    round_trip = float(np.median(times) * 1e3)
+    return {"round_trip_ms": round_trip, "engine_ms": mean("engine_ms"),
+            "minus_engine_ms": round_trip - mean("engine_ms"),
+            "in_node_ms": mean("queue_wait_ms") + mean("node_overhead_ms"),
+            "queue_wait_ms": mean("queue_wait_ms"), "decode_image_ms": mean("decode_image_ms"),
+            "build_ms": mean("build_ms"), "publish_ms": mean("publish_ms")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,12 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
     frames = load_frames(args.frames, args.width, args.height)
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")   # as the demo does
     rclpy.init()
     try:
         local = in_process(frames)
         with tempfile.TemporaryDirectory() as tmp:
             dds = over_dds(frames, Path(tmp) / "posenet_node.log")
+            echo = echo_round_trip(frames, Path(tmp) / "echo.log")
+        dds["echo_round_trip_ms"] = echo
+        dds["node_overhead_ms"] = dds["minus_engine_ms"] - echo
     finally:
         rclpy.try_shutdown()
     result = {"frames": len(frames), "size": f"{args.width}x{args.height}",
