@@ -18,14 +18,13 @@ from posenet_ros.errors import ImageError
 from posenet_ros.model import io_names
 from posenet_ros.pose import Pose
 from posenet_ros.preprocess import Letterbox, letterbox, Preprocessor, to_image_coords
-from posenet_ros.runtime import PoseNetModel, resolve_providers
+from posenet_ros.runtime import PoseNetModel
 
 log = logging.getLogger(__name__)
 
 # Settings that need a new ONNX Runtime session when they change.
 SESSION_SETTINGS = ("model", "precision", "output_stride", "providers", "device_id", "threads",
                     "extra", "preprocess")
-GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 MAX_IMAGE_SIDE = 16384
 
 
@@ -115,9 +114,7 @@ class PoseEstimator:
         path = cfg.model or paths.require(
             paths.default_model(cfg.output_stride, quantized=int8),
             "int8 PoseNet model (`posenet-ros convert --int8`)" if int8 else "PoseNet ONNX model")
-        device = cfg.preprocess == "device" or (
-            cfg.preprocess == "auto"
-            and resolve_providers(cfg.providers, cfg.device_id, cfg.extra)[0][0] in GPU_PROVIDERS)
+        device = {"device": True, "host": False, "auto": None}[cfg.preprocess]
         model = PoseNetModel(path, cfg.providers, cfg.device_id, cfg.threads, cfg.output_stride,
                              cfg.extra, device_preprocess=device)
         if model.output_stride != cfg.output_stride:
