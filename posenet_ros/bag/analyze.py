@@ -24,12 +24,12 @@ import time
 import numpy as np
 
 from posenet_ros.bag import summary as summary_mod
-from posenet_ros.bag.frames import decode_frame, FrameDecodeError
 from posenet_ros.bag.messages import MessageFactory
 from posenet_ros.bag.outputs import KeypointCsv, PoseBag
 from posenet_ros.bag.reader import BagError, BagReadError, ImageBag, TopicInfo
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, typestore
 from posenet_ros.estimator import PoseEstimator
+from posenet_ros.image_decode import decode, ImageDecodeError
 
 log = logging.getLogger(__name__)
 OUTPUT_NAMES = {"bag": "poses", "csv": "keypoints.csv", "summary": "summary.json",
@@ -173,8 +173,8 @@ def _decode(index: int, log_time: int, raw: bytes, msgtype: str, store) -> _Fram
     except Exception as err:  # noqa: BLE001 - corrupt CDR is one bad frame, not a crash
         return _Frame(index, log_time, error=f"message cannot be deserialised as {msgtype}: {err}")
     try:
-        return _Frame(index, log_time, header=msg.header, rgb=decode_frame(msg))
-    except FrameDecodeError as err:
+        return _Frame(index, log_time, header=msg.header, rgb=decode(msg))
+    except ImageDecodeError as err:
         return _Frame(index, log_time, header=msg.header, error=str(err))
 
 

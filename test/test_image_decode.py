@@ -1,14 +1,14 @@
-"""The ROS-free frame decoder of the bag tools, on messages built with rosbags' classes.
+"""The ROS-free camera-message decoder, on messages built with rosbags' classes.
 
-Where the ROS message wheels are importable it must agree with the node's decoder
-(posenet_ros.ros.image_codec) on every message: offline analysis sees what the node sees.
+The node and the bag tools share it; where the ROS message wheels are importable, rclpy's
+messages (array.array data) must decode exactly like rosbags' (numpy data).
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from posenet_ros.bag.frames import decode_frame, FrameDecodeError, SUPPORTED_ENCODINGS
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, IMAGE, typestore
+from posenet_ros.image_decode import decode, ImageDecodeError, SUPPORTED_ENCODINGS
 import pytest
 
 RNG = np.random.default_rng(3)
@@ -85,14 +85,14 @@ def test_every_supported_encoding_has_a_case():
 @pytest.mark.parametrize("pad", [0, 6])
 @pytest.mark.parametrize("encoding,pixels,expected", CASES, ids=[c[0] for c in CASES])
 def test_raw_encodings_decode_to_rgb(encoding, pixels, expected, pad):
-    out = decode_frame(image(pixels, encoding, pad=pad))
+    out = decode(image(pixels, encoding, pad=pad))
     assert out.dtype == np.uint8 and out.shape == RGB.shape and out.flags.c_contiguous
     np.testing.assert_array_equal(out, expected)
 
 
 def test_mono16_big_endian():
     gray16 = (np.arange(60, dtype=np.uint16).reshape(6, 10) * 1000)
-    out = decode_frame(image(gray16.astype(">u2"), "mono16", bigendian=True))
+    out = decode(image(gray16.astype(">u2"), "mono16", bigendian=True))
     np.testing.assert_array_equal(out[..., 0], (gray16 >> 8).astype(np.uint8))
 
 
@@ -100,7 +100,7 @@ def test_mono16_big_endian():
 def test_compressed_jpeg_and_png(ext):
     flat = np.ascontiguousarray(np.broadcast_to(FLAT, (16, 24, 3)))
     ok, data = cv2.imencode(ext, flat[..., ::-1])    # OpenCV writes BGR
-    out = decode_frame(compressed(data.tobytes(), "bgr8; jpeg compressed bgr8"))
+    out = decode(compressed(data.tobytes(), "bgr8; jpeg compressed bgr8"))
     assert out.shape == flat.shape
     np.testing.assert_allclose(out, flat, atol=0 if ext == ".png" else 3)
 
@@ -123,21 +123,20 @@ def test_compressed_jpeg_and_png(ext):
     (compressed(b"\x00\x00\x00\x00", "16UC1; compressedDepth png"), "compressed depth"),
 ])
 def test_bad_frames_raise_specific_errors(msg, message):
-    with pytest.raises(FrameDecodeError, match=message):
-        decode_frame(msg)
+    with pytest.raises(ImageDecodeError, match=message):
+        decode(msg)
 
 
 def test_huge_frames_are_refused_before_decoding():
     msg = T[IMAGE](header=header(), height=50_000, width=50_000, encoding="mono8",
                    is_bigendian=0, step=50_000, data=np.zeros(10, np.uint8))
-    with pytest.raises(FrameDecodeError, match="over the limit"):
-        decode_frame(msg)
+    with pytest.raises(ImageDecodeError, match="over the limit"):
+        decode(msg)
 
 
-def test_agrees_with_the_node_decoder():
-    """Same message, same pixels (or same refusal) as posenet_ros.ros.image_codec."""
+def test_rclpy_and_rosbags_messages_decode_alike():
+    """Same message from rclpy or rosbags: same pixels, or the same refusal."""
     pytest.importorskip("sensor_msgs.msg", reason="ROS 2 message wheels not importable here")
-    from posenet_ros.ros import image_codec
     from sensor_msgs.msg import CompressedImage, Image
 
     def to_ros(msg):
@@ -152,9 +151,9 @@ def test_agrees_with_the_node_decoder():
         image(RGB, "rgb16"), image(RGB[..., 0].astype("<u2"), "16UC1")]
     for msg in messages:
         try:
-            want = image_codec.decode(to_ros(msg))
-        except image_codec.ImageDecodeError:
-            with pytest.raises(FrameDecodeError):
-                decode_frame(msg)
+            want = decode(to_ros(msg))
+        except ImageDecodeError:
+            with pytest.raises(ImageDecodeError):
+                decode(msg)
             continue
-        np.testing.assert_array_equal(decode_frame(msg), want)
+        np.testing.assert_array_equal(decode(msg), want)
