@@ -1,8 +1,8 @@
-"""Poses <-> ``posenet_ros/msg/PoseArray``.
+"""Poses <-> ``posenet_ros/msg/PoseArray`` with rclpy's classes.
 
-The node builds one PoseArray per frame, so this is on the hot path: positions and scores
-are turned into Python floats with one ``tolist()`` per pose, and the 17 part names and ids
-come from constants, not per-keypoint lookups.
+Building is :func:`posenet_ros.pose_messages.build_pose_array` (shared with the bag tools); it
+is on the node's hot path, so positions and scores become Python floats with one ``tolist()``
+per pose and part names and ids come from constants.
 """
 from __future__ import annotations
 
@@ -10,42 +10,22 @@ from collections.abc import Sequence
 
 import numpy as np
 from posenet_ros.config import EstimatorConfig
-from posenet_ros.keypoints import NUM_KEYPOINTS, PART_NAMES
+from posenet_ros.keypoints import NUM_KEYPOINTS
 from posenet_ros.msg import Keypoint as KeypointMsg
 from posenet_ros.msg import Pose as PoseMsg
 from posenet_ros.msg import PoseArray
 from posenet_ros.pose import Pose
+from posenet_ros.pose_messages import build_pose_array
 
-_PARTS = tuple(enumerate(PART_NAMES))
+_CLASSES = (KeypointMsg, PoseMsg, PoseArray)
 
 
 def to_pose_array(poses: Sequence[Pose], header, image_width: int, image_height: int,
                   config: EstimatorConfig, model_name: str,
                   input_size: tuple[int, int]) -> PoseArray:
-    """Build a PoseArray with every field filled: poses plus the settings that made them."""
-    msg = PoseArray()
-    msg.header = header
-    msg.image_width, msg.image_height = int(image_width), int(image_height)
-    msg.poses = [_pose_msg(pose) for pose in poses]
-    msg.model = model_name
-    msg.decoder = config.decoder
-    msg.output_stride = int(config.output_stride)
-    msg.input_width, msg.input_height = int(input_size[0]), int(input_size[1])
-    msg.flip_horizontal = bool(config.flip_horizontal)
-    msg.score_threshold = float(config.score_threshold)
-    msg.nms_radius = float(config.nms_radius)
-    msg.max_detections = int(config.max_detections)
-    return msg
-
-
-def _pose_msg(pose: Pose) -> PoseMsg:
-    xy = pose.positions.tolist()
-    scores = pose.keypoint_scores.tolist()
-    keypoints = [
-        KeypointMsg(part_id=part_id, part_name=name, x=x, y=y, score=score)
-        for (part_id, name), (x, y), score in zip(_PARTS, xy, scores)
-    ]
-    return PoseMsg(score=float(pose.score), keypoints=keypoints)
+    """Build a PoseArray with every field filled: the poses plus the settings behind them."""
+    return build_pose_array(_CLASSES, poses, header, image_width, image_height, config,
+                            model_name, input_size)
 
 
 def from_pose_array(msg: PoseArray) -> list[Pose]:

@@ -1,0 +1,120 @@
+"""Where RViz markers for poses go: keypoints and limbs as 3D points, one pair per person.
+
+Markers live in the image's frame (``header.frame_id``), which ROS camera drivers set to an
+optical frame: x right, y down, z forward. A 2D keypoint has no depth, so it is drawn at a
+fixed distance ``depth`` (metres):
+
+- with a ``CameraInfo``: on the keypoint's camera ray, ``(x, y, z) = depth * ((u - cx) / fx,
+  (v - cy) / fy, 1)`` after undistorting (u, v) with D when the image is not rectified
+  (plumb_bob, rational_polynomial, equidistant); K is scaled when CameraInfo's size differs
+  from the image's (e.g. a resized stream);
+- without: on the plane z = ``depth`` with one pixel = 1 mm, centred on the image centre:
+  ``(x, y) = ((u - w/2) / 1000, (v - h/2) / 1000)``. A 640x480 image spans 0.64 m x 0.48 m,
+  upright when viewed along +z like the camera sees it.
+
+ROS-free: the node (:mod:`posenet_ros.ros.markers`) and the bag tools turn these specs into
+their own ``visualization_msgs/Marker`` classes, so a bag written offline draws like the node.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from posenet_ros.keypoints import SKELETON
+from posenet_ros.pose import Pose
+
+PIXEL_SIZE_M = 0.001  # image-plane convention without CameraInfo: 1 px = 1 mm
+# Distinct, colour-blind-friendly colours (Okabe-Ito), cycled over people.
+PALETTE = ((0.90, 0.62, 0.0), (0.34, 0.71, 0.91), (0.0, 0.62, 0.45), (0.94, 0.89, 0.26),
+           (0.0, 0.45, 0.70), (0.84, 0.37, 0.0), (0.80, 0.47, 0.65))
+_EDGES = np.array(SKELETON, dtype=np.intp)
+
+
+@dataclass(frozen=True)
+class MarkerSpec:
+    """One marker to draw: a SPHERE_LIST (``kind`` "points") or LINE_LIST ("lines")."""
+
+    namespace: str
+    marker_id: int
+    kind: str
+    size: float                          # metres: sphere diameter or line width
+    rgba: tuple[float, float, float, float]
+    points: np.ndarray                   # (N, 3) in the image's optical frame
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    """The parts of a CameraInfo needed to turn pixels into rays."""
+
+    k: np.ndarray            # 3x3 intrinsics
+    d: np.ndarray            # distortion coefficients (may be empty)
+    distortion_model: str
+    width: int
+    height: int
+
+    @classmethod
+    def from_camera_info(cls, info) -> CameraModel | None:
+        """None when the CameraInfo is uncalibrated (K all zero or non-positive focal length)."""
+        k = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
+        if k[0, 0] <= 0 or k[1, 1] <= 0:
+            return None
+        return cls(k=k, d=np.asarray(info.d, dtype=np.float64),
+                   distortion_model=info.distortion_model,
+                   width=int(info.width), height=int(info.height))
+
+    def normalized(self, uv: np.ndarray, image_width: int, image_height: int) -> np.ndarray:
+        """Map (N, 2) pixels of an image of that size to normalised coordinates (x/z, y/z)."""
+        k = self.k.copy()
+        calibrated = (self.width, self.height)
+        if self.width > 0 and self.height > 0 and calibrated != (image_width, image_height):
+            k[0] *= image_width / self.width
+            k[1] *= image_height / self.height
+        points = uv.reshape(-1, 1, 2).astype(np.float64)
+        if self.d.size and np.any(self.d):
+            if self.distortion_model == "equidistant" and self.d.size >= 4:
+                return cv2.fisheye.undistortPoints(points, k, self.d[:4]).reshape(-1, 2)
+            if self.distortion_model in ("plumb_bob", "rational_polynomial"):
+                return cv2.undistortPoints(points, k, self.d).reshape(-1, 2)
+        return (uv - k[:2, 2]) / np.array([k[0, 0], k[1, 1]])
+
+
+@dataclass(frozen=True)
+class MarkerSettings:
+    depth: float = 2.0                  # metres from the camera along its rays
+    scale: float = 0.03                 # sphere diameter in metres; lines are half as wide
+    min_keypoint_score: float = 0.5     # keypoints below are not drawn
+
+
+def keypoints_3d(uv: np.ndarray, image_width: int, image_height: int, depth: float,
+                 camera: CameraModel | None = None) -> np.ndarray:
+    """Place (N, 2) pixels as (N, 3) points in the optical frame (see the module doc)."""
+    if camera is not None:
+        xy = camera.normalized(uv, image_width, image_height) * depth
+    else:
+        xy = (uv - np.array([image_width / 2.0, image_height / 2.0])) * PIXEL_SIZE_M
+    return np.column_stack([xy, np.full(len(uv), depth)])
+
+
+def pose_markers(poses: Sequence[Pose], image_width: int, image_height: int,
+                 settings: MarkerSettings, camera: CameraModel | None = None) -> list[MarkerSpec]:
+    """Per person with a keypoint at or above the threshold: its keypoints, and its limbs.
+
+    Keypoints are namespace ``keypoints`` with id = pose index; limbs whose two ends pass the
+    threshold are ``skeleton`` (line width half the sphere size).
+    """
+    specs = []
+    for index, pose in enumerate(poses):
+        visible = pose.keypoint_scores >= settings.min_keypoint_score
+        if not visible.any():
+            continue
+        points = keypoints_3d(pose.positions, image_width, image_height, settings.depth, camera)
+        rgba = (*PALETTE[index % len(PALETTE)], 1.0)
+        specs.append(MarkerSpec("keypoints", index, "points", settings.scale, rgba,
+                                points[visible]))
+        limbs = _EDGES[visible[_EDGES[:, 0]] & visible[_EDGES[:, 1]]]
+        if len(limbs):
+            specs.append(MarkerSpec("skeleton", index, "lines", settings.scale / 2, rgba,
+                                    points[limbs.ravel()]))
+    return specs
