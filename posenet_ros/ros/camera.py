@@ -12,7 +12,6 @@ and loop when ``loop`` is true; devices deliver at their own pace (``rate`` then
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 import sys
 import threading
@@ -22,9 +21,9 @@ import cv2
 from posenet_ros import paths
 from posenet_ros.ros.calibration import CalibrationError, default_camera_info, load_camera_info
 from posenet_ros.ros.image_codec import pack_image
+from posenet_ros.ros.lifecycle import run_node
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -162,30 +161,12 @@ class CameraNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Publish until the source ends (or max_frames), Ctrl-C or an external shutdown."""
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
-    try:
-        rclpy.init(args=args)
-    except RuntimeError as exc:   # rcl rejects the command line, e.g. a missing params file
-        logging.getLogger("camera_node").critical("cannot start: %s", exc)
-        return 2
-    node = None
-    try:
-        try:
-            node = CameraNode()
-        except (SourceError, CalibrationError, OSError) as exc:
-            logging.getLogger("camera_node").critical("cannot start: %s", exc)
-            return 2
-        try:
-            while rclpy.ok() and not node.finished.is_set():
-                rclpy.spin_once(node, timeout_sec=0.1)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            logging.getLogger("camera_node").info("shutting down")
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    def spin(node: CameraNode) -> None:
+        while rclpy.ok() and not node.finished.is_set():
+            rclpy.spin_once(node, timeout_sec=0.1)
+
+    return run_node("camera_node", CameraNode, (SourceError, CalibrationError, OSError), spin,
+                    args=args)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ camera is faster than the model.
 """
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
@@ -27,10 +26,9 @@ from posenet_ros.estimator import PoseEstimator
 from posenet_ros.msg import PoseArray
 from posenet_ros.ros import image_codec, messages, parameters
 from posenet_ros.ros.diagnostics import FrameStats
+from posenet_ros.ros.lifecycle import run_node
 from posenet_ros.ros.markers import CameraModel, MarkerSettings, to_marker_array
 from rcl_interfaces.msg import SetParametersResult
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
@@ -205,30 +203,8 @@ def _stamp(msg) -> str:
 
 def main(args: list[str] | None = None) -> int:
     """Run the node until Ctrl-C or an external shutdown; 0 then, 2 when it cannot start."""
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
-    try:
-        rclpy.init(args=args)
-    except RuntimeError as exc:   # rcl rejects the command line, e.g. a missing params file
-        logging.getLogger("posenet_node").critical("cannot start: %s", exc)
-        return 2
-    node = None
-    try:
-        try:
-            node = PoseNetNode()
-        except (ConfigError, OSError, RuntimeError) as exc:   # bad settings, missing model
-            logging.getLogger("posenet_node").critical("cannot start: %s", exc)
-            return 2
-        try:
-            rclpy.spin(node)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            # rclpy has already shut its context down: log through Python, not /rosout.
-            logging.getLogger("posenet_node").info("shutting down")
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    # Bad settings or a missing model: ConfigError, OSError (file), RuntimeError (ONNX Runtime).
+    return run_node("posenet_node", PoseNetNode, (ConfigError, OSError, RuntimeError), args=args)
 
 
 if __name__ == "__main__":
