@@ -60,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
              EstimatorConfig(input_resolution=513, output_stride=8, max_detections=15,
                              score_threshold=0.05, providers=providers, threads=args.threads)]
     if args.int8:
-        configs += [c.replace(precision="int8") for c in configs if c.output_stride == 16]
+        int8 = paths.default_model(16, quantized=True)
+        if int8.is_file():
+            configs += [c.replace(precision="int8") for c in configs if c.output_stride == 16]
+        else:
+            print(f"no int8 rows: {int8} missing (`posenet-ros convert --int8`)", file=sys.stderr)
+            args.int8 = False
     peak, peak_note = cpu_peak_gflops()
     results = []
     try:

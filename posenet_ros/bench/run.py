@@ -1,7 +1,10 @@
-"""Timing one configuration: our stages and, on the same frames in the same loop, the reference.
+"""Timing one configuration: our stages and, on the same frames in the same run, the reference.
 
-Frames alternate between posenet_ros and TF.js so both see the same machine load; medians are
-reported because these machines are noisy. End to end is an RGB frame in memory -> poses.
+The two alternate in blocks (all frames through posenet_ros, then all through TF.js, twice),
+so slow drifts in machine load hit both alike. Not frame by frame: TF.js keeps the CPU busy
+for a while after each of its frames, which slowed every stage of ours measured right after
+it by a third. Medians are reported because these machines are noisy. End to end is an RGB
+frame in memory -> poses.
 """
 from __future__ import annotations
 
@@ -67,41 +70,48 @@ class MessageStage:
         self._rclpy.try_shutdown()
 
 
+ROUNDS = 2
+
+
 def measure(config: EstimatorConfig, frames: list[np.ndarray], jpegs: list[bytes],
             reference=None, message_stage: MessageStage | None = None) -> Result:
-    """Time ``config`` on ``frames`` (RGB) with the reference interleaved when given."""
+    """Time ``config`` on ``frames`` (RGB), alternating blocks with the reference when given."""
     estimator = PoseEstimator(config)
     res = config.input_resolution
     stages: dict[str, list[float]] = {k: [] for k in
                                       ("image_decode", "preprocess", "inference", "pose_decode",
                                        "end_to_end", "message")}
     ref_ms, people, ref_people = [], [], []
-    for i, (frame, jpeg) in enumerate(zip(frames, jpegs)):
-        t = time.perf_counter()
-        cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        decode_s = time.perf_counter() - t
-        t = time.perf_counter()
-        poses = estimator.estimate(frame)
-        e2e = time.perf_counter() - t
-        msg_s = (message_stage(poses, estimator, frame.shape[1], frame.shape[0])
-                 if message_stage else None)
-        if reference is not None:
-            ref_poses, ms = reference.estimate(frame, mode=config.decoder, input_resolution=res)
-        if i < WARMUP:
+    for _ in range(ROUNDS):
+        for i, (frame, jpeg) in enumerate(zip(frames, jpegs)):
+            t = time.perf_counter()
+            cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            decode_s = time.perf_counter() - t
+            t = time.perf_counter()
+            poses = estimator.estimate(frame)
+            e2e = time.perf_counter() - t
+            msg_s = (message_stage(poses, estimator, frame.shape[1], frame.shape[0])
+                     if message_stage else None)
+            if i < WARMUP:
+                continue
+            timings = estimator.last_timings
+            for key, value in (("image_decode", decode_s), ("preprocess", timings["preprocess"]),
+                               ("inference", timings["inference"]),
+                               ("pose_decode", timings["decode"]), ("end_to_end", e2e),
+                               ("message", msg_s)):
+                if value is not None:
+                    stages[key].append(value * 1e3)
+            people.append(len(poses))
+        if reference is None:
             continue
-        timings = estimator.last_timings
-        for key, value in (("image_decode", decode_s), ("preprocess", timings["preprocess"]),
-                           ("inference", timings["inference"]), ("pose_decode", timings["decode"]),
-                           ("end_to_end", e2e), ("message", msg_s)):
-            if value is not None:
-                stages[key].append(value * 1e3)
-        people.append(len(poses))
-        if reference is not None:
-            ref_ms.append(ms)
-            ref_people.append(len(ref_poses))
+        for i, frame in enumerate(frames):
+            ref_poses, ms = reference.estimate(frame, mode=config.decoder, input_resolution=res)
+            if i >= WARMUP:
+                ref_ms.append(ms)
+                ref_people.append(len(ref_poses))
     return Result(
         resolution=res if isinstance(res, int) else res[0], stride=config.output_stride,
-        mode=config.decoder, model=estimator.model_name, frames=len(people),
+        mode=config.decoder, model=estimator.model_name, frames=len(frames) - WARMUP,
         people_mean=float(np.mean(people)),
         ms={k: float(np.median(v)) for k, v in stages.items() if v},
         reference_ms=float(np.median(ref_ms)) if ref_ms else None,
