@@ -38,6 +38,11 @@ def _hop_table() -> np.ndarray:
 
 
 HOPS = _hop_table()
+# Per hop, the (y, x) channel pairs it reads: displacements as [bwd; fwd] stacked (64 channels,
+# y at direction * 32 + edge, x 16 further) and the target's offsets (y at part, x 17 further).
+_DISP_CHANNELS = np.stack([HOPS[..., 0] * 2 * NUM_EDGES + HOPS[..., 1],
+                           HOPS[..., 0] * 2 * NUM_EDGES + HOPS[..., 1] + NUM_EDGES], axis=-1)
+_OFFSET_CHANNELS = np.stack([HOPS[..., 3], HOPS[..., 3] + NUM_KEYPOINTS], axis=-1)
 
 
 def nearest_cell(yx: np.ndarray, output_stride: int, height: int, width: int) -> np.ndarray:
@@ -58,19 +63,26 @@ def traverse(edge: np.ndarray, source_yx: np.ndarray, target: np.ndarray, heatma
              ) -> tuple[np.ndarray, np.ndarray]:
     """Run tfjs ``traverseToTargetKeypoint`` for n sources given as (y, x).
 
-    Returns (target (y, x) (n, 2), target scores (n,)). ``displacements`` holds y channels at
+    Return target (y, x) (n, 2) and target scores (n,). ``displacements`` holds y channels at
     ``edge`` and x channels 16 further; ``edge`` and ``target`` are arrays with one entry per
-    source. y and x are gathered as pairs.
+    source.
     """
+    return _traverse(np.stack([edge, edge + NUM_EDGES], axis=1),
+                     np.stack([target, target + NUM_KEYPOINTS], axis=1), target, source_yx,
+                     heatmap, offsets, displacements, output_stride)
+
+
+def _traverse(disp_channels: np.ndarray, offset_channels: np.ndarray, target: np.ndarray,
+              source_yx: np.ndarray, heatmap: np.ndarray, offsets: np.ndarray,
+              displacements: np.ndarray, output_stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Run :func:`traverse` with the (y, x) channel pairs chosen; y and x gathered together."""
     _, height, width = heatmap.shape
-    disp_channels = np.stack([edge, edge + NUM_EDGES], axis=1)
-    offset_channels = np.stack([target, target + NUM_KEYPOINTS], axis=1)
     cells = nearest_cell(source_yx, output_stride, height, width)
     yx = source_yx + displacements[disp_channels, cells[:, :1], cells[:, 1:]]
     for _ in range(OFFSET_REFINE_STEPS):
         cells = nearest_cell(yx, output_stride, height, width)
-        yx = (cells * output_stride
-              + offsets[offset_channels, cells[:, :1], cells[:, 1:]].astype(np.float64))
+        yx = cells * output_stride + offsets[offset_channels, cells[:, :1], cells[:, 1:]].astype(
+            np.float64)
     cells = nearest_cell(yx, output_stride, height, width)
     return yx, heatmap[target, cells[:, 0], cells[:, 1]].astype(np.float64)
 
@@ -90,9 +102,10 @@ def decode_poses(root_parts: np.ndarray, root_xy: np.ndarray, root_scores: np.nd
     # and x 16 channels further, which is what traverse() does with that "edge" index.
     both = np.concatenate([displacements_bwd, displacements_fwd])
     hops = HOPS[root_parts]                                   # (n, 16, 4)
+    disp_channels, offset_channels = _DISP_CHANNELS[root_parts], _OFFSET_CHANNELS[root_parts]
     for step in range(NUM_KEYPOINTS - 1):
-        direction, edge, source, target = hops[:, step].T
-        yx[rows, target], scores[rows, target] = traverse(
-            direction * 2 * NUM_EDGES + edge, yx[rows, source], target, heatmap, offsets, both,
-            output_stride)
+        source, target = hops[:, step, 2], hops[:, step, 3]
+        yx[rows, target], scores[rows, target] = _traverse(
+            disp_channels[:, step], offset_channels[:, step], target, yx[rows, source], heatmap,
+            offsets, both, output_stride)
     return yx[..., ::-1], scores
