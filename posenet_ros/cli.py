@@ -52,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         module.register(sub)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    # Our own messages at INFO; libraries (onnxruntime's quantiser logs to the root logger)
+    # only from WARNING, unless -v.
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     return int(args.func(args) or 0)
 
 

@@ -63,13 +63,19 @@ def quantize(fp32_path: str | Path, out_path: str | Path, frames: list[np.ndarra
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.stem + ".tmp.onnx")
-    quantize_static(
-        str(fp32_path), str(tmp), _Frames(calibration, CALIBRATION_RESOLUTION),
-        quant_format=QuantFormat.QDQ, per_channel=True,
-        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,   # u8s8: the VNNI layout
-        calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": 99.99},
-        # The 1x1 heads are <1% of the work; offsets keep fp32 precision.
-        nodes_to_exclude=heads)
+    root = logging.getLogger()
+    level, root.level = root.level, logging.ERROR   # its advice to pre-process is for other nets
+    try:
+        quantize_static(
+            str(fp32_path), str(tmp), _Frames(calibration, CALIBRATION_RESOLUTION),
+            quant_format=QuantFormat.QDQ, per_channel=True,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,   # u8s8: VNNI's layout
+            calibrate_method=CalibrationMethod.Percentile,
+            extra_options={"CalibPercentile": 99.99},
+            # The 1x1 heads are <1% of the work; offsets keep fp32 precision.
+            nodes_to_exclude=heads)
+    finally:
+        root.level = level
     guard = accuracy_guard(fp32_path, tmp, held_out)
     log.info("%s", guard)
     if guard.within_3px < MIN_WITHIN_3PX or guard.pose_count_agreement < MIN_POSE_COUNT_AGREEMENT:
