@@ -74,6 +74,15 @@ def video_fps(path: str | Path, default: float = 30.0) -> float:
     return fps if fps and 1.0 <= fps <= 1000.0 else default
 
 
+def video_frame_count(path: str | Path) -> int:
+    """Frame count from the container (0 when it does not say)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+    finally:
+        capture.release()
+
+
 def iter_frames(path: str | Path) -> Iterator[tuple[int, np.ndarray]]:
     """(frame index, RGB) for an image (one frame) or a video (every frame)."""
     if is_video(path):

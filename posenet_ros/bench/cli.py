@@ -124,10 +124,11 @@ def _print_row(r, peak: float, crowd: bool) -> None:
 
 
 def _frames(video: Path, count: int) -> list[np.ndarray]:
-    from posenet_ros.imageio import iter_video
-    frames = list(iter_video(paths.require(Path(video), "benchmark video")))
-    step = max(1, len(frames) // count)
-    return frames[::step][:count]
+    """Take ``count`` frames spread over the video, decoding but not keeping the rest."""
+    from posenet_ros.imageio import iter_video, video_frame_count
+    path = paths.require(Path(video), "benchmark video")
+    step = max(1, video_frame_count(path) // count)
+    return [frame for i, frame in enumerate(iter_video(path)) if i % step == 0][:count]
 
 
 def _reference(backend: str):
