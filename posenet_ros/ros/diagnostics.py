@@ -1,18 +1,21 @@
 """Counters and timings of the pose node, summarised once a second on ``/diagnostics``.
 
-Totals (frames received, processed, dropped, bad, annotated images drawn) grow for the
-node's life; rates and mean timings cover the last reporting window only.
+Totals (frames received, processed, dropped, bad, annotated images drawn, engine runs) grow
+for the node's life, also per camera stream; rates, mean timings and the mean batch size
+(frames per engine run) cover the last reporting window only.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 import threading
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 # queue_wait: callback to worker; decode_image: message to RGB; preprocess, inference,
-# decode: the engine's stages (engine: all three); build: the PoseArray; publish: sending it;
-# node_overhead: worker time minus engine time; latency: callback to PoseArray sent;
+# decode: the engine's stages (engine: all three) for the batch the frame ran in; build: the
+# PoseArray; publish: sending it; node_overhead: the frame's decode, build and publish time;
+# latency: callback to PoseArray sent;
 # stamp_latency: PoseArray sent minus the image's header stamp (includes the camera and DDS).
 TIMINGS = ("queue_wait", "decode_image", "preprocess", "inference", "decode", "engine",
            "build", "publish", "node_overhead", "latency", "stamp_latency")
@@ -23,44 +26,68 @@ class _Window:
     processed: int = 0
     received: int = 0
     decode_errors: int = 0
+    batches: int = 0
+    batched_frames: int = 0
+    streams_heard: set = field(default_factory=set)
     sums: dict = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
     maxima: dict = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
 
 
-class FrameStats:
-    """Counters and per-window timings (seconds) of one node.
+STREAM_COUNTERS = ("frames_received", "frames_processed", "frames_dropped", "decode_errors")
 
-    Thread-safe: the subscription callback, the worker and the diagnostics timer share it.
+
+class FrameStats:
+    """Counters and per-window timings (seconds) of one node and its streams.
+
+    Thread-safe: the subscription callbacks, the worker and the diagnostics timer share it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, streams: Sequence[str] = ()) -> None:
         self._lock = threading.Lock()
         self.received = self.processed = self.dropped = 0
         self.decode_errors = self.estimation_errors = self.annotated_images = 0
+        self.engine_runs = 0
+        self.streams = {name: dict.fromkeys(STREAM_COUNTERS, 0) for name in streams}
         self._window = _Window()
 
-    def frame_received(self, replaced_pending: bool) -> None:
+    def _count(self, stream: str | None, counter: str, n: int = 1) -> None:
+        if stream is not None:
+            self.streams.setdefault(stream, dict.fromkeys(STREAM_COUNTERS, 0))[counter] += n
+
+    def frame_received(self, replaced_pending: bool, stream: str | None = None) -> None:
         with self._lock:
             self.received += 1
             self._window.received += 1
             self.dropped += int(replaced_pending)
+            self._window.streams_heard.add(stream)
+            self._count(stream, "frames_received")
+            self._count(stream, "frames_dropped", int(replaced_pending))
 
-    def decode_failed(self) -> None:
+    def decode_failed(self, stream: str | None = None) -> None:
         with self._lock:
             self.decode_errors += 1
             self._window.decode_errors += 1
+            self._count(stream, "decode_errors")
 
-    def estimation_failed(self) -> None:
+    def batch_run(self, size: int) -> None:
+        """Count one engine run over ``size`` frames."""
         with self._lock:
-            self.estimation_errors += 1
+            self.engine_runs += 1
+            self._window.batches += 1
+            self._window.batched_frames += size
+
+    def estimation_failed(self, frames: int = 1) -> None:
+        with self._lock:
+            self.estimation_errors += frames
 
     def annotated(self) -> None:
         with self._lock:
             self.annotated_images += 1
 
-    def frame_processed(self, timings: dict[str, float]) -> None:
+    def frame_processed(self, timings: dict[str, float], stream: str | None = None) -> None:
         with self._lock:
             self.processed += 1
+            self._count(stream, "frames_processed")
             window = self._window
             window.processed += 1
             for name, seconds in timings.items():
@@ -75,9 +102,14 @@ class FrameStats:
             totals = {"frames_received": self.received, "frames_processed": self.processed,
                       "frames_dropped": self.dropped, "decode_errors": self.decode_errors,
                       "estimation_errors": self.estimation_errors,
-                      "annotated_images": self.annotated_images}
+                      "annotated_images": self.annotated_images,
+                      "engine_runs": self.engine_runs}
+            for stream, counters in self.streams.items():
+                totals.update({f"{stream} {key}": value for key, value in counters.items()})
+            silent = [stream for stream in self.streams if stream not in window.streams_heard]
         values = {"rate_hz": f"{window.processed / period:.2f}",
-                  "input_rate_hz": f"{window.received / period:.2f}"}
+                  "input_rate_hz": f"{window.received / period:.2f}",
+                  "mean_batch_size": f"{window.batched_frames / max(window.batches, 1):.2f}"}
         for timing in TIMINGS:
             mean = window.sums[timing] / window.processed if window.processed else 0.0
             values[f"{timing}_ms"] = f"{mean * 1e3:.3f}"
@@ -88,6 +120,8 @@ class FrameStats:
             level, message = DiagnosticStatus.WARN, f"{window.decode_errors} undecodable frame(s)"
         elif not window.received:
             level, message = DiagnosticStatus.WARN, "no images received"
+        elif silent:
+            level, message = DiagnosticStatus.WARN, f"no images on {', '.join(silent)}"
         else:
             level, message = DiagnosticStatus.OK, (
                 f"{values['rate_hz']} Hz, inference {values['inference_ms']} ms")

@@ -5,12 +5,14 @@ Subscribes ``image`` (sensor_msgs/Image, or sensor_msgs/CompressedImage on
 ``poses`` (posenet_ros/PoseArray, header copied from the image), ``markers``
 (visualization_msgs/MarkerArray) and ``image_annotated`` (sensor_msgs/Image, rgb8) and a
 status on ``/diagnostics``. Markers and annotated images are only computed while someone
-subscribes.
+subscribes. With ``image_topics`` set, each listed camera is a stream with these topics in
+its own namespace (:mod:`posenet_ros.ros.streams`).
 
-The subscription callback only keeps the newest frame; one worker thread runs the engine
-on it. A frame that arrives before the worker took the previous one replaces it (counted as
-dropped), so the queue never grows and latency stays bounded by one inference when the
-camera is faster than the model.
+The subscription callbacks only keep each stream's newest frame; one worker thread takes
+all pending frames and runs the engine once per image size over them (a batch). A frame
+that arrives before the worker took its stream's previous one replaces it (counted as
+dropped), so the queue never grows and latency stays bounded by one batch when the
+cameras are faster than the model.
 """
 from __future__ import annotations
 
@@ -23,17 +25,15 @@ from diagnostic_msgs.msg import DiagnosticArray
 from posenet_ros.config import ConfigError
 from posenet_ros.draw import draw_poses
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.msg import PoseArray
 from posenet_ros.ros import image_codec, messages, parameters
 from posenet_ros.ros.diagnostics import FrameStats
 from posenet_ros.ros.lifecycle import run_node
-from posenet_ros.ros.markers import CameraModel, MarkerSettings, to_marker_array
+from posenet_ros.ros.markers import MarkerSettings, to_marker_array
+from posenet_ros.ros.streams import Frame, group_by_size, Inbox, Stream, stream_topics
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from visualization_msgs.msg import MarkerArray
 
 DIAGNOSTICS_PERIOD = 1.0
 LOG_THROTTLE = 5.0  # seconds between repeats of a per-frame error
@@ -45,28 +45,20 @@ class PoseNetNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("posenet_node", **kwargs)
         self._values = parameters.declare(self)
+        topics = stream_topics(self._values["image_topics"])   # bad names: before model load
         self._estimator = PoseEstimator(parameters.estimator_config(self._values))
         self._engine_lock = threading.Lock()   # the estimator is not thread-safe
-        self._stats = FrameStats()
-        self._camera: CameraModel | None = None
-        self._pending = None                   # (message, receive time) or None
-        self._wakeup = threading.Condition()
-        self._stopping = False
+        self._inbox = Inbox()
 
         v = self._values
         reliable = v["qos_reliability"] == "reliable"
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=v["qos_depth"],
                          reliability=(ReliabilityPolicy.RELIABLE if reliable
                                       else ReliabilityPolicy.BEST_EFFORT))
-        if v["image_transport"] == "compressed":
-            image_sub = self.create_subscription(
-                CompressedImage, "image/compressed", self._on_image, qos)
-        else:
-            image_sub = self.create_subscription(Image, "image", self._on_image, qos)
-        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos)
-        self._poses_pub = self.create_publisher(PoseArray, "poses", 10)
-        self._markers_pub = self.create_publisher(MarkerArray, "markers", 10)
-        self._annotated_pub = self.create_publisher(Image, "image_annotated", 1)
+        compressed = v["image_transport"] == "compressed"
+        self._streams = [Stream(self, names, compressed, qos, self._on_image)
+                         for names in topics]
+        self._stats = FrameStats([stream.name for stream in self._streams])
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._last_report = time.monotonic()
         self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
@@ -77,20 +69,14 @@ class PoseNetNode(Node):
         self.get_logger().info(
             f"{self._estimator.model_name} on {self._estimator.providers[0]}, decoder "
             f"{self._estimator.config.decoder}; listening on "
-            f"{image_sub.topic_name} ({v['image_transport']}, {v['qos_reliability']})")
+            f"{', '.join(stream.name for stream in self._streams)} "
+            f"({v['image_transport']}, {v['qos_reliability']})")
 
     # -- callbacks (executor thread) ---------------------------------------------------------
 
-    def _on_image(self, msg) -> None:
-        received = time.perf_counter()
-        with self._wakeup:
-            replaced = self._pending is not None
-            self._pending = (msg, received)
-            self._wakeup.notify()
-        self._stats.frame_received(replaced)
-
-    def _on_camera_info(self, msg: CameraInfo) -> None:
-        self._camera = CameraModel.from_camera_info(msg)
+    def _on_image(self, stream: Stream, msg) -> None:
+        replaced = self._inbox.put(Frame(stream, msg, time.perf_counter()))
+        self._stats.frame_received(replaced, stream.name)
 
     def _on_set_parameters(self, params) -> SetParametersResult:
         changed = {p.name: p.value for p in params}
@@ -124,76 +110,88 @@ class PoseNetNode(Node):
     # -- worker thread -----------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            with self._wakeup:
-                while self._pending is None and not self._stopping:
-                    self._wakeup.wait()
-                if self._stopping:
-                    return
-                (msg, received), self._pending = self._pending, None
+        while (frames := self._inbox.take_all()) is not None:
             try:
-                self._process(msg, received)
-            except Exception:   # noqa: B902 -- the worker must outlive any one frame
+                self._process(frames)
+            except Exception:   # noqa: B902 -- the worker must outlive any one batch
                 if not self.context.ok():
-                    return      # Ctrl-C or SIGTERM shut rclpy down mid-frame: nowhere to publish
+                    return      # Ctrl-C or SIGTERM shut rclpy down mid-batch: nowhere to publish
                 self._stats.estimation_failed()
                 self.get_logger().error(
-                    f"frame (stamp {_stamp(msg)}) failed:\n{traceback.format_exc()}",
-                    throttle_duration_sec=LOG_THROTTLE)
+                    f"batch of {len(frames)} frame(s) (stamps "
+                    f"{', '.join(_stamp(f.msg) for f in frames)}) failed:\n"
+                    f"{traceback.format_exc()}", throttle_duration_sec=LOG_THROTTLE)
 
-    def _process(self, msg, received: float) -> None:
-        t0 = time.perf_counter()
-        try:
-            rgb = image_codec.decode(msg, self._values["max_image_pixels"])
-        except image_codec.ImageDecodeError as exc:
-            self._stats.decode_failed()
-            self.get_logger().error(f"skipping frame (stamp {_stamp(msg)}): {exc}",
-                                    throttle_duration_sec=LOG_THROTTLE)
-            return
+    def _process(self, frames: list[Frame]) -> None:
+        """Decode every frame, then run the engine once per image size and publish."""
+        taken = time.perf_counter()
+        decoded = []
+        for frame in frames:
+            t0 = time.perf_counter()
+            try:
+                frame.rgb = image_codec.decode(frame.msg, self._values["max_image_pixels"])
+            except image_codec.ImageDecodeError as exc:
+                self._stats.decode_failed(frame.stream.name)
+                self.get_logger().error(
+                    f"skipping frame on {frame.stream.name} (stamp {_stamp(frame.msg)}): {exc}",
+                    throttle_duration_sec=LOG_THROTTLE)
+                continue
+            frame.decode_seconds = time.perf_counter() - t0
+            decoded.append(frame)
+        for group in group_by_size(decoded):
+            self._estimate_and_publish(group, taken)
+
+    def _estimate_and_publish(self, group: list[Frame], taken: float) -> None:
         t1 = time.perf_counter()
-        height, width = rgb.shape[:2]
         try:
             with self._engine_lock:
-                poses = self._estimator.estimate(rgb)
+                results = self._estimator.estimate_batch([frame.rgb for frame in group])
                 engine_timings = dict(self._estimator.last_timings)
                 config, model = self._estimator.config, self._estimator.model_name
-        except ValueError as exc:   # ImageError and friends: this frame only
-            self._stats.estimation_failed()
-            self.get_logger().error(f"no poses for frame (stamp {_stamp(msg)}): {exc}",
-                                    throttle_duration_sec=LOG_THROTTLE)
+        except ValueError as exc:   # ImageError and friends: these frames only
+            self._stats.estimation_failed(len(group))
+            self.get_logger().error(
+                f"no poses for {len(group)} frame(s) (stamps "
+                f"{', '.join(_stamp(f.msg) for f in group)}): {exc}",
+                throttle_duration_sec=LOG_THROTTLE)
             return
         t2 = time.perf_counter()
-        out = messages.to_pose_array(
-            poses, msg.header, width, height, config, model, config.input_size(width, height))
-        t_built = time.perf_counter()
-        self._poses_pub.publish(out)
-        t3 = time.perf_counter()
-        age = self.get_clock().now() - Time.from_msg(msg.header.stamp)
-        self._publish_extras(msg.header, rgb, poses)
-        self._stats.frame_processed({
-            "queue_wait": t0 - received, "decode_image": t1 - t0, "engine": t2 - t1,
-            "build": t_built - t2, "publish": t3 - t_built, "node_overhead": (t3 - t0) - (t2 - t1),
-            "latency": t3 - received, "stamp_latency": age.nanoseconds * 1e-9, **engine_timings})
+        self._stats.batch_run(len(group))
+        height, width = group[0].rgb.shape[:2]
+        input_size = config.input_size(width, height)
+        for frame, poses in zip(group, results):
+            header, stream = frame.msg.header, frame.stream
+            t_start = time.perf_counter()
+            out = messages.to_pose_array(poses, header, width, height, config, model, input_size)
+            t_built = time.perf_counter()
+            stream.poses_pub.publish(out)
+            t3 = time.perf_counter()
+            age = self.get_clock().now() - Time.from_msg(header.stamp)
+            self._publish_extras(stream, header, frame.rgb, poses)
+            self._stats.frame_processed({
+                "queue_wait": taken - frame.received, "decode_image": frame.decode_seconds,
+                "engine": t2 - t1, "build": t_built - t_start, "publish": t3 - t_built,
+                "node_overhead": frame.decode_seconds + (t3 - t_start),
+                "latency": t3 - frame.received, "stamp_latency": age.nanoseconds * 1e-9,
+                **engine_timings}, stream.name)
 
-    def _publish_extras(self, header, rgb, poses) -> None:
+    def _publish_extras(self, stream: Stream, header, rgb, poses) -> None:
         """Publish markers and the annotated image, each only while someone subscribes."""
         v = self._values
         height, width = rgb.shape[:2]
-        if v["publish_markers"] and self._markers_pub.get_subscription_count() > 0:
+        if v["publish_markers"] and stream.markers_pub.get_subscription_count() > 0:
             settings = MarkerSettings(v["marker_depth"], v["marker_scale"],
                                       v["min_keypoint_score"])
-            self._markers_pub.publish(
-                to_marker_array(poses, header, width, height, settings, self._camera))
-        if self._annotated_pub.get_subscription_count() > 0:
+            stream.markers_pub.publish(
+                to_marker_array(poses, header, width, height, settings, stream.camera))
+        if stream.annotated_pub.get_subscription_count() > 0:
             canvas = draw_poses(rgb, poses, v["min_keypoint_score"])
-            self._annotated_pub.publish(image_codec.rgb_to_image(canvas, header))
+            stream.annotated_pub.publish(image_codec.rgb_to_image(canvas, header))
             self._stats.annotated()
 
     def close(self) -> None:
-        """Stop the worker (after the frame in hand, if any)."""
-        with self._wakeup:
-            self._stopping = True
-            self._wakeup.notify()
+        """Stop the worker (after the batch in hand, if any)."""
+        self._inbox.stop()
         self._worker.join(timeout=10.0)
 
 

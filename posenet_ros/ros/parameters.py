@@ -5,6 +5,9 @@ run time through ``PoseEstimator.reconfigure``, so the engine's ``ConfigError`` 
 validator: a bad value is refused with its reason and the old one kept. Topic and QoS
 parameters are read-only (they fix subscriptions made at start-up). Defaults equal the
 engine's (TF.js PoseNet 2.2.2) and ``config/posenet.yaml``.
+
+A string-array parameter with an empty default (``image_topics``) is declared by type: rclpy
+infers ``[]`` as a byte array, which would refuse a string-array override on Humble.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from posenet_ros.config import (
     PREPROCESS, RESOLUTION_RANGE)
 from posenet_ros.ros.image_codec import DEFAULT_MAX_PIXELS
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import ParameterException, ParameterUninitializedException
+from rclpy.parameter import Parameter
 
 IMAGE_TRANSPORTS = ("raw", "compressed")
 RELIABILITIES = ("best_effort", "reliable")
@@ -96,6 +101,11 @@ SPECS: tuple[Spec, ...] = (
     Spec("image_transport", "raw", "raw: sensor_msgs/Image on 'image'; compressed: "
          "sensor_msgs/CompressedImage on 'image/compressed'", read_only=True,
          choices=IMAGE_TRANSPORTS),
+    Spec("image_topics", [], "camera streams batched through one model: one image topic "
+         "each (e.g. cam1/image_raw, +'/compressed' per image_transport), outputs and "
+         "camera_info in its parent namespace (cam1/poses, cam1/markers, "
+         "cam1/image_annotated, cam1/camera_info); empty: the single stream on 'image'",
+         read_only=True),
     Spec("qos_reliability", "best_effort", "input QoS reliability (best_effort accepts both "
          "kinds of publisher)", read_only=True, choices=RELIABILITIES),
     Spec("qos_depth", 1, "input queue depth; the node processes only the newest frame anyway",
@@ -107,13 +117,29 @@ BY_NAME = {spec.name: spec for spec in SPECS}
 def declare(node) -> dict[str, Any]:
     """Declare every parameter on ``node`` and return their values (overrides applied).
 
-    Raises ConfigError for an invalid choice (read-only ones are checked only here).
+    Raises ConfigError for an override of the wrong type or out of range, and for an invalid
+    choice (read-only ones are checked only here).
     """
-    node.declare_parameters("", [(s.name, s.default, s.descriptor()) for s in SPECS])
-    values = {s.name: node.get_parameter(s.name).value for s in SPECS}
+    try:
+        node.declare_parameters("", [(s.name, _declared_default(s), s.descriptor())
+                                     for s in SPECS])
+    except ParameterException as exc:   # a bad override from the command line or YAML
+        raise ConfigError(str(exc)) from None
+    values = {s.name: _value(node, s) for s in SPECS}
     for spec in SPECS:
         check_choice(spec.name, values[spec.name])
     return values
+
+
+def _declared_default(spec: Spec) -> Any:
+    return Parameter.Type.STRING_ARRAY if spec.default == [] else spec.default
+
+
+def _value(node, spec: Spec) -> Any:
+    try:
+        return node.get_parameter(spec.name).value
+    except ParameterUninitializedException:   # declared by type, no override: the default
+        return spec.default
 
 
 def check_choice(name: str, value: Any) -> None:
