@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # Settings that need a new ONNX Runtime session when they change.
 SESSION_SETTINGS = ("model", "precision", "output_stride", "providers", "device_id", "threads",
-                    "extra", "preprocess")
+                    "busy_wait", "extra", "preprocess")
 MAX_IMAGE_SIDE = 16384
 
 
@@ -116,7 +116,7 @@ class PoseEstimator:
             "int8 PoseNet model (`posenet-ros convert --int8`)" if int8 else "PoseNet ONNX model")
         device = {"device": True, "host": False, "auto": None}[cfg.preprocess]
         model = PoseNetModel(path, cfg.providers, cfg.device_id, cfg.threads, cfg.output_stride,
-                             cfg.extra, device_preprocess=device)
+                             cfg.extra, device_preprocess=device, busy_wait=cfg.busy_wait)
         if model.output_stride != cfg.output_stride:
             raise ConfigError(f"{model.name} has output stride {model.output_stride}, "
                               f"but output_stride is {cfg.output_stride}")

@@ -78,11 +78,13 @@ class PoseNetModel:
 
     def __init__(self, path: str | Path, providers: tuple[str, ...] = ("cuda", "cpu"),
                  device_id: int = 0, threads: int = 0, output_stride: int | None = None,
-                 provider_options: dict | None = None, device_preprocess: bool | None = False):
+                 provider_options: dict | None = None, device_preprocess: bool | None = False,
+                 busy_wait: bool = True):
         """Load ``path`` on the first usable provider.
 
         ``device_preprocess``: True puts tfjs preprocessing into the model (uint8 frames in);
-        None decides by provider, True when a GPU provider will run the model.
+        None decides by provider, True when a GPU provider will run the model. ``busy_wait``:
+        threads spin for work instead of sleeping (see ``EstimatorConfig.busy_wait``).
         """
         self.path = Path(path)
         wanted = resolve_providers(providers, device_id, provider_options)
@@ -111,10 +113,10 @@ class PoseNetModel:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        # Worker threads that spin between frames burn the cores the ROS executor and DDS need
-        # (measured: node round trip 19.8 -> 9.4 ms at 640x480 with spinning off; the model's
-        # own time unchanged). Frames arrive tens of milliseconds apart, so there is no gain.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Spinning threads are faster (257 input, 2 cores: 2.65 vs 3.17 ms) but burn cores
+        # other threads need; in the node they starved DDS (round trip 19.8 vs 9.4 ms).
+        options.add_session_config_entry("session.intra_op.allow_spinning",
+                                         "1" if busy_wait else "0")
         try:
             self.session = ort.InferenceSession(
                 source, options, providers=[p for p, _ in wanted],

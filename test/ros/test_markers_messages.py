@@ -123,7 +123,7 @@ def test_yaml_defaults_equal_the_parameter_table_and_the_engine():
     for name, value in values.items():
         default = parameters.BY_NAME[name].default
         assert value == default and type(value) is type(default), name
-    assert parameters.estimator_config(values) == EstimatorConfig()
+    assert parameters.estimator_config(values) == EstimatorConfig(**parameters.NODE_DEFAULTS)
 
 
 def test_every_parameter_is_described_and_ranged_like_the_engine():
