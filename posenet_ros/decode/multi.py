@@ -45,15 +45,21 @@ def decode_multiple_poses(heatmap: np.ndarray, offsets: np.ndarray,
         grown_xy, grown_scores = decode_poses(
             parts[idx], root_xy[idx], root_scores[idx], heatmap, offsets,
             displacements_fwd, displacements_bwd, output_stride)
-        for i, xy, kp_scores in zip(idx, grown_xy, grown_scores):
+        # Walk the batch in order; each accepted pose suppresses the later roots near its
+        # parts in one vectorised test, so rejected candidates cost no Python work.
+        alive = np.ones(idx.size, bool)
+        for j in range(idx.size):
             if len(poses) == max_detections:
                 break
-            if _near(accepted_xy, parts[i:i + 1], root_xy[i:i + 1], squared_radius)[0]:
+            if not alive[j]:
                 continue
+            xy, kp_scores = grown_xy[j], grown_scores[j]
             claimed = _claimed(accepted_xy, xy, squared_radius)
             score = kp_scores[~claimed].sum() / NUM_KEYPOINTS
             poses.append((float(score), xy, kp_scores))
             accepted_xy = np.concatenate([accepted_xy, xy[None]])
+            later = idx[j + 1:]
+            alive[j + 1:] &= ~_near(xy[None], parts[later], root_xy[later], squared_radius)
     return poses
 
 
