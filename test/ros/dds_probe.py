@@ -93,6 +93,19 @@ def key(stamp) -> tuple[int, int]:
     return stamp.sec, stamp.nanosec
 
 
+def assert_same_poses(msg, poses, width, height) -> None:
+    """Assert that a received PoseArray carries these engine poses (float32 on the wire)."""
+    from posenet_ros.ros.messages import from_pose_array
+    assert (msg.image_width, msg.image_height) == (width, height)
+    received = from_pose_array(msg)
+    assert len(received) == len(poses) > 0
+    for got, want in zip(received, poses):
+        # ONNX Runtime on the same CPU gives the same numbers, batched or not, to float32.
+        assert got.score == pytest.approx(want.score, abs=1e-5)
+        np.testing.assert_allclose(got.positions, want.positions, atol=1e-3)
+        np.testing.assert_allclose(got.keypoint_scores, want.keypoint_scores, atol=1e-5)
+
+
 class Probe:
     """A test node beside the node under test.
 

@@ -12,7 +12,8 @@ import sys
 
 import cv2
 from dds_probe import (
-    bgr8_message, FRAME_ID, jpeg_message, key, new_header, Probe, vtest_frames, wait_for)
+    assert_same_poses, bgr8_message, FRAME_ID, jpeg_message, key, new_header, Probe,
+    vtest_frames, wait_for)
 import numpy as np
 import pytest
 
@@ -42,18 +43,6 @@ def probe(start_node):
     yield probe
     probe.close()
     assert node.stop() == 0, node.log()
-
-
-def assert_same_poses(msg, poses, width, height):
-    from posenet_ros.ros.messages import from_pose_array
-    assert (msg.image_width, msg.image_height) == (width, height)
-    received = from_pose_array(msg)
-    assert len(received) == len(poses) > 0
-    for got, want in zip(received, poses):
-        # float32 on the wire; ONNX Runtime on the same CPU gives the same numbers.
-        assert got.score == pytest.approx(want.score, abs=1e-5)
-        np.testing.assert_allclose(got.positions, want.positions, atol=1e-3)
-        np.testing.assert_allclose(got.keypoint_scores, want.keypoint_scores, atol=1e-5)
 
 
 def test_pose_array_equals_engine_and_keeps_header(probe, frames, engine):

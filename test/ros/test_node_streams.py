@@ -12,8 +12,8 @@ import time
 
 import cv2
 from dds_probe import (
-    bgr8_message, CameraInfo, CompressedImage, Image, jpeg_message, key, MarkerArray,
-    new_header, PoseArray, Probe, RELIABLE, vtest_frames, wait_for)
+    assert_same_poses, bgr8_message, CameraInfo, CompressedImage, Image, jpeg_message, key,
+    MarkerArray, new_header, PoseArray, Probe, RELIABLE, vtest_frames, wait_for)
 import numpy as np
 import pytest
 
@@ -97,18 +97,6 @@ def rig(start_node):
     yield rig
     probe.close()
     assert node.stop() == 0, node.log()
-
-
-def assert_same_poses(msg, poses, width, height):
-    from posenet_ros.ros.messages import from_pose_array
-    assert (msg.image_width, msg.image_height) == (width, height)
-    received = from_pose_array(msg)
-    assert len(received) == len(poses) > 0
-    for got, want in zip(received, poses):
-        # float32 on the wire; a batched ONNX Runtime run equals a single one to float32.
-        assert got.score == pytest.approx(want.score, abs=1e-5)
-        np.testing.assert_allclose(got.positions, want.positions, atol=1e-3)
-        np.testing.assert_allclose(got.keypoint_scores, want.keypoint_scores, atol=1e-5)
 
 
 def engine_poses(engine, bgr):
