@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 FRAMES = 12
+RESOLUTION = 385     # not the demo's default: the node must take the one given
 
 
 @pytest.fixture(scope="module")
 def demo(ros_context, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     run = subprocess.run([sys.executable, "-m", "posenet_ros.ros.demo", "--frames", str(FRAMES),
-                          "--rate", "4", "--out", str(out)],
+                          "--rate", "4", "--out", str(out), "--resolution", str(RESOLUTION)],
                          capture_output=True, text=True, timeout=300, cwd=out)
     return run, out
 
@@ -38,7 +39,7 @@ def test_demo_outputs_match_the_engine(demo, ros_context):
     assert len(records) >= FRAMES // 2
     frames = sorted(r["frame"] for r in records)
     assert frames == sorted(set(frames)) and frames[-1] == FRAMES - 1
-    engine = PoseEstimator(providers=("cpu",))
+    engine = PoseEstimator(providers=("cpu",), input_resolution=RESOLUTION)
     video = vtest_frames(list(range(FRAMES)))
     for record in records[:3]:
         rgb = cv2.cvtColor(video[record["frame"]], cv2.COLOR_BGR2RGB)
