@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import logging
-import math
 from pathlib import Path
 
 import cv2
@@ -19,11 +18,11 @@ from posenet_ros.bag.outputs import BAG_VERSION
 from posenet_ros.bag.typestore import CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, typestore
 from posenet_ros.errors import ImageError
 from posenet_ros.imageio import iter_video, video_fps
+from posenet_ros.pinhole import guess_pinhole
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 log = logging.getLogger(__name__)
 EPOCH_NS = 1_700_000_000 * 1_000_000_000   # 2023-11-14T22:13:20Z: recognisable, not "now"
-HORIZONTAL_FOV_DEG = 60.0                  # plausible webcam lens for the made-up intrinsics
 JPEG_QUALITY = 90
 
 
@@ -41,20 +40,11 @@ class VideoBagJob:
 
 
 def camera_info_fields(width: int, height: int) -> dict:
-    """Make up a plausible pinhole CameraInfo (without header) for an image size.
-
-    A ``HORIZONTAL_FOV_DEG`` lens, square pixels, principal point at the image centre
-    (pixel-centre convention), no distortion.
-    """
-    fx = (width / 2.0) / math.tan(math.radians(HORIZONTAL_FOV_DEG) / 2.0)
-    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
-    return {
-        "height": height, "width": width, "distortion_model": "plumb_bob",
-        "d": np.zeros(5), "k": np.array([fx, 0, cx, 0, fx, cy, 0, 0, 1], dtype=np.float64),
-        "r": np.eye(3).ravel(),
-        "p": np.array([fx, 0, cx, 0, 0, fx, cy, 0, 0, 0, 1, 0], dtype=np.float64),
-        "binning_x": 0, "binning_y": 0,
-    }
+    """Make up a plausible pinhole CameraInfo (without header): the camera node's guess."""
+    k, p = guess_pinhole(width, height)
+    return {"height": height, "width": width, "distortion_model": "plumb_bob",
+            "d": np.zeros(5), "k": k.ravel(), "r": np.eye(3).ravel(), "p": p.ravel(),
+            "binning_x": 0, "binning_y": 0}
 
 
 def write_video_bag(job: VideoBagJob) -> dict:

@@ -7,14 +7,12 @@ Calibration files use the format of ROS ``camera_calibration_parsers`` (what the
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
+from posenet_ros.pinhole import DEFAULT_HFOV_DEG, guess_pinhole
 from sensor_msgs.msg import CameraInfo
 import yaml
-
-DEFAULT_HFOV_DEG = 60.0  # a typical webcam; only used when no calibration is given
 
 
 class CalibrationError(ValueError):
@@ -23,11 +21,8 @@ class CalibrationError(ValueError):
 
 def default_camera_info(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> CameraInfo:
     """Make an undistorted pinhole with square pixels and that horizontal field of view."""
-    focal = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
-    k = np.array([[focal, 0, cx], [0, focal, cy], [0, 0, 1]])
-    return _camera_info(width, height, k, np.zeros(5), "plumb_bob", np.eye(3),
-                        np.hstack([k, np.zeros((3, 1))]))
+    k, p = guess_pinhole(width, height, hfov_deg)
+    return _camera_info(width, height, k, np.zeros(5), "plumb_bob", np.eye(3), p)
 
 
 def load_camera_info(path: str | Path, width: int, height: int) -> CameraInfo:
