@@ -41,7 +41,7 @@ class ReferenceFailed(RuntimeError):
 
 
 def install_dir(home: Path | None = None) -> Path:
-    """Return where setup runs ``npm ci``: ``$POSENET_ROS_HOME/reference`` (node_modules in it)."""
+    """Return where setup (the Makefile) runs ``npm ci``: ``$POSENET_ROS_HOME/reference``."""
     return Path(home or paths.home()) / "reference"
 
 
@@ -55,26 +55,6 @@ def find_modules(home: Path | None = None) -> Path | None:
         if (modules / "@tensorflow-models" / "posenet" / "package.json").is_file():
             return modules
     return None
-
-
-def install(home: Path | None = None, npm: str = "npm") -> Path:
-    """Run ``npm ci`` of the pinned, integrity-checked lock in :func:`install_dir` (setup step).
-
-    Skipped when the installed lock equals this package's. Never called at run time.
-    """
-    target = install_dir(home)
-    lock = (PACKAGE_DIR / "package-lock.json").read_bytes()
-    installed = target / "package-lock.json"
-    if (target / "node_modules" / "@tensorflow-models" / "posenet").is_dir() and \
-            installed.is_file() and installed.read_bytes() == lock:
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "package-lock.json"):
-        shutil.copyfile(PACKAGE_DIR / name, target / name)
-    cmd = [npm, "ci", "--legacy-peer-deps", "--ignore-scripts", "--no-audit", "--no-fund"]
-    log.info("installing the TF.js PoseNet reference into %s", target)
-    subprocess.run(cmd, cwd=target, check=True)
-    return target
 
 
 class ReferencePoseNet:
@@ -100,8 +80,8 @@ class ReferencePoseNet:
         if modules is None:
             raise ReferenceUnavailable(
                 f"the TF.js PoseNet modules are not installed in {install_dir(self.home)} "
-                f"nor in {PACKAGE_DIR}; run `make setup` (it runs `npm ci`) or "
-                f"posenet_ros.reference.runner.install()")
+                f"nor in {PACKAGE_DIR}; run `make setup`: it runs `npm ci` of "
+                f"{PACKAGE_DIR / 'package-lock.json'} there")
         for name in ("posenet.json", "posenet.bin"):
             if not (self.home / "weights" / name).is_file():
                 raise ReferenceUnavailable(
