@@ -9,9 +9,10 @@ import numpy as np
 from posenet_ros.keypoints import SKELETON
 from posenet_ros.pose import Pose
 
-# Distinct colours per person (RGB), cycled.
-PALETTE = ((255, 64, 64), (64, 200, 64), (64, 128, 255), (255, 200, 0), (200, 64, 255),
-           (0, 220, 220), (255, 128, 0), (160, 160, 160))
+# One colour per person (RGB), cycled: Okabe-Ito, distinct for colour-blind viewers too. RViz
+# markers take theirs from here, so a person has the same colour in both views.
+PALETTE = ((230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
+           (213, 94, 0), (204, 121, 167))
 
 
 def draw_poses(image: np.ndarray, poses: Sequence[Pose], min_keypoint_score: float = 0.5,

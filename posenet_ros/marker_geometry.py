@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from posenet_ros.draw import PALETTE as DRAW_PALETTE
 from posenet_ros.keypoints import SKELETON
 from posenet_ros.pose import Pose
 
 PIXEL_SIZE_M = 0.001  # image-plane convention without CameraInfo: 1 px = 1 mm
-# Distinct, colour-blind-friendly colours (Okabe-Ito), cycled over people.
-PALETTE = ((0.90, 0.62, 0.0), (0.34, 0.71, 0.91), (0.0, 0.62, 0.45), (0.94, 0.89, 0.26),
-           (0.0, 0.45, 0.70), (0.84, 0.37, 0.0), (0.80, 0.47, 0.65))
+# The annotated image's colours, as RViz wants them (0..1), cycled over people.
+PALETTE = tuple(tuple(channel / 255.0 for channel in rgb) for rgb in DRAW_PALETTE)
 _EDGES = np.array(SKELETON, dtype=np.intp)
 
 
