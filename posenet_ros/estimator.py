@@ -71,8 +71,7 @@ class PoseEstimator:
             t1 = time.perf_counter()
             out = self._model.run_frames(frames, boxes[0])
         else:
-            batch = np.empty((len(images), 3, boxes[0].input_height, boxes[0].input_width),
-                             np.float32)
+            batch = self._preprocess.batch(len(images), boxes[0])
             for img, box, slot in zip(images, boxes, batch):
                 self._preprocess(img, box, out=slot)
             t1 = time.perf_counter()

@@ -27,6 +27,7 @@ import struct
 
 import cv2
 import numpy as np
+from posenet_ros.errors import ImageError
 
 DEFAULT_MAX_PIXELS = 7680 * 4320  # 8K UHD; larger frames are almost surely corrupt headers
 
@@ -55,7 +56,7 @@ _YUV422 = {
 SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(sorted([*_EIGHT_BIT, *_YUV422, "mono16"]))
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(ImageError):
     """A message that cannot be turned into an RGB image; the text says why, with the numbers."""
 
 

@@ -130,6 +130,13 @@ class Preprocessor:
         out -= 1.0
         return out
 
+    def batch(self, size: int, box: Letterbox) -> np.ndarray:
+        """Return a reused [size, 3, h, w] float32 network input for frames laid out as ``box``.
+
+        Its contents are overwritten by the next call for the same size: run the model first.
+        """
+        return self._buffer((size, 3, box.input_height, box.input_width), slot=4)
+
     def _buffer(self, shape: tuple[int, ...], dtype=np.float32, slot: int = 0) -> np.ndarray:
         key = (slot, *shape)
         buf = self._buffers.get(key)
