@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         first = next(frames)
     except (ImageError, StopIteration) as exc:
-        print(f"cannot read frames from {video}: {exc or 'no frames'}")
+        print(f"cannot read frames from {video}: {exc or 'no frames'}", file=sys.stderr)
         return 1
     info = default_camera_info(first.shape[1], first.shape[0])
     # Reliable input: a 768x576 frame is 1.3 MB, which best-effort Fast DDS on a default
@@ -151,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
     spinner.start()
     try:
         if not wait_until(lambda: client.image_pub.get_subscription_count() > 0, 120, node):
-            print(f"posenet_node did not come up; its log:\n{log_path.read_text()}")
+            print(f"posenet_node did not come up; its log:\n{log_path.read_text()}",
+                  file=sys.stderr)
             return 1
         # Let the node see our image_annotated subscription before the first frame.
         wait_until(lambda: client.count_publishers(f"{NAMESPACE}/image_annotated") > 0, 10, node)
