@@ -128,7 +128,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _quantize(strides: list[int], out_dir: Path) -> int:
     from posenet_ros import paths
-    from posenet_ros.imageio import iter_video
+    from posenet_ros.imageio import spread_frames
     from posenet_ros.model.quantize import QuantizationRefused, quantize
 
     video = paths.sample_video()
@@ -136,7 +136,7 @@ def _quantize(strides: list[int], out_dir: Path) -> int:
         print(f"posenet-ros: int8 calibration needs the sample video at {video} (make setup)",
               file=sys.stderr)
         return 2
-    frames = list(iter_video(video))[::8][:80]       # 80 frames over the whole clip
+    frames = spread_frames(video, 80)       # 40 to calibrate on, 40 for the accuracy guard
     built = 0
     for stride in strides:
         fp32 = out_dir / paths.default_model(stride).name

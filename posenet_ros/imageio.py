@@ -83,6 +83,12 @@ def video_frame_count(path: str | Path) -> int:
         capture.release()
 
 
+def spread_frames(path: str | Path, count: int) -> list[np.ndarray]:
+    """Return ``count`` frames spread evenly over a video, keeping only those in memory."""
+    step = max(1, video_frame_count(path) // max(count, 1))
+    return [frame for i, frame in enumerate(iter_video(path)) if i % step == 0][:count]
+
+
 def iter_frames(path: str | Path) -> Iterator[tuple[int, np.ndarray]]:
     """(frame index, RGB) for an image (one frame) or a video (every frame)."""
     if is_video(path):

@@ -9,7 +9,6 @@ import platform
 import sys
 
 import cv2
-import numpy as np
 
 from posenet_ros import paths
 from posenet_ros.config import DECODERS, EstimatorConfig, VALID_STRIDES
@@ -44,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from posenet_ros.bench.flops import conv_flops, cpu_peak_gflops
     from posenet_ros.bench.run import measure
 
-    frames = _frames(args.video or paths.sample_video(), args.frames)
+    from posenet_ros.imageio import spread_frames
+    video = paths.require(Path(args.video or paths.sample_video()), "benchmark video")
+    frames = spread_frames(video, args.frames)
     jpegs = [cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR),
                           [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
              for f in frames]
@@ -121,14 +122,6 @@ def _print_row(r, peak: float, crowd: bool) -> None:
           f"{ms['pose_decode']:6.2f} {ms.get('message', float('nan')):5.2f} | "
           f"{ms['end_to_end']:7.2f} {ref} {ratio} | "
           f"{r.gflop_per_frame:5.2f} {gflops:7.1f}{tag}", flush=True)
-
-
-def _frames(video: Path, count: int) -> list[np.ndarray]:
-    """Take ``count`` frames spread over the video, decoding but not keeping the rest."""
-    from posenet_ros.imageio import iter_video, video_frame_count
-    path = paths.require(Path(video), "benchmark video")
-    step = max(1, video_frame_count(path) // count)
-    return [frame for i, frame in enumerate(iter_video(path)) if i % step == 0][:count]
 
 
 def _reference(backend: str):
