@@ -21,7 +21,7 @@ import cv2
 from posenet_ros import paths
 from posenet_ros.ros.calibration import CalibrationError, default_camera_info, load_camera_info
 from posenet_ros.ros.image_codec import pack_image
-from posenet_ros.ros.lifecycle import run_node
+from posenet_ros.ros.run import run_node
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
 from rclpy.node import Node

@@ -27,8 +27,8 @@ from posenet_ros.draw import draw_poses
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.ros import image_codec, messages, parameters
 from posenet_ros.ros.diagnostics import FrameStats
-from posenet_ros.ros.lifecycle import run_node
 from posenet_ros.ros.markers import MarkerSettings, to_marker_array
+from posenet_ros.ros.run import run_node
 from posenet_ros.ros.streams import Frame, group_by_size, Inbox, Stream, stream_topics
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
