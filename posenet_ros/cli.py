@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 from pathlib import Path
 import sys
 
+from posenet_ros.bag import cli as bag_cli
+from posenet_ros.bench import cli as bench_cli
 from posenet_ros.cli_options import add_engine_arguments, config_from_args
 from posenet_ros.config import VALID_STRIDES
 
 log = logging.getLogger("posenet_ros")
-
-# Subcommands living in their own modules, each with register(subparsers).
-PLUGINS = ("posenet_ros.bag.cli", "posenet_ros.bench.cli")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,13 +41,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="also build int8 models, calibrated and checked on the sample video")
     conv.set_defaults(func=_convert)
 
-    for name in PLUGINS:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:      # optional extras (rosbags, matplotlib) not installed
-            log.debug("subcommands of %s unavailable: %s", name, exc)
-            continue
-        module.register(sub)
+    # Subcommands living in their own modules; their heavy imports wait until they run.
+    bag_cli.register(sub)
+    bench_cli.register(sub)
 
     args = parser.parse_args(argv)
     # Our own messages at INFO; libraries (onnxruntime's quantiser logs to the root logger)
@@ -83,7 +77,7 @@ def _estimate(args: argparse.Namespace) -> int:
         writer = AnnotatedOutput(target, source) if target else None
         try:
             for frame, rgb in iter_frames(source):
-                poses = estimator.estimate(rgb)
+                poses = estimator.estimate(rgb, stream=source).poses
                 if writer:
                     writer.write(draw_poses(rgb, poses, args.min_keypoint_score))
                 if args.json:
@@ -128,15 +122,15 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _quantize(strides: list[int], out_dir: Path) -> int:
     from posenet_ros import paths
+    from posenet_ros.bench.int8_build import build_int8, CALIBRATION_FRAMES, QuantizationRefused
     from posenet_ros.imageio import spread_frames
-    from posenet_ros.model.quantize import QuantizationRefused, quantize
 
     video = paths.sample_video()
     if not video.is_file():
         print(f"posenet-ros: int8 calibration needs the sample video at {video} (make setup)",
               file=sys.stderr)
         return 2
-    frames = spread_frames(video, 80)       # 40 to calibrate on, 40 for the accuracy guard
+    frames = None
     built = 0
     for stride in strides:
         fp32 = out_dir / paths.default_model(stride).name
@@ -145,8 +139,10 @@ def _quantize(strides: list[int], out_dir: Path) -> int:
             log.info("%s is up to date", int8)
             built += 1
             continue
+        if frames is None:      # half calibrate, half are held out for the accuracy guard
+            frames = spread_frames(video, CALIBRATION_FRAMES)
         try:
-            print(f"stride {stride}: {quantize(fp32, int8, frames)}")
+            print(f"stride {stride}: {build_int8(fp32, int8, frames)}")
             built += 1
         except QuantizationRefused as exc:
             # A guard refusal is a finding, not a failure: that stride keeps fp32 only.

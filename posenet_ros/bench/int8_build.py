@@ -1,0 +1,97 @@
+"""Build an int8 model, install it only if it passes the guard, and remember a refusal.
+
+The frames are split: even ones calibrate, odd ones are held out for the guard. A refused
+model is not installed; instead a small record (``<int8 name>.refused.json``) is left beside
+where it would have gone, keyed by everything that decides the outcome: the fp32 model's
+bytes, the frames' pixels, the quantisation settings, the guard's thresholds and the
+onnxruntime version. ``posenet-ros convert --int8`` then skips that stride (stride 32 is
+refused on the sample video) until one of those changes, instead of recalibrating on every
+setup only to be refused again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from posenet_ros.bench import int8_guard
+from posenet_ros.bench.int8_guard import accuracy_guard, Guard
+from posenet_ros.model import quantize
+
+log = logging.getLogger(__name__)
+
+RECORD_SUFFIX = ".refused.json"
+CALIBRATION_FRAMES = 80        # from the sample video: 40 calibrate, 40 are held out
+
+
+class QuantizationRefused(RuntimeError):
+    """The int8 model disagrees too much with fp32 on held-out frames; it was not installed."""
+
+
+def refusal_record(int8_path: str | Path) -> Path:
+    """Where a refusal of ``int8_path`` is recorded."""
+    int8_path = Path(int8_path)
+    return int8_path.with_name(int8_path.stem + RECORD_SUFFIX)
+
+
+def inputs_key(fp32_path: str | Path, frames: list[np.ndarray]) -> str:
+    """SHA-256 over everything that decides whether the int8 model passes."""
+    import onnxruntime
+
+    digest = hashlib.sha256()
+    digest.update(hashlib.sha256(Path(fp32_path).read_bytes()).digest())
+    for frame in frames:
+        digest.update(repr((frame.shape, frame.dtype.str)).encode())
+        digest.update(np.ascontiguousarray(frame).data)
+    settings = {"quantize": quantize.SETTINGS, "onnxruntime": onnxruntime.__version__,
+                "guard": {name: getattr(int8_guard, name) for name in (
+                    "MIN_WITHIN_3PX", "MIN_POSE_COUNT_AGREEMENT", "CONFIDENT_SCORE", "CLOSE_PX")}}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def recorded_refusal(int8_path: str | Path, key: str) -> str | None:
+    """Return the guard's verdict of an earlier refusal with the same inputs, else None."""
+    path = refusal_record(int8_path)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:    # unreadable: try again, and rewrite it if refused
+        log.warning("ignoring %s: %s", path, exc)
+        return None
+    if not isinstance(record, dict) or record.get("key") != key:
+        return None
+    return str(record.get("guard", "no verdict recorded"))
+
+
+def build_int8(fp32_path: str | Path, int8_path: str | Path, frames: list[np.ndarray]) -> Guard:
+    """Quantise ``fp32_path`` into ``int8_path`` if the result passes the accuracy guard.
+
+    Raises QuantizationRefused, without calibrating, when the same inputs were refused before,
+    and after calibrating when the guard refuses now (which is then recorded).
+    """
+    int8_path = Path(int8_path)
+    key = inputs_key(fp32_path, frames)
+    earlier = recorded_refusal(int8_path, key)
+    if earlier is not None:
+        raise QuantizationRefused(f"int8 model refused with the same inputs before ({earlier}; "
+                                  f"delete {refusal_record(int8_path)} to try again)")
+    calibration, held_out = frames[0::2], frames[1::2]
+    tmp = int8_path.with_name(int8_path.stem + ".tmp.onnx")
+    quantize.quantize(fp32_path, tmp, calibration)
+    guard = accuracy_guard(fp32_path, tmp, held_out)
+    log.info("%s", guard)
+    if not guard.passed:
+        tmp.unlink()
+        refusal_record(int8_path).write_text(json.dumps(
+            {"key": key, "fp32": Path(fp32_path).name, "guard": str(guard)}, indent=1) + "\n")
+        raise QuantizationRefused(f"int8 model refused: {guard}")
+    quantize.add_metadata(tmp, {"int8_guard": str(guard)})
+    tmp.replace(int8_path)
+    refusal_record(int8_path).unlink(missing_ok=True)
+    log.info("wrote %s (int8, calibrated on %d frames)", int8_path, len(calibration))
+    return guard
