@@ -5,6 +5,8 @@ Setup installs with `pip install --require-hashes`, so every package of the clos
 listed with the sha256 of the file pip picks. pip's own resolver produces both: this script
 runs `pip install --dry-run --report` in a throw-away venv of the same Python (3.11, Linux
 x86_64; the locks hold the hashes of the files chosen for that platform) and writes them out.
+Overlays (test.txt, gpu.txt) hold only what their .in adds on top of a <distro>.txt; gpu.txt
+leaves out base.in's CPU onnxruntime, which `make GPU=1` uninstalls before installing it.
 
     python3.11 tools/lock_requirements.py          # after editing a requirements/*.in
 """
@@ -20,6 +22,8 @@ import venv
 REQ = Path(__file__).resolve().parents[1] / "requirements"
 PIP = "pip==26.3"
 DISTROS = ("kilted", "jazzy")
+# Overlay lock -> packages of the runtime closure it replaces (so not listed in it).
+OVERLAYS = {"test": (), "gpu": ("onnxruntime",)}
 
 
 def resolve(python: Path, workdir: Path, inputs: list[str]) -> dict[str, tuple[str, str]]:
@@ -57,21 +61,28 @@ def main() -> None:
         python = work / "venv" / "bin" / "python"
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", PIP], check=True)
         write(REQ / "pip.txt", resolve(python, work, [PIP]), PIP)
-        test_only = None
+        overlays: dict[str, dict] = {}
         for distro in DISTROS:
             runtime = resolve(python, work, ["base.in", f"{distro}.in"])
             write(REQ / f"{distro}.txt", runtime, f"base.in + {distro}.in")
-            full = resolve(python, work, ["base.in", f"{distro}.in", "test.in"])
-            changed = {n for n in runtime if n in full and full[n] != runtime[n]}
-            if changed:
-                sys.exit(f"test.in changes {distro}'s runtime pins: {sorted(changed)}")
-            extra = {n: v for n, v in full.items() if n not in runtime}
-            if test_only is None:
-                test_only = extra
-                write(REQ / "test.txt", extra, "test.in (on top of a <distro>.txt)")
-            elif not extra.items() <= test_only.items() or any(
-                    runtime.get(n, v) != v for n, v in test_only.items()):
-                sys.exit(f"test.in resolves differently on {distro}: {extra}")
+            for name, skip in OVERLAYS.items():
+                extra = overlay(python, work, distro, runtime, name, skip)
+                first = overlays.setdefault(name, extra)   # the lock is the first distro's
+                if not extra.items() <= first.items() or any(
+                        runtime.get(n, v) != v for n, v in first.items()):
+                    sys.exit(f"{name}.in resolves differently on {distro}: {extra}")
+        for name, extra in overlays.items():
+            write(REQ / f"{name}.txt", extra, f"{name}.in (on top of a <distro>.txt)")
+
+
+def overlay(python: Path, work: Path, distro: str, runtime: dict[str, tuple[str, str]],
+            name: str, skip: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Return what ``name``.in adds to ``distro``'s runtime closure; it must not change a pin."""
+    full = resolve(python, work, ["base.in", f"{distro}.in", f"{name}.in"])
+    changed = {n for n in runtime if n in full and full[n] != runtime[n]}
+    if changed:
+        sys.exit(f"{name}.in changes {distro}'s runtime pins: {sorted(changed)}")
+    return {n: v for n, v in full.items() if n not in runtime and n not in skip}
 
 
 if __name__ == "__main__":
