@@ -11,7 +11,6 @@ The ONNX model is NCHW with dynamic batch, height and width. Output names and la
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import onnx
 from onnx import helper, numpy_helper, TensorProto
 
 from posenet_ros.config import VALID_STRIDES
-from posenet_ros.model import io_names
+from posenet_ros.model import graph_convert, io_names
 from posenet_ros.model.tfjs_graph import ConvLayer, GraphError, load, PoseNetGraph
 
 log = logging.getLogger(__name__)
@@ -157,10 +156,8 @@ def _conv(nodes: list, inits: list, layer: ConvLayer, x: str, stride: int, dilat
 
 
 def _source_tag(model_json: Path) -> str:
-    h = hashlib.sha256(model_json.read_bytes())
-    for weights in sorted(model_json.parent.glob("*.bin")):
-        h.update(weights.read_bytes())
-    return f"{model_json.name} sha256:{h.hexdigest()[:16]}"
+    """Hash of model.json and the shards its manifest names (not every .bin beside it)."""
+    return graph_convert.source_tag(model_json)
 
 
 def is_current(onnx_path: str | Path, model_json: str | Path) -> bool:
@@ -168,10 +165,11 @@ def is_current(onnx_path: str | Path, model_json: str | Path) -> bool:
     try:
         meta = {p.key: p.value
                 for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-    except (OSError, DecodeError):       # missing or unreadable: rebuild
+        tag = _source_tag(Path(model_json))
+    except (OSError, DecodeError, GraphError):       # missing or unreadable: rebuild
         return False
     return (meta.get("converter_version") == CONVERTER_VERSION
-            and meta.get("source") == _source_tag(Path(model_json)))
+            and meta.get("source") == tag)
 
 
 def convert(model_json: str | Path, output_stride: int, out_path: str | Path) -> Path:
@@ -184,3 +182,18 @@ def convert(model_json: str | Path, output_stride: int, out_path: str | Path) ->
     tmp.replace(out_path)
     log.info("wrote %s (output stride %d)", out_path, output_stride)
     return out_path
+
+
+def build_movenet(weights_dir: str | Path, out_dir: str | Path,
+                  force: bool = False) -> list[Path]:
+    """Convert each MoveNet graph in ``weights_dir`` whose ONNX model is missing or stale."""
+    from posenet_ros.model.fetch import MOVENET_MODELS
+
+    built = []
+    for name in MOVENET_MODELS:
+        source, target = Path(weights_dir) / f"{name}.json", Path(out_dir) / f"{name}.onnx"
+        if not force and graph_convert.is_current(target, source):
+            log.info("%s is up to date", target)
+            continue
+        built.append(graph_convert.convert(source, target, name))
+    return built

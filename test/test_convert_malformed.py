@@ -1,0 +1,113 @@
+"""Malformed TF.js model files: one GraphError (a ConfigError) naming the file, never a crash."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import shutil
+
+from posenet_ros import paths
+from posenet_ros.config import ConfigError
+from posenet_ros.model import graph_convert, tfjs_graph, tfjs_reader
+from posenet_ros.model.graph_error import GraphError
+import pytest
+
+GOOD_WEIGHT = {"name": "w", "shape": [2], "dtype": "float32"}
+CASES = {
+    "no paths": ({"modelTopology": {"node": []}, "weightsManifest": [{}]}, b"", "paths"),
+    "node without name": ({"modelTopology": {"node": [{"op": "Foo"}]}, "weightsManifest": []},
+                          b"", "no name"),
+    "node without op": ({"modelTopology": {"node": [{"name": "x"}]}, "weightsManifest": []},
+                        b"", "no op"),
+    "wrong dtype": ({"modelTopology": {"node": []}, "weightsManifest": [
+        {"paths": ["w.bin"], "weights": [dict(GOOD_WEIGHT, dtype="complex64")]}]},
+        bytes(8), "dtype"),
+    "missing shard": ({"modelTopology": {"node": []}, "weightsManifest": [
+        {"paths": ["absent.bin"], "weights": [GOOD_WEIGHT]}]}, None, "absent.bin"),
+    "truncated shard": ({"modelTopology": {"node": []}, "weightsManifest": [
+        {"paths": ["w.bin"], "weights": [GOOD_WEIGHT]}]}, bytes(5), "end inside weight w"),
+    "bad shape": ({"modelTopology": {"node": []}, "weightsManifest": [
+        {"paths": ["w.bin"], "weights": [dict(GOOD_WEIGHT, shape="2")]}]}, bytes(8), "shape"),
+    "nodes not a list": ({"modelTopology": {"node": {}}, "weightsManifest": []}, b"", "list"),
+    "unknown quantization": ({"modelTopology": {"node": []}, "weightsManifest": [
+        {"paths": ["w.bin"], "weights": [dict(GOOD_WEIGHT, quantization={"dtype": "int4"})]}]},
+        bytes(8), "quantization"),
+    "shard escapes the folder": ({"modelTopology": {"node": []}, "weightsManifest": [
+        {"paths": ["../w.bin"], "weights": [GOOD_WEIGHT]}]}, bytes(8), "bad shard"),
+    "unsupported op": ({"modelTopology": {"node": [
+        {"name": "input", "op": "Placeholder"}, {"name": "y", "op": "Foo", "input": ["input"]}]},
+        "weightsManifest": []}, b"", "unsupported op Foo"),
+}
+
+
+def _write(folder: Path, spec: dict, blob: bytes | None) -> Path:
+    path = folder / "model.json"
+    path.write_text(json.dumps(spec))
+    if blob is not None:
+        (folder / "w.bin").write_bytes(blob)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_model_json_raises_one_error_naming_file_and_problem(tmp_path, case):
+    spec, blob, problem = CASES[case]
+    path = _write(tmp_path, spec, blob)
+    for load in (graph_convert.convert, tfjs_graph.load):
+        args = (path, tmp_path / "out.onnx") if load is graph_convert.convert else (path,)
+        with pytest.raises(GraphError) as caught:
+            load(*args)
+        assert str(path) in str(caught.value)
+        assert problem in str(caught.value)
+        assert isinstance(caught.value, ConfigError)
+    assert not (tmp_path / "out.onnx").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"{not json", b"\xff\xfe", b"[1, 2]", b"null"])
+def test_non_json_or_non_object_is_refused(tmp_path, content):
+    path = tmp_path / "model.json"
+    path.write_bytes(content)
+    with pytest.raises(GraphError, match=str(path)):
+        tfjs_reader.read(path)
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(GraphError, match="cannot be read"):
+        tfjs_reader.read(tmp_path / "absent.json")
+
+
+def _real_movenet(tmp_path: Path) -> Path:
+    source = paths.weights_dir() / "movenet-lightning.json"
+    if not source.is_file():
+        pytest.skip(f"{source} missing: run `make setup`")
+    for ext in (".json", ".bin"):
+        shutil.copy(source.with_suffix(ext), tmp_path / source.with_suffix(ext).name)
+    return tmp_path / source.name
+
+
+def test_truncated_real_shard_is_refused(tmp_path):
+    path = _real_movenet(tmp_path)
+    shard = path.with_suffix(".bin")
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    with pytest.raises(GraphError, match="end inside weight"):
+        graph_convert.convert(path, tmp_path / "out.onnx")
+
+
+def test_graph_with_a_missing_weight_is_refused(tmp_path):
+    path = _real_movenet(tmp_path)
+    spec = json.loads(path.read_text())
+    group = spec["weightsManifest"][0]
+    dropped = group["weights"].pop()    # the bytes stay: the manifest no longer matches them
+    path.write_text(json.dumps(spec))
+    with pytest.raises(GraphError, match="hold .* bytes|no weight data|must be a constant"):
+        graph_convert.convert(path, tmp_path / "out.onnx")
+    assert dropped["name"]
+
+
+def test_a_rewritten_source_makes_the_cached_model_stale(tmp_path):
+    path = _real_movenet(tmp_path)
+    target = graph_convert.convert(path, tmp_path / "m.onnx")
+    assert graph_convert.is_current(target, path)
+    spec = json.loads(path.read_text())
+    spec["generatedBy"] = "someone else"
+    path.write_text(json.dumps(spec))
+    assert not graph_convert.is_current(target, path)
+    assert not graph_convert.is_current(tmp_path / "absent.onnx", path)
