@@ -122,7 +122,7 @@ $(DATA_STAMP): $(if $(call missing,$(DATA_FILES)),FORCE)
 # and kept only where they pass the accuracy guard against fp32 (CONVERT_ARGS= to skip).
 CONVERT_ARGS ?= --int8
 MODEL_FILES := $(foreach s,8 16 32,$(POSENET_ROS_HOME)/models/posenet-mobilenet075-stride$(s).onnx)
-MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/model/*.py) posenet_ros/paths.py posenet_ros/cli.py,$(CONVERT_ARGS))
+MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/model/*.py posenet_ros/bench/int8_*.py) posenet_ros/paths.py posenet_ros/cli.py,$(CONVERT_ARGS))
 
 $(MODELS_STAMP): $(BUILD_STAMP) $(DATA_STAMP) $(if $(call missing,$(MODEL_FILES)),FORCE)
 	@echo "==> models in $(POSENET_ROS_HOME)/models"
@@ -164,7 +164,7 @@ setup: $(VENV_STAMP) $(BUILD_STAMP) $(MODELS_STAMP) $(DATA_STAMP)
 build: $(VENV_STAMP) $(BUILD_STAMP)
 
 demo: setup
-	$(IN_ROS_ENV) python -m posenet_ros.ros.demo
+	$(IN_ROS_ENV) python -m posenet_ros.ros.tools.demo
 
 # Each run gets its own DDS domain (unless ROS_DOMAIN_ID is set) so that nodes of another
 # run on the same machine cannot cross-talk with the tests' nodes. ROS_PYTHON_CHECK_FIELDS=1:

@@ -17,8 +17,9 @@ RESOLUTION = 385     # not the demo's default: the node must take the one given
 @pytest.fixture(scope="module")
 def demo(ros_context, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    run = subprocess.run([sys.executable, "-m", "posenet_ros.ros.demo", "--frames", str(FRAMES),
-                          "--rate", "4", "--out", str(out), "--resolution", str(RESOLUTION)],
+    run = subprocess.run([sys.executable, "-m", "posenet_ros.ros.tools.demo",
+                          "--frames", str(FRAMES), "--rate", "4", "--out", str(out),
+                          "--resolution", str(RESOLUTION)],
                          capture_output=True, text=True, timeout=300, cwd=out)
     return run, out
 
@@ -43,7 +44,7 @@ def test_demo_outputs_match_the_engine(demo, ros_context):
     video = vtest_frames(list(range(FRAMES)))
     for record in records[:3]:
         rgb = cv2.cvtColor(video[record["frame"]], cv2.COLOR_BGR2RGB)
-        want = [p.to_dict() for p in engine.estimate(rgb)]
+        want = [p.to_dict() for p in engine.estimate(rgb).poses]
         assert len(record["poses"]) == len(want)
         for got, expected in zip(record["poses"], want):
             assert got["score"] == pytest.approx(expected["score"], abs=1e-5)

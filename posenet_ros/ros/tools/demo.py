@@ -1,7 +1,7 @@
 """The end-to-end demo: a video published over DDS to the installed posenet_node.
 
-    python -m posenet_ros.ros.demo [--video PATH] [--frames N] [--rate FPS] [--out DIR]
-                                   [--resolution N]
+    python -m posenet_ros.ros.tools.demo [--video PATH] [--frames N] [--rate FPS] [--out DIR]
+                                         [--resolution N]
 
 Starts ``lib/posenet_ros/posenet_node`` (found through the ament index, i.e. the sourced
 colcon install) as its own process in the namespace ``/posenet_demo``, publishes the video's
@@ -18,32 +18,29 @@ import json
 import os
 from pathlib import Path
 import signal
-import subprocess
 import sys
 import threading
 import time
 
-from ament_index_python.packages import get_package_prefix, get_package_share_directory
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from posenet_ros import paths
 from posenet_ros.errors import ImageError
+from posenet_ros.image_decode import decode
 from posenet_ros.imageio import iter_video, video_fps
+from posenet_ros.messages.pose_array import poses_from_pose_array
 from posenet_ros.msg import PoseArray
 from posenet_ros.ros.calibration import default_camera_info
-from posenet_ros.ros.image_codec import decode, pack_image
-from posenet_ros.ros.messages import from_pose_array
+from posenet_ros.ros.images import pack_image
+from posenet_ros.ros.tools.node_process import NAMESPACE, RELIABLE, start_node, wait_until
 from posenet_ros.video import AnnotatedOutput
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
-NAMESPACE = "/posenet_demo"
 FRAME_ID = "camera_optical_frame"
-RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
 class DemoClient(Node):
@@ -75,7 +72,7 @@ class DemoClient(Node):
     def _on_poses(self, msg: PoseArray) -> None:
         stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
         latency = (self.get_clock().now().nanoseconds - stamp[0] * 10**9 - stamp[1]) * 1e-6
-        poses = from_pose_array(msg)
+        poses = poses_from_pose_array(msg)
         record = {"frame": self.sent.get(stamp), "stamp": f"{stamp[0]}.{stamp[1]:09d}",
                   "image_width": msg.image_width, "image_height": msg.image_height,
                   "latency_ms": round(latency, 3), "poses": [p.to_dict() for p in poses]}
@@ -100,28 +97,6 @@ class DemoClient(Node):
         """Flush and close the outputs."""
         self._jsonl.close()
         self._video.close()
-
-
-def start_node(log_path: Path, extra_params: dict[str, str]) -> subprocess.Popen:
-    """Start the installed posenet_node in NAMESPACE, logging to ``log_path``."""
-    script = Path(get_package_prefix("posenet_ros")) / "lib" / "posenet_ros" / "posenet_node"
-    params = Path(get_package_share_directory("posenet_ros")) / "config" / "posenet.yaml"
-    args = [sys.executable, str(script), "--ros-args", "-r", f"__ns:={NAMESPACE}",
-            "--params-file", str(params)]
-    for name, value in extra_params.items():
-        args += ["-p", f"{name}:={value}"]
-    log = open(log_path, "w")
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
-
-
-def wait_until(done, timeout: float, node: subprocess.Popen) -> bool:
-    """Wait (the executor thread spins) until ``done()``; False on timeout or node exit."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        if node.poll() is not None or time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -213,7 +188,8 @@ def summarize(client: DemoClient, sent: int, elapsed: float, out: Path, node_cod
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the demo."""
-    parser = argparse.ArgumentParser(prog="python -m posenet_ros.ros.demo", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m posenet_ros.ros.tools.demo",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video", help="video file to publish (default: the sample vtest.avi)")
     parser.add_argument("--frames", type=int, default=0, help="frames to send; 0: all")

@@ -1,6 +1,6 @@
 """What the ROS node adds to the engine: image message in -> PoseArray out, minus inference.
 
-    python -m posenet_ros.ros.overhead [--frames N] [--width 640 --height 480] [--json FILE]
+    python -m posenet_ros.ros.tools.overhead [--frames N] [--width 640 --height 480] [--json FILE]
 
 Two measurements on the same frames (vtest.avi resized, rgb8):
 
@@ -26,12 +26,14 @@ import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from posenet_ros import paths
-from posenet_ros.config import EstimatorConfig
+from posenet_ros.image_decode import decode
 from posenet_ros.imageio import iter_video
+from posenet_ros.messages.pose_array import build_pose_array
 from posenet_ros.msg import PoseArray
-from posenet_ros.ros.demo import NAMESPACE, RELIABLE, start_node
-from posenet_ros.ros.image_codec import decode, pack_image
-from posenet_ros.ros.messages import to_pose_array
+from posenet_ros.ros.images import pack_image
+from posenet_ros.ros.node import POSE_CLASSES
+from posenet_ros.ros.parameters import BY_NAME
+from posenet_ros.ros.tools.node_process import NAMESPACE, RELIABLE, start_node
 import rclpy
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
@@ -53,16 +55,15 @@ def in_process(frames: list[np.ndarray]) -> dict[str, float]:
     """Median ms of the node's per-frame work besides the engine, without DDS."""
     from posenet_ros.estimator import PoseEstimator
     estimator = PoseEstimator(providers=("cpu",))
-    config = EstimatorConfig()
+    box_min_score = BY_NAME["min_keypoint_score"].default
     times = {"decode_image": [], "build_pose_array": [], "serialize": []}
     for rgb in frames:
         msg = pack_image(rgb, "rgb8", Header(frame_id="cam"))
-        poses = estimator.estimate(rgb)
+        result = estimator.estimate(rgb)
         t0 = time.perf_counter()
-        image = decode(msg)
+        decode(msg)                 # what the node does with each message
         t1 = time.perf_counter()
-        out = to_pose_array(poses, msg.header, image.shape[1], image.shape[0], config,
-                            estimator.model_name, config.input_size(rgb.shape[1], rgb.shape[0]))
+        out = build_pose_array(POSE_CLASSES, result, msg.header, box_min_score=box_min_score)
         t2 = time.perf_counter()
         serialize_message(out)
         t3 = time.perf_counter()
@@ -171,7 +172,7 @@ def over_dds(frames: list[np.ndarray], log: Path) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print both; optionally write JSON."""
-    parser = argparse.ArgumentParser(prog="python -m posenet_ros.ros.overhead",
+    parser = argparse.ArgumentParser(prog="python -m posenet_ros.ros.tools.overhead",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=100)
