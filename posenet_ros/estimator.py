@@ -1,24 +1,26 @@
-"""The engine's facade: an RGB image in, poses in image pixels out.
+"""The engine's facade: RGB images in, one :class:`~posenet_ros.result.FrameResult` each out.
 
-What the CLI, the ROS node and the bag tool call. It owns the ONNX session and the
-preprocessing buffers; decoder settings change per call at no cost, while a new model, stride,
-provider list or thread count rebuilds the session (on the next frame's thread, not mid-frame).
+What the CLI, the ROS node and the bag tool call. It holds the configuration and the loaded
+model of its family (:mod:`posenet_ros.families`) and, per stream, the memory a family keeps
+across frames. Decoder settings change per call at no cost; a new model, stride, provider
+list or thread count needs a new session, which :meth:`PoseEstimator.reconfigure` builds in
+the caller's thread while frames keep flowing through the old one: the new one takes over
+from the next batch, so a parameter change never stalls the frame path.
 """
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 import logging
 import time
+from typing import Any
 
 import numpy as np
 
-from posenet_ros import paths
-from posenet_ros.config import ConfigError, EstimatorConfig
-from posenet_ros.decode import decode_multiple_poses, decode_single_pose
+from posenet_ros.config import EstimatorConfig
 from posenet_ros.errors import ImageError
-from posenet_ros.model import io_names
-from posenet_ros.pose import Pose
-from posenet_ros.preprocess import Letterbox, letterbox, Preprocessor, to_image_coords
-from posenet_ros.runtime import PoseNetModel
+from posenet_ros.families import load_model
+from posenet_ros.families.base import PoseModel
+from posenet_ros.result import FrameResult, StageTimes
 
 log = logging.getLogger(__name__)
 
@@ -26,101 +28,96 @@ log = logging.getLogger(__name__)
 SESSION_SETTINGS = ("model", "precision", "output_stride", "providers", "device_id", "threads",
                     "busy_wait", "extra", "preprocess")
 MAX_IMAGE_SIDE = 16384
+DEFAULT_STREAM = "default"
 
 
 class PoseEstimator:
-    """PoseNet on ONNX Runtime. Not thread-safe: use one per thread or serialise calls."""
+    """Pose estimation on ONNX Runtime.
+
+    One thread may estimate while another reconfigures; two estimating threads need one
+    estimator each (or a lock).
+    """
 
     def __init__(self, config: EstimatorConfig | None = None, **changes) -> None:
-        self.config = (config or EstimatorConfig()).replace(**changes)
-        self._model = self._load(self.config)
-        self._preprocess = Preprocessor()
-        self.last_timings: dict[str, float] = {}
+        config = (config or EstimatorConfig()).replace(**changes)
+        # One tuple, swapped whole: a batch uses the config and model it started with.
+        self._active: tuple[EstimatorConfig, PoseModel] = (config, _load(config))
+        self._states: dict[Hashable, tuple[Any, float | None]] = {}
+
+    @property
+    def config(self) -> EstimatorConfig:
+        return self._active[0]
 
     @property
     def model_name(self) -> str:
-        return self._model.name
+        return self._active[1].name
 
     @property
     def providers(self) -> list[str]:
-        return list(self._model.providers)
+        return list(self._active[1].providers)
 
     def input_size(self, image_width: int, image_height: int) -> tuple[int, int]:
-        return self.config.input_size(image_width, image_height)
+        config, model = self._active
+        return model.input_size(config, image_width, image_height)
 
     def reconfigure(self, **changes) -> EstimatorConfig:
         """Apply validated changes; on any error the previous configuration stays in force."""
-        new = self.config.replace(**changes)
-        if any(getattr(new, k) != getattr(self.config, k) for k in SESSION_SETTINGS):
-            self._model = self._load(new)
-        self.config = new
+        config, model = self._active
+        new = config.replace(**changes)
+        if any(getattr(new, k) != getattr(config, k) for k in SESSION_SETTINGS):
+            model = _load(new)
+            self._states = {}       # a new model's memory starts afresh
+        self._active = (new, model)
         return new
 
-    def estimate(self, image: np.ndarray) -> list[Pose]:
-        """Poses in ``image`` (HxWx3 RGB uint8; float 0..255 is accepted too), best first."""
-        return self.estimate_batch([image])[0]
+    def reset(self, stream: Hashable = DEFAULT_STREAM) -> None:
+        """Forget a stream's memory across frames (a new video, a bag restart)."""
+        self._states.pop(stream, None)
 
-    def estimate_batch(self, images: list[np.ndarray]) -> list[list[Pose]]:
+    def estimate(self, image: np.ndarray, stamp: float | None = None,
+                 stream: Hashable = DEFAULT_STREAM) -> FrameResult:
+        """Poses in ``image`` (HxWx3 RGB uint8; float 0..255 is accepted too), best first.
+
+        ``stamp`` (seconds, e.g. the message stamp) and ``stream`` matter to families that
+        follow a person across frames; a stamp older than the stream's last one resets it.
+        """
+        return self.estimate_batch([image], [stamp], [stream])[0]
+
+    def estimate_batch(self, images: Sequence[np.ndarray],
+                       stamps: Sequence[float | None] | None = None,
+                       streams: Sequence[Hashable] | None = None) -> list[FrameResult]:
         """One inference for several images of one network input size (e.g. camera streams)."""
+        config, model = self._active
+        stamps = list(stamps) if stamps is not None else [None] * len(images)
+        streams = list(streams) if streams is not None else [DEFAULT_STREAM] * len(images)
+        if not len(images) == len(stamps) == len(streams):
+            raise ValueError("images, stamps and streams differ in length")
         t0 = time.perf_counter()
-        boxes = [self._letterbox(check_image(img)) for img in images]
-        if len({(b.input_width, b.input_height) for b in boxes}) > 1:
-            raise ImageError("images in one batch must map to the same network input size")
-        if self._model.device_preprocess:
-            frames = self._stack_frames(images, boxes)
-            t1 = time.perf_counter()
-            out = self._model.run_frames(frames, boxes[0])
-        else:
-            batch = self._preprocess.batch(len(images), boxes[0])
-            for img, box, slot in zip(images, boxes, batch):
-                self._preprocess(img, box, out=slot)
-            t1 = time.perf_counter()
-            out = self._model.run(batch)
+        for image in images:
+            check_image(image)
+        states = [self._state(model, s, t) for s, t in zip(streams, stamps)]
+        prepared = model.prepare(images, config, states)
+        t1 = time.perf_counter()
+        outputs = model.run(prepared)
         t2 = time.perf_counter()
-        results = [self._decode({k: v[i] for k, v in out.items()}, box)
-                   for i, box in enumerate(boxes)]
-        t3 = time.perf_counter()
-        self.last_timings = {"preprocess": t1 - t0, "inference": t2 - t1, "decode": t3 - t2}
-        return results
+        found = model.decode(outputs, prepared, config, states, stamps)
+        times = StageTimes(t1 - t0, t2 - t1, time.perf_counter() - t2)
+        return [FrameResult(tuple(poses), (img.shape[1], img.shape[0]), prepared.input_size,
+                            config, model.name, model.output_stride, times, stamp)
+                for img, poses, stamp in zip(images, found, stamps)]
 
-    @staticmethod
-    def _stack_frames(images: list[np.ndarray], boxes: list[Letterbox]) -> np.ndarray:
-        if any(img.shape != images[0].shape for img in images):
-            raise ImageError("device preprocessing batches frames of one size; got several sizes")
-        if images[0].dtype != np.uint8:
-            raise ImageError("device preprocessing takes uint8 frames")
-        return images[0][None] if len(images) == 1 else np.stack(images)
+    def _state(self, model: PoseModel, stream: Hashable, stamp: float | None) -> Any:
+        state, last = self._states.get(stream, (None, None))
+        if state is None or (stamp is not None and last is not None and stamp < last):
+            state = model.new_state()
+        self._states[stream] = (state, stamp if stamp is not None else last)
+        return state
 
-    def _letterbox(self, image: np.ndarray) -> Letterbox:
-        h, w = image.shape[:2]
-        return letterbox(w, h, *self.config.input_size(w, h))
 
-    def _decode(self, out: dict[str, np.ndarray], box: Letterbox) -> list[Pose]:
-        cfg, stride = self.config, self._model.output_stride
-        heatmap, offsets = out[io_names.HEATMAP], out[io_names.OFFSETS]
-        if cfg.decoder == "single":
-            found = [decode_single_pose(heatmap, offsets, stride)]
-        else:
-            found = decode_multiple_poses(
-                heatmap, offsets, out[io_names.DISPLACEMENT_FWD], out[io_names.DISPLACEMENT_BWD],
-                stride, cfg.max_detections, cfg.score_threshold, cfg.nms_radius)
-        return [Pose(score, to_image_coords(xy, box, cfg.flip_horizontal), scores)
-                for score, xy, scores in found]
-
-    @staticmethod
-    def _load(cfg: EstimatorConfig) -> PoseNetModel:
-        int8 = cfg.precision == "int8"
-        path = cfg.model or paths.require(
-            paths.default_model(cfg.output_stride, quantized=int8),
-            "int8 PoseNet model (`posenet-ros convert --int8`)" if int8 else "PoseNet ONNX model")
-        device = {"device": True, "host": False, "auto": None}[cfg.preprocess]
-        model = PoseNetModel(path, cfg.providers, cfg.device_id, cfg.threads, cfg.output_stride,
-                             cfg.extra, device_preprocess=device, busy_wait=cfg.busy_wait)
-        if model.output_stride != cfg.output_stride:
-            raise ConfigError(f"{model.name} has output stride {model.output_stride}, "
-                              f"but output_stride is {cfg.output_stride}")
-        log.info("loaded %s on %s", model.name, model.providers[0])
-        return model
+def _load(config: EstimatorConfig) -> PoseModel:
+    model = load_model(config)
+    log.info("loaded %s on %s", model.name, model.providers[0])
+    return model
 
 
 def check_image(image: np.ndarray) -> np.ndarray:

@@ -88,7 +88,7 @@ def check_outputs(out, bag, topic, engine, frames_rgb, skipped=()):
         assert stamp_ns(msg.header) == stamp_ns(image.header)        # input header kept
         assert msg.header.frame_id == image.header.frame_id
         rgb = frames_rgb[index]
-        want = engine.estimate(rgb)
+        want = engine.estimate(rgb).poses
         assert_same_poses(msg, want, rgb.shape[1], rgb.shape[0])
         assert (msg.input_width, msg.input_height) == engine.input_size(rgb.shape[1], rgb.shape[0])
         assert (msg.model, msg.decoder, msg.output_stride) == (engine.model_name, "multi", 16)
@@ -196,7 +196,7 @@ def check_outputs_partial(out, engine, count):
     frames = video_frames(count)
     outputs = read_topic(out / "poses", IMAGE_TOPIC + "/poses")
     for rgb, (_, msg) in zip(frames, outputs):
-        assert_same_poses(msg, engine.estimate(rgb), 768, 576)
+        assert_same_poses(msg, engine.estimate(rgb).poses, 768, 576)
     with open(out / "keypoints.csv", newline="") as f:
         assert sum(1 for _ in f) - 1 == 17 * sum(len(m.poses) for _, m in outputs)
     return json.loads((out / "summary.json").read_text())
@@ -297,7 +297,7 @@ def test_interruption_leaves_valid_outputs_of_the_frames_done(bags, engine, tmp_
     outputs = read_topic(tmp_path / "poses", IMAGE_TOPIC + "/poses")
     assert len(outputs) == 7
     for rgb, (_, msg) in zip(video_frames(7), outputs):
-        assert_same_poses(msg, engine.estimate(rgb), 768, 576)
+        assert_same_poses(msg, engine.estimate(rgb).poses, 768, 576)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["frames"] == 7 and not summary["complete"]
     assert "interrupted" in summary["fault"]

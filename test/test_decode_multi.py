@@ -63,7 +63,7 @@ def test_nms_rejects_a_root_near_an_accepted_pose_and_scores_claimed_parts_out()
     _person(heat, offsets, 6, 6, 0.8)
     heat[NOSE, 3, 4] = 0.85    # separate local max, but within 40 px of person 1's nose
     poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, nms_radius=40.0)
-    roots = sorted((p[1][0, 1], p[1][0, 0]) for p in poses)
+    roots = sorted((p.positions[0, 1], p.positions[0, 0]) for p in poses)
     assert roots == [(2 * STRIDE, 2 * STRIDE), (6 * STRIDE, 6 * STRIDE)]
     # With a radius covering both people, the second one's parts are all claimed: score 0.
     poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, nms_radius=200.0)
@@ -82,10 +82,10 @@ def test_soft_instance_score_counts_only_unclaimed_keypoints():
     poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, nms_radius=20.0)
     assert len(poses) == 2
     first, second = poses
-    assert np.isclose(first[0], np.float32(0.9))
-    claimed = [k for k in range(17) if np.hypot(*(second[1][k] - first[1][k])) <= 20.0]
+    assert np.isclose(first.score, np.float32(0.9))
+    claimed = [k for k in range(17) if np.hypot(*(second.positions[k] - first.positions[k])) <= 20.0]
     assert claimed == [k for k in range(17) if k != ankle]
-    assert np.isclose(second[0], np.float32(0.8) / 17)
+    assert np.isclose(second.score, np.float32(0.8) / 17)
 
 
 def test_no_people_gives_no_poses():
@@ -100,6 +100,6 @@ def test_crowds_beyond_the_first_batch_are_all_found():
         _person(heat, offsets, y, x, 0.6 + i / 200)
     poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 100, 0.5, 20.0)
     assert len(poses) == len(people)
-    assert [p[0] for p in poses] == sorted((p[0] for p in poses), reverse=True)
+    assert [p.score for p in poses] == sorted((p.score for p in poses), reverse=True)
     poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, 20.0)
     assert len(poses) == 5

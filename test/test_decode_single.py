@@ -14,7 +14,8 @@ def test_argmax_plus_offset_gives_position_and_mean_score():
         heat[k, y, x] = 0.5 + k / 40
         offsets[k, y, x] = k - 3.5           # y offset
         offsets[17 + k, y, x] = 2.25 - k      # x offset
-    score, xy, scores = decode_single_pose(heat, offsets, STRIDE)
+    pose = decode_single_pose(heat, offsets, STRIDE)
+    score, xy, scores = pose.score, pose.positions, pose.keypoint_scores
     for k, (y, x) in enumerate(cells):
         assert xy[k, 0] == x * STRIDE + (2.25 - k)
         assert xy[k, 1] == y * STRIDE + (k - 3.5)
@@ -25,5 +26,5 @@ def test_argmax_plus_offset_gives_position_and_mean_score():
 def test_ties_pick_the_first_cell_in_row_major_order():
     heat, offsets, _, _ = blank_outputs()
     heat[0, 3, 1] = heat[0, 1, 4] = 0.9       # (1, 4) comes first row-major
-    _, xy, _ = decode_single_pose(heat, offsets, STRIDE)
+    xy = decode_single_pose(heat, offsets, STRIDE).positions
     assert tuple(xy[0]) == (4 * STRIDE, 1 * STRIDE)

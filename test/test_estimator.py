@@ -7,9 +7,9 @@ import pytest
 
 def test_single_mode_gives_exactly_one_pose_and_multi_finds_people(
         estimator_factory, still_with_people):
-    single = estimator_factory(decoder="single").estimate(still_with_people)
+    single = estimator_factory(decoder="single").estimate(still_with_people).poses
     assert len(single) == 1
-    multi = estimator_factory().estimate(still_with_people)
+    multi = estimator_factory().estimate(still_with_people).poses
     assert 1 <= len(multi) <= 5
     assert multi[0].score > 0.5
     assert all(a.score >= b.score - 0.5 for a, b in zip(multi, multi[1:]))
@@ -19,9 +19,9 @@ def test_single_mode_gives_exactly_one_pose_and_multi_finds_people(
 
 
 def test_flip_mirrors_poses(estimator_factory, still_with_people):
-    plain = estimator_factory(decoder="single").estimate(still_with_people)[0]
+    plain = estimator_factory(decoder="single").estimate(still_with_people).poses[0]
     flipped = estimator_factory(decoder="single",
-                                flip_horizontal=True).estimate(still_with_people)[0]
+                                flip_horizontal=True).estimate(still_with_people).poses[0]
     width = still_with_people.shape[1]
     np.testing.assert_allclose(flipped.positions[:, 0], width - 1 - plain.positions[:, 0])
     np.testing.assert_allclose(flipped.positions[:, 1], plain.positions[:, 1])
@@ -32,13 +32,13 @@ def test_reconfigure_applies_and_a_bad_value_keeps_the_old_config(models, still_
     from posenet_ros.estimator import PoseEstimator
     est = PoseEstimator(EstimatorConfig(providers=("cpu",)))
     est.reconfigure(max_detections=1)
-    assert len(est.estimate(still_with_people)) == 1
+    assert len(est.estimate(still_with_people).poses) == 1
     before = est.config
     with pytest.raises(ConfigError):
         est.reconfigure(output_stride=7)
     assert est.config is before
     est.reconfigure(output_stride=8)
-    assert est.estimate(still_with_people)
+    assert est.estimate(still_with_people).poses
 
 
 @pytest.mark.parametrize("image,reason", [
@@ -50,20 +50,20 @@ def test_reconfigure_applies_and_a_bad_value_keeps_the_old_config(models, still_
 ])
 def test_bad_arrays_get_a_clear_error(estimator_factory, image, reason):
     with pytest.raises(ImageError, match=reason):
-        estimator_factory().estimate(image)
+        estimator_factory().estimate(image).poses
 
 
 def test_unusual_sizes_work(estimator_factory):
     est = estimator_factory()
     for shape in [(1, 1, 3), (3, 900, 3), (1200, 40, 3)]:
-        est.estimate(np.full(shape, 128, np.uint8))
+        est.estimate(np.full(shape, 128, np.uint8)).poses
 
 
 def _keypoint_errors(ref, other, frames):
     """Distances between keypoints confident (>= 0.5) in both single-pose results, per frame."""
     errors = []
     for frame in frames:
-        a, b = ref.estimate(frame)[0], other.estimate(frame)[0]
+        a, b = ref.estimate(frame).poses[0], other.estimate(frame).poses[0]
         both = (a.keypoint_scores >= 0.5) & (b.keypoint_scores >= 0.5)
         errors.extend(np.linalg.norm(a.positions[both] - b.positions[both], axis=1))
     return np.array(errors)
@@ -94,9 +94,9 @@ def test_device_preprocessing_matches_host_and_batches(estimator_factory, video_
     host = estimator_factory(input_resolution=385)
     device = estimator_factory(input_resolution=385, preprocess="device")
     assert device.model_name == host.model_name
-    batched = device.estimate_batch(video_frames[:3])
+    batched = [r.poses for r in device.estimate_batch(video_frames[:3])]
     for frame, from_batch in zip(video_frames[:3], batched):
-        a, b = host.estimate(frame), device.estimate(frame)
+        a, b = host.estimate(frame).poses, device.estimate(frame).poses
         assert len(a) == len(b) == len(from_batch)
         for pa, pb, pc in zip(a, b, from_batch):
             assert abs(pa.score - pb.score) < 1e-3
@@ -110,6 +110,6 @@ def test_a_tfjs_graph_model_can_be_used_directly(estimator_factory, still_with_p
     graph = paths.weights_dir() / "posenet.json"
     if not graph.is_file():
         pytest.skip(f"{graph} missing: run `make setup`")
-    direct = estimator_factory(model=str(graph)).estimate(still_with_people)
-    converted = estimator_factory().estimate(still_with_people)
+    direct = estimator_factory(model=str(graph)).estimate(still_with_people).poses
+    converted = estimator_factory().estimate(still_with_people).poses
     assert [round(p.score, 5) for p in direct] == [round(p.score, 5) for p in converted]

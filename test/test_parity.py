@@ -103,7 +103,7 @@ def estimator(estimator_factory):
 
 
 def ours(est):
-    return lambda image: [pose.to_dict() for pose in est.estimate(image)]
+    return lambda image: [pose.to_dict() for pose in est.estimate(image).poses]
 
 
 def tfjs(reference, mode: str, resolution, **options):

@@ -30,6 +30,7 @@ from posenet_ros.bag.reader import BagError, BagReadError, ImageBag, TopicInfo
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, typestore
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.image_decode import decode, ImageDecodeError
+from posenet_ros.marker_geometry import MarkerSettings
 
 log = logging.getLogger(__name__)
 OUTPUT_NAMES = {"bag": "poses", "csv": "keypoints.csv", "summary": "summary.json",
@@ -94,7 +95,7 @@ def analyze(job: BagJob, estimator: PoseEstimator,
         poses_default, markers_default = default_topics(topic)
         pose_topic = job.output_topic or poses_default
         marker_topic = (job.marker_topic or markers_default) if job.markers else None
-        factory = MessageFactory(store, estimator.config, estimator.model_name)
+        factory = MessageFactory(store, MarkerSettings().min_keypoint_score)
         timeline = summary_mod.Timeline()
         pose_bag = PoseBag(outputs["bag"], store, pose_topic, marker_topic)
         csv_out = None
@@ -114,18 +115,16 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                 read += 1
                 if item.error is None:
                     try:
-                        poses = estimator.estimate(item.rgb)
+                        result = estimator.estimate(item.rgb, _stamp_ns(item.header) * 1e-9)
                     except ValueError as err:   # ImageError (e.g. a side too long): this frame
                         item.error = f"pose estimation failed: {err}"
                 if item.error is not None:
                     _report_error(timeline, item)
                 else:
-                    engine_s += sum(estimator.last_timings.values())
-                    height, width = item.rgb.shape[:2]
-                    header = item.header
-                    pose_bag.write(item.log_time,
-                                   factory.pose_array(poses, header, width, height,
-                                                      estimator.input_size(width, height)),
+                    engine_s += result.times.total
+                    width, height = result.image_size
+                    header, poses = item.header, result.poses
+                    pose_bag.write(item.log_time, factory.pose_array(result, header),
                                    factory.marker_array(poses, header, width, height)
                                    if marker_topic else None)
                     csv_out.write(header.stamp.sec, header.stamp.nanosec, item.index, poses)

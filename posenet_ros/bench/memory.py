@@ -29,11 +29,11 @@ def soak(config: EstimatorConfig, frames: list[np.ndarray], count: int, samples:
     before = rss_mib()
     estimator = PoseEstimator(config)
     for frame in frames[:5]:
-        estimator.estimate(frame)
+        estimator.estimate(frame).poses
     series = [rss_mib()]
     every = max(1, count // samples)
     for i in range(count):
-        estimator.estimate(frames[i % len(frames)])
+        estimator.estimate(frames[i % len(frames)]).poses
         if (i + 1) % every == 0:
             series.append(rss_mib())
     growth = series[-1] - series[0]

@@ -16,6 +16,9 @@ import numpy as np
 
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.estimator import PoseEstimator
+from posenet_ros.marker_geometry import MarkerSettings
+from posenet_ros.messages.pose_array import build_pose_array
+from posenet_ros.result import FrameResult
 
 WARMUP = 3
 
@@ -47,21 +50,21 @@ class MessageStage:
 
     def __init__(self) -> None:
         import rclpy
-        from posenet_ros.msg import PoseArray
+        from posenet_ros.ros.node import POSE_CLASSES
         from std_msgs.msg import Header
 
-        from posenet_ros.ros.messages import to_pose_array
         self._rclpy = rclpy
         rclpy.init()
         self._node = rclpy.create_node("posenet_bench")
-        self._pub = self._node.create_publisher(PoseArray, "posenet_bench/poses", 10)
+        self._pub = self._node.create_publisher(POSE_CLASSES.pose_array, "posenet_bench/poses",
+                                                10)
         self._header = Header(frame_id="camera")
-        self._build = to_pose_array
+        self._classes = POSE_CLASSES
 
-    def __call__(self, poses, estimator: PoseEstimator, width: int, height: int) -> float:
+    def __call__(self, result: FrameResult) -> float:
         t = time.perf_counter()
-        msg = self._build(poses, self._header, width, height, estimator.config,
-                          estimator.model_name, estimator.input_size(width, height))
+        msg = build_pose_array(self._classes, result, self._header,
+                               box_min_score=MarkerSettings().min_keypoint_score)
         self._pub.publish(msg)
         return time.perf_counter() - t
 
@@ -88,20 +91,18 @@ def measure(config: EstimatorConfig, frames: list[np.ndarray], jpegs: list[bytes
             cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
             decode_s = time.perf_counter() - t
             t = time.perf_counter()
-            poses = estimator.estimate(frame)
+            result = estimator.estimate(frame)
             e2e = time.perf_counter() - t
-            msg_s = (message_stage(poses, estimator, frame.shape[1], frame.shape[0])
-                     if message_stage else None)
+            msg_s = message_stage(result) if message_stage else None
             if i < WARMUP:
                 continue
-            timings = estimator.last_timings
-            for key, value in (("image_decode", decode_s), ("preprocess", timings["preprocess"]),
-                               ("inference", timings["inference"]),
-                               ("pose_decode", timings["decode"]), ("end_to_end", e2e),
-                               ("message", msg_s)):
+            times = result.times
+            for key, value in (("image_decode", decode_s), ("preprocess", times.preprocess),
+                               ("inference", times.inference), ("pose_decode", times.decode),
+                               ("end_to_end", e2e), ("message", msg_s)):
                 if value is not None:
                     stages[key].append(value * 1e3)
-            people.append(len(poses))
+            people.append(len(result.poses))
         if reference is None:
             continue
         for i, frame in enumerate(frames):

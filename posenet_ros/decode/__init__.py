@@ -2,7 +2,8 @@
 
 All functions take one image's outputs, channel-first as the ONNX model returns them:
 ``heatmap`` [17, H, W] (sigmoid scores), ``offsets`` [34, H, W], displacements [32, H, W].
-Positions are (x, y) in float64, like the JavaScript numbers tfjs computes with.
+Both return :class:`~posenet_ros.pose.Pose` in network-input pixels: (x, y) in float64, like
+the JavaScript numbers tfjs computes with.
 """
 from posenet_ros.decode.multi import decode_multiple_poses
 from posenet_ros.decode.single import decode_single_pose

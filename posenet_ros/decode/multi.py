@@ -12,6 +12,7 @@ import numpy as np
 from posenet_ros.decode.candidates import root_candidates
 from posenet_ros.decode.edges import decode_poses
 from posenet_ros.keypoints import NUM_KEYPOINTS
+from posenet_ros.pose import Pose
 
 # Candidates are grown in batches: most are parts of people already found and get rejected,
 # so growing all of them up front would waste work on crowded frames.
@@ -22,8 +23,8 @@ def decode_multiple_poses(heatmap: np.ndarray, offsets: np.ndarray,
                           displacements_fwd: np.ndarray, displacements_bwd: np.ndarray,
                           output_stride: int, max_detections: int = 5,
                           score_threshold: float = 0.5, nms_radius: float = 20.0
-                          ) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """Return [(pose score, positions (17, 2) x/y, keypoint scores (17,))], best root first."""
+                          ) -> list[Pose]:
+    """Return poses in network-input pixels (positions (17, 2) x/y), best root first."""
     parts, ys, xs, root_scores = root_candidates(heatmap, score_threshold)
     if parts.size == 0:
         return []
@@ -56,7 +57,7 @@ def decode_multiple_poses(heatmap: np.ndarray, offsets: np.ndarray,
             xy, kp_scores = grown_xy[j], grown_scores[j]
             claimed = _claimed(accepted_xy, xy, squared_radius)
             score = kp_scores[~claimed].sum() / NUM_KEYPOINTS
-            poses.append((float(score), xy, kp_scores))
+            poses.append(Pose(float(score), xy, kp_scores))
             accepted_xy = np.concatenate([accepted_xy, xy[None]])
             later = idx[j + 1:]
             alive[j + 1:] &= ~_near(xy[None], parts[later], root_xy[later], squared_radius)

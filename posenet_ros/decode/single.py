@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from posenet_ros.pose import Pose
+
 
 def decode_single_pose(heatmap: np.ndarray, offsets: np.ndarray,
-                       output_stride: int) -> tuple[float, np.ndarray, np.ndarray]:
-    """Return (pose score, positions (17, 2) x/y, keypoint scores (17,)).
+                       output_stride: int) -> Pose:
+    """Return the pose in network-input pixels (positions (17, 2) x/y).
 
     tfjs ``decodeSinglePose``: argmax over each part's grid (first maximum on ties, row-major),
     position = cell * stride + offset (in float32, as the tfjs tensors), score = mean of the
@@ -21,4 +23,4 @@ def decode_single_pose(heatmap: np.ndarray, offsets: np.ndarray,
     positions = np.empty((parts, 2), np.float64)
     positions[:, 0] = np.float32(xs * output_stride) + offsets[parts + ids, ys, xs]
     positions[:, 1] = np.float32(ys * output_stride) + offsets[ids, ys, xs]
-    return float(scores.sum() / parts), positions, scores
+    return Pose(float(scores.sum() / parts), positions, scores)

@@ -1,40 +1,58 @@
-"""RViz markers for poses from the node: DELETEALL, then per person keypoints and skeleton.
+"""RViz markers for poses: DELETEALL, then per person keypoints and skeleton.
 
-The geometry (camera rays with CameraInfo, a 1 px = 1 mm image plane without) is in
-:mod:`posenet_ros.marker_geometry`; this module only builds the rclpy messages. Each array
-starts with DELETEALL so people who left the image vanish from RViz.
+The geometry (real depth where the poses carry 3D, camera rays with CameraInfo, a 1 px = 1 mm
+image plane without) is :mod:`posenet_ros.marker_geometry`'s; this module fills
+``visualization_msgs/Marker`` messages of the caller's classes. Each array starts with
+DELETEALL so people who left the image vanish from RViz.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from geometry_msgs.msg import Point
-from posenet_ros.marker_geometry import (
-    CameraModel, keypoints_3d, MarkerSettings, MarkerSpec, PALETTE, PIXEL_SIZE_M, pose_markers)
+import numpy as np
+
+from posenet_ros.marker_geometry import CameraModel, MarkerSettings, MarkerSpec, pose_markers
 from posenet_ros.pose import Pose
-from std_msgs.msg import ColorRGBA
-from visualization_msgs.msg import Marker, MarkerArray
-
-__all__ = ["CameraModel", "MarkerSettings", "PALETTE", "PIXEL_SIZE_M", "keypoints_3d",
-           "to_marker_array"]
-_TYPES = {"points": Marker.SPHERE_LIST, "lines": Marker.LINE_LIST}
 
 
-def to_marker_array(poses: Sequence[Pose], header, image_width: int, image_height: int,
-                    settings: MarkerSettings, camera: CameraModel | None = None) -> MarkerArray:
-    """Build DELETEALL plus the markers of :func:`~posenet_ros.marker_geometry.pose_markers`."""
-    markers = [Marker(header=header, action=Marker.DELETEALL)]
-    markers += [_marker(header, spec)
+class MarkerClasses(NamedTuple):
+    """The generated classes a MarkerArray is made of."""
+
+    marker: type
+    marker_array: type
+    point: type
+    pose: type
+    quaternion: type
+    vector3: type
+    color: type
+
+
+def build_marker_array(classes: MarkerClasses, poses: Sequence[Pose], header, image_width: int,
+                       image_height: int, settings: MarkerSettings,
+                       camera: CameraModel | None = None, **marker_fields):
+    """DELETEALL plus the markers of :func:`~posenet_ros.marker_geometry.pose_markers`.
+
+    ``marker_fields`` are further Marker fields the classes require as keywords (rosbags'
+    classes have no defaults).
+    """
+    m = classes.marker
+    kinds = {"points": m.SPHERE_LIST, "lines": m.LINE_LIST}
+    delete_all = MarkerSpec("", 0, "points", 0.0, (0.0, 0.0, 0.0, 0.0), np.empty((0, 3)))
+    markers = [_marker(classes, header, delete_all, m.DELETEALL, m.ARROW, marker_fields)]
+    markers += [_marker(classes, header, spec, m.ADD, kinds[spec.kind], marker_fields)
                 for spec in pose_markers(poses, image_width, image_height, settings, camera)]
-    return MarkerArray(markers=markers)
+    return classes.marker_array(markers=markers)
 
 
-def _marker(header, spec: MarkerSpec) -> Marker:
-    marker = Marker(header=header, ns=spec.namespace, id=spec.marker_id, type=_TYPES[spec.kind],
-                    action=Marker.ADD)
-    marker.pose.orientation.w = 1.0
-    marker.scale.x = marker.scale.y = marker.scale.z = float(spec.size)
+def _marker(classes: MarkerClasses, header, spec: MarkerSpec, action: int, kind: int,
+            marker_fields: dict):
+    point, size = classes.point, float(spec.size)
     red, green, blue, alpha = spec.rgba
-    marker.color = ColorRGBA(r=red, g=green, b=blue, a=alpha)
-    marker.points = [Point(x=x, y=y, z=z) for x, y, z in spec.points.tolist()]
-    return marker
+    return classes.marker(
+        header=header, ns=spec.namespace, id=spec.marker_id, type=kind, action=action,
+        pose=classes.pose(position=point(x=0.0, y=0.0, z=0.0),
+                          orientation=classes.quaternion(x=0.0, y=0.0, z=0.0, w=1.0)),
+        scale=classes.vector3(x=size, y=size, z=size),
+        color=classes.color(r=red, g=green, b=blue, a=alpha),
+        points=[point(x=x, y=y, z=z) for x, y, z in spec.points.tolist()], **marker_fields)

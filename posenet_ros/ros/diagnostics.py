@@ -7,18 +7,35 @@ for the node's life, also per camera stream; rates, mean timings and the mean ba
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 import threading
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from posenet_ros.result import StageTimes
 
-# queue_wait: callback to worker; decode_image: message to RGB; preprocess, inference,
-# decode: the engine's stages (engine: all three) for the batch the frame ran in; build: the
-# PoseArray; publish: sending it; node_overhead: the frame's decode, build and publish time;
-# latency: callback to PoseArray sent;
-# stamp_latency: PoseArray sent minus the image's header stamp (includes the camera and DDS).
-TIMINGS = ("queue_wait", "decode_image", "preprocess", "inference", "decode", "engine",
-           "build", "publish", "node_overhead", "latency", "stamp_latency")
+
+@dataclass(frozen=True)
+class FrameTimes:
+    """Seconds one frame spent in each step of the node, and its engine stages."""
+
+    queue_wait: float       # subscription callback to the worker taking it
+    decode_image: float     # message to RGB
+    engine: float           # the engine call for the batch the frame ran in
+    build: float            # the PoseArray
+    publish: float          # sending it
+    latency: float          # callback to PoseArray sent
+    stamp_latency: float    # PoseArray sent minus the image's stamp (camera and DDS included)
+    stages: StageTimes      # the engine's preprocess, inference and decode of that batch
+
+    def as_dict(self) -> dict[str, float]:
+        """Every timing by name; node_overhead is the frame's decode, build and publish."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "stages"}
+        out.update({f.name: getattr(self.stages, f.name) for f in fields(self.stages)})
+        out["node_overhead"] = self.decode_image + self.build + self.publish
+        return out
+
+
+TIMINGS = tuple(FrameTimes(*[0.0] * 7, StageTimes()).as_dict())
 
 
 @dataclass
@@ -84,7 +101,8 @@ class FrameStats:
         with self._lock:
             self.annotated_images += 1
 
-    def frame_processed(self, timings: dict[str, float], stream: str | None = None) -> None:
+    def frame_processed(self, times: FrameTimes, stream: str | None = None) -> None:
+        timings = times.as_dict()
         with self._lock:
             self.processed += 1
             self._count(stream, "frames_processed")

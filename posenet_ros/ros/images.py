@@ -1,7 +1,8 @@
-"""sensor_msgs Image <-> RGB arrays for the node: decoding re-exported, encoding here.
+"""RGB arrays -> ``sensor_msgs/Image`` for the nodes (annotated image, camera, demo).
 
-Decoding lives in :mod:`posenet_ros.image_decode` (ROS-free, shared with the bag tools); this
-module adds what needs the ROS message classes: packing RGB frames into ``sensor_msgs/Image``.
+Decoding camera messages is ROS-free (:mod:`posenet_ros.image_decode`, shared with the bag
+tools); packing is here because it fills rclpy's Image with an ``array.array``, which skips
+the generated setter's per-byte check.
 """
 from __future__ import annotations
 
@@ -9,13 +10,8 @@ import array
 
 import cv2
 import numpy as np
-from posenet_ros.image_decode import (
-    compressed_to_rgb, decode, DEFAULT_MAX_PIXELS, image_to_rgb, ImageDecodeError,
-    SUPPORTED_ENCODINGS)
+from posenet_ros.image_decode import ImageDecodeError
 from sensor_msgs.msg import Image
-
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageDecodeError", "OUTPUT_ENCODINGS", "SUPPORTED_ENCODINGS",
-           "compressed_to_rgb", "decode", "image_to_rgb", "pack_image", "rgb_to_image"]
 
 OUTPUT_ENCODINGS = ("rgb8", "bgr8")
 

@@ -22,21 +22,34 @@ import time
 import traceback
 
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Point, Pose as GeometryPose, Quaternion, Vector3
 from posenet_ros.config import ConfigError
 from posenet_ros.draw import draw_poses
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.ros import image_codec, messages, parameters
-from posenet_ros.ros.diagnostics import FrameStats
-from posenet_ros.ros.markers import MarkerSettings, to_marker_array
+from posenet_ros.image_decode import decode, ImageDecodeError
+from posenet_ros.inbox import Frame, group_by_size, Inbox
+from posenet_ros.marker_geometry import MarkerSettings
+from posenet_ros.messages.markers import build_marker_array, MarkerClasses
+from posenet_ros.messages.pose_array import build_pose_array, MessageClasses
+from posenet_ros.msg import Keypoint, Pose, PoseArray
+from posenet_ros.result import FrameResult
+from posenet_ros.ros import parameters
+from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
+from posenet_ros.ros.images import rgb_to_image
 from posenet_ros.ros.run import run_node
-from posenet_ros.ros.streams import Frame, group_by_size, Inbox, Stream, stream_topics
+from posenet_ros.ros.streams import Stream, stream_topics
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
+from std_msgs.msg import ColorRGBA
+from visualization_msgs.msg import Marker, MarkerArray
 
 DIAGNOSTICS_PERIOD = 1.0
 LOG_THROTTLE = 5.0  # seconds between repeats of a per-frame error
+POSE_CLASSES = MessageClasses(Keypoint, Pose, PoseArray, Point)
+MARKER_CLASSES = MarkerClasses(Marker, MarkerArray, Point, GeometryPose, Quaternion, Vector3,
+                               ColorRGBA)
 
 
 class PoseNetNode(Node):
@@ -47,7 +60,6 @@ class PoseNetNode(Node):
         self._values = parameters.declare(self)
         topics = stream_topics(self._values["image_topics"])   # bad names: before model load
         self._estimator = PoseEstimator(parameters.estimator_config(self._values))
-        self._engine_lock = threading.Lock()   # the estimator is not thread-safe
         self._inbox = Inbox()
 
         v = self._values
@@ -84,9 +96,8 @@ class PoseNetNode(Node):
             for name, value in changed.items():
                 parameters.check_choice(name, value)
             engine = parameters.engine_changes(changed)
-            if engine:
-                with self._engine_lock:
-                    self._estimator.reconfigure(**engine)
+            if engine:   # a new session is built here; the worker keeps the old until then
+                self._estimator.reconfigure(**engine)
         except (ConfigError, ValueError, RuntimeError, OSError) as exc:
             self.get_logger().warning(f"refused parameter change {changed}: {exc}")
             return SetParametersResult(successful=False, reason=str(exc))
@@ -129,8 +140,8 @@ class PoseNetNode(Node):
         for frame in frames:
             t0 = time.perf_counter()
             try:
-                frame.rgb = image_codec.decode(frame.msg, self._values["max_image_pixels"])
-            except image_codec.ImageDecodeError as exc:
+                frame.rgb = decode(frame.msg, self._values["max_image_pixels"])
+            except ImageDecodeError as exc:
                 self._stats.decode_failed(frame.stream.name)
                 self.get_logger().error(
                     f"skipping frame on {frame.stream.name} (stamp {_stamp(frame.msg)}): {exc}",
@@ -144,10 +155,9 @@ class PoseNetNode(Node):
     def _estimate_and_publish(self, group: list[Frame], taken: float) -> None:
         t1 = time.perf_counter()
         try:
-            with self._engine_lock:
-                results = self._estimator.estimate_batch([frame.rgb for frame in group])
-                engine_timings = dict(self._estimator.last_timings)
-                config, model = self._estimator.config, self._estimator.model_name
+            results = self._estimator.estimate_batch(
+                [frame.rgb for frame in group], [_seconds(f.msg) for f in group],
+                [frame.stream.name for frame in group])
         except ValueError as exc:   # ImageError and friends: these frames only
             self._stats.estimation_failed(len(group))
             self.get_logger().error(
@@ -157,36 +167,34 @@ class PoseNetNode(Node):
             return
         t2 = time.perf_counter()
         self._stats.batch_run(len(group))
-        height, width = group[0].rgb.shape[:2]
-        input_size = config.input_size(width, height)
-        for frame, poses in zip(group, results):
+        for frame, result in zip(group, results):
             header, stream = frame.msg.header, frame.stream
             t_start = time.perf_counter()
-            out = messages.to_pose_array(poses, header, width, height, config, model, input_size)
+            out = build_pose_array(POSE_CLASSES, result, header,
+                                   box_min_score=self._values["min_keypoint_score"])
             t_built = time.perf_counter()
             stream.poses_pub.publish(out)
             t3 = time.perf_counter()
             age = self.get_clock().now() - Time.from_msg(header.stamp)
-            self._publish_extras(stream, header, frame.rgb, poses)
-            self._stats.frame_processed({
-                "queue_wait": taken - frame.received, "decode_image": frame.decode_seconds,
-                "engine": t2 - t1, "build": t_built - t_start, "publish": t3 - t_built,
-                "node_overhead": frame.decode_seconds + (t3 - t_start),
-                "latency": t3 - frame.received, "stamp_latency": age.nanoseconds * 1e-9,
-                **engine_timings}, stream.name)
+            self._publish_extras(stream, header, frame.rgb, result)
+            self._stats.frame_processed(FrameTimes(
+                queue_wait=taken - frame.received, decode_image=frame.decode_seconds,
+                engine=t2 - t1, build=t_built - t_start, publish=t3 - t_built,
+                latency=t3 - frame.received, stamp_latency=age.nanoseconds * 1e-9,
+                stages=result.times), stream.name)
 
-    def _publish_extras(self, stream: Stream, header, rgb, poses) -> None:
+    def _publish_extras(self, stream: Stream, header, rgb, result: FrameResult) -> None:
         """Publish markers and the annotated image, each only while someone subscribes."""
         v = self._values
-        height, width = rgb.shape[:2]
+        width, height = result.image_size
         if v["publish_markers"] and stream.markers_pub.get_subscription_count() > 0:
             settings = MarkerSettings(v["marker_depth"], v["marker_scale"],
                                       v["min_keypoint_score"])
-            stream.markers_pub.publish(
-                to_marker_array(poses, header, width, height, settings, stream.camera))
+            stream.markers_pub.publish(build_marker_array(
+                MARKER_CLASSES, result.poses, header, width, height, settings, stream.camera))
         if stream.annotated_pub.get_subscription_count() > 0:
-            canvas = draw_poses(rgb, poses, v["min_keypoint_score"])
-            stream.annotated_pub.publish(image_codec.rgb_to_image(canvas, header))
+            canvas = draw_poses(rgb, result.poses, v["min_keypoint_score"])
+            stream.annotated_pub.publish(rgb_to_image(canvas, header))
             self._stats.annotated()
 
     def close(self) -> None:
@@ -197,6 +205,10 @@ class PoseNetNode(Node):
 
 def _stamp(msg) -> str:
     return f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
+
+
+def _seconds(msg) -> float:
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
 
 
 def main(args: list[str] | None = None) -> int:

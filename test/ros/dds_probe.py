@@ -95,7 +95,7 @@ def key(stamp) -> tuple[int, int]:
 
 def assert_same_poses(msg, poses, width, height) -> None:
     """Assert that a received PoseArray carries these engine poses (float32 on the wire)."""
-    from posenet_ros.ros.messages import from_pose_array
+    from posenet_ros.messages.pose_array import poses_from_pose_array as from_pose_array
     assert (msg.image_width, msg.image_height) == (width, height)
     received = from_pose_array(msg)
     assert len(received) == len(poses) > 0

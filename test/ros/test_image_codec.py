@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 try:
-    from posenet_ros.ros.image_codec import decode, ImageDecodeError, rgb_to_image
+    from posenet_ros.image_decode import decode, ImageDecodeError
+    from posenet_ros.ros.images import rgb_to_image
     from sensor_msgs.msg import CompressedImage, Image
     from std_msgs.msg import Header
 except ImportError as exc:

@@ -14,9 +14,11 @@ import yaml
 
 try:
     from posenet_ros.ros import parameters
-    from posenet_ros.ros.markers import (
-        CameraModel, keypoints_3d, MarkerSettings, to_marker_array)
-    from posenet_ros.ros.messages import from_pose_array, to_pose_array
+    from posenet_ros.marker_geometry import CameraModel, keypoints_3d, MarkerSettings
+    from posenet_ros.messages.markers import build_marker_array
+    from posenet_ros.messages.pose_array import build_pose_array, poses_from_pose_array
+    from posenet_ros.result import FrameResult, StageTimes
+    from posenet_ros.ros.node import MARKER_CLASSES, POSE_CLASSES
     from sensor_msgs.msg import CameraInfo
     from std_msgs.msg import Header
     from visualization_msgs.msg import Marker
@@ -81,8 +83,8 @@ def test_image_plane_convention_without_camera_info():
 def test_marker_array_per_pose_and_threshold():
     poses = [random_pose(), random_pose(low_scores=(5, 7)),
              random_pose(low_scores=tuple(range(17)))]
-    array = to_marker_array(poses, HEADER, 640, 480, MarkerSettings(depth=2.0, scale=0.05,
-                                                                    min_keypoint_score=0.5))
+    array = build_marker_array(MARKER_CLASSES, poses, HEADER, 640, 480,
+                               MarkerSettings(depth=2.0, scale=0.05, min_keypoint_score=0.5))
     first, *rest = array.markers
     assert first.action == Marker.DELETEALL
     spheres = [m for m in rest if m.type == Marker.SPHERE_LIST]
@@ -101,7 +103,9 @@ def test_pose_array_round_trip_fills_every_field():
     poses = [random_pose(), random_pose()]
     config = EstimatorConfig(decoder="multi", max_detections=7, score_threshold=0.3,
                              nms_radius=15.0, flip_horizontal=True, output_stride=8)
-    msg = to_pose_array(poses, HEADER, 640, 480, config, "m.onnx", (257, 193))
+    result = FrameResult(tuple(poses), (640, 480), (257, 193), config, "m.onnx", 8,
+                         StageTimes())
+    msg = build_pose_array(POSE_CLASSES, result, HEADER, box_min_score=0.5)
     assert (msg.image_width, msg.image_height) == (640, 480)
     assert (msg.input_width, msg.input_height) == (257, 193)
     assert (msg.model, msg.decoder, msg.output_stride) == ("m.onnx", "multi", 8)
@@ -110,7 +114,7 @@ def test_pose_array_round_trip_fills_every_field():
     assert msg.score_threshold == pytest.approx(0.3) and msg.nms_radius == pytest.approx(15.0)
     assert [k.part_name for k in msg.poses[0].keypoints] == list(PART_NAMES)
     assert [k.part_id for k in msg.poses[0].keypoints] == list(range(17))
-    back = from_pose_array(msg)
+    back = poses_from_pose_array(msg)
     for got, want in zip(back, poses):
         np.testing.assert_allclose(got.positions, want.positions)
         np.testing.assert_allclose(got.keypoint_scores, want.keypoint_scores)

@@ -51,7 +51,7 @@ def test_pose_array_equals_engine_and_keeps_header(probe, frames, engine):
         msg = probe.request(bgr8_message(bgr, header))
         assert key(msg.header.stamp) == key(header.stamp)
         assert msg.header.frame_id == FRAME_ID
-        poses = engine.estimate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        poses = engine.estimate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)).poses
         assert_same_poses(msg, poses, bgr.shape[1], bgr.shape[0])
         cfg = engine.config
         assert (msg.decoder, msg.output_stride, msg.max_detections) == (
@@ -83,7 +83,7 @@ def test_pose_array_equals_the_cli(probe, frames, tmp_path):
 
 
 def test_markers_match_poses(probe, frames):
-    from posenet_ros.ros.messages import from_pose_array
+    from posenet_ros.messages.pose_array import poses_from_pose_array as from_pose_array
     probe.subscribe("markers")
     try:
         header = new_header()
@@ -158,7 +158,7 @@ def test_compressed_transport(start_node, frames, engine):
         jpeg = jpeg_message(frames[0], header)
         msg = probe.request(jpeg)
         decoded = cv2.imdecode(np.frombuffer(jpeg.data, np.uint8), cv2.IMREAD_COLOR)
-        poses = engine.estimate(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))
+        poses = engine.estimate(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)).poses
         assert_same_poses(msg, poses, decoded.shape[1], decoded.shape[0])
         assert key(msg.header.stamp) == key(header.stamp)
     finally:

@@ -46,7 +46,7 @@ def set_ok(probe, **values):
 def test_decoder_and_max_detections_take_effect(probe, crowd, engine):
     rgb = cv2.cvtColor(crowd, cv2.COLOR_BGR2RGB)
     many = poses_now(probe, crowd)
-    assert len(many.poses) == len(engine.estimate(rgb)) >= 3
+    assert len(many.poses) == len(engine.estimate(rgb).poses) >= 3
     try:
         set_ok(probe, decoder="single")
         single = poses_now(probe, crowd)
@@ -68,7 +68,7 @@ def test_output_stride_rebuilds_the_session(probe, crowd, engine):
         msg = poses_now(probe, crowd)
         assert msg.output_stride == 8 and "stride8" in msg.model
         engine.reconfigure(output_stride=8)
-        want = engine.estimate(cv2.cvtColor(crowd, cv2.COLOR_BGR2RGB))
+        want = engine.estimate(cv2.cvtColor(crowd, cv2.COLOR_BGR2RGB)).poses
         assert len(msg.poses) == len(want)
         assert [p.score for p in msg.poses] == pytest.approx([p.score for p in want], abs=1e-5)
     finally:

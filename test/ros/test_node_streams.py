@@ -100,7 +100,7 @@ def rig(start_node):
 
 
 def engine_poses(engine, bgr):
-    return engine.estimate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return engine.estimate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)).poses
 
 
 def stream_key(cam: str, counter: str) -> str:
