@@ -28,8 +28,15 @@ import struct
 import cv2
 import numpy as np
 from posenet_ros.errors import ImageError
+from posenet_ros.jpeg_structure import (
+    check_flat_tail, JpegStructureError, read_frame, read_structure)
 
 DEFAULT_MAX_PIXELS = 7680 * 4320  # 8K UHD; larger frames are almost surely corrupt headers
+# A compressed frame may decode to at most this many bytes per allowed pixel (8-bit RGBA):
+# a 16-bit RGBA PNG at the pixel limit would need twice that.
+DECODED_BYTES_PER_PIXEL = 4
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}   # IHDR colour type -> decoded channels
 
 # encoding -> (channels, OpenCV conversion to RGB or None for already-RGB)
 _EIGHT_BIT = {
@@ -100,33 +107,78 @@ def image_to_rgb(msg, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
 
 
 def compressed_to_rgb(msg, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode a JPEG or PNG ``sensor_msgs/CompressedImage`` to an HxWx3 uint8 RGB array."""
+    """Decode a JPEG or PNG ``sensor_msgs/CompressedImage`` to an HxWx3 uint8 RGB array.
+
+    The cost is bounded before decoding: the header's size (found wherever it is) must fit
+    ``max_pixels`` and its decoded bytes (channels x bit depth) ``max_pixels`` x 4. A JPEG
+    is checked for being cut short (:mod:`posenet_ros.jpeg_structure`); bytes after its end
+    marker are ignored. EXIF orientation is ignored, as ROS's compressed image transport does.
+    """
     fmt = msg.format.lower()
     if "compresseddepth" in fmt:
         raise ImageDecodeError(f"format {msg.format!r} is a compressed depth image, not intensity")
-    data = np.frombuffer(msg.data, dtype=np.uint8)
-    if data.size == 0:
+    data = np.frombuffer(msg.data, dtype=np.uint8).tobytes()
+    if not data:
         raise ImageDecodeError(f"compressed image (format {msg.format!r}) has no data")
-    head = data[:8].tobytes()
-    if head.startswith(b"\xff\xd8"):
-        kind = "JPEG"
-        if b"\xff\xd9" not in data[-1024:].tobytes():
+    structure = None
+    try:
+        if data.startswith(b"\xff\xd8"):
+            kind = "JPEG"
+            frame = read_frame(data)
+            _check_cost(kind, frame.width, frame.height, len(frame.components),
+                        2 if frame.precision > 8 else 1, max_pixels)
+            structure = read_structure(data)
+            data = data[:structure.end]
+        elif data.startswith(PNG_SIGNATURE):
+            kind = "PNG"
+            _check_cost(kind, *_png_header(data), max_pixels)
+        else:
             raise ImageDecodeError(
-                f"truncated JPEG: no end-of-image marker in its {data.size} bytes")
-    elif head.startswith(b"\x89PNG\r\n\x1a\n"):
-        kind = "PNG"
-    else:
-        raise ImageDecodeError(
-            f"compressed image (format {msg.format!r}, {data.size} bytes) is neither JPEG "
-            f"nor PNG: starts with {head[:4].hex()}")
-    size = _compressed_size(data.tobytes()[:65536], kind)
-    if size is not None:
-        _check_size(size[0], size[1], max_pixels)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if bgr is None or bgr.size == 0:
-        raise ImageDecodeError(f"corrupt {kind} ({data.size} bytes, format {msg.format!r})")
+                f"compressed image (format {msg.format!r}, {len(data)} bytes) is neither JPEG "
+                f"nor PNG: starts with {data[:4].hex()}")
+        try:
+            bgr = cv2.imdecode(np.frombuffer(data, np.uint8),
+                               cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+        except cv2.error as exc:    # OpenCV's own limits and assertions
+            raise ImageDecodeError(
+                f"OpenCV refused this {kind} ({len(data)} bytes): "
+                f"{str(exc).strip().splitlines()[-1]}") from None
+        if bgr is None or bgr.size == 0:
+            raise ImageDecodeError(f"corrupt {kind} ({len(data)} bytes, format {msg.format!r})")
+        if structure is not None:
+            check_flat_tail(structure, data, bgr)
+    except JpegStructureError as exc:
+        raise ImageDecodeError(f"{exc} ({len(data)} bytes, format {msg.format!r})") from None
     _check_size(bgr.shape[1], bgr.shape[0], max_pixels)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _check_cost(kind: str, width: int, height: int, channels: int, sample_bytes: int,
+                max_pixels: int) -> None:
+    """Refuse a compressed image whose header declares more than the limits allow."""
+    if width <= 0 or height <= 0:
+        raise ImageDecodeError(f"{kind} header declares a zero size: {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageDecodeError(
+            f"{kind} header declares {width}x{height} = {width * height} pixels, over the "
+            f"limit of {max_pixels} (max_image_pixels)")
+    decoded, limit = width * height * channels * sample_bytes, max_pixels * DECODED_BYTES_PER_PIXEL
+    if decoded > limit:
+        raise ImageDecodeError(
+            f"{kind} {width}x{height} with {channels} channel(s) of {8 * sample_bytes} bits "
+            f"decodes to {decoded} bytes, over the limit of {limit} ({max_pixels} pixels x "
+            f"{DECODED_BYTES_PER_PIXEL} bytes)")
+
+
+def _png_header(data: bytes) -> tuple[int, int, int, int]:
+    """(width, height, channels, bytes per sample) from the IHDR chunk, which comes first."""
+    if len(data) < 29 or data[12:16] != b"IHDR":
+        raise ImageDecodeError(f"corrupt PNG: no IHDR header chunk in its {len(data)} bytes")
+    width, height = struct.unpack(">II", data[16:24])
+    depth, colour = data[24], data[25]
+    if colour not in _PNG_CHANNELS or depth not in (1, 2, 4, 8, 16):
+        raise ImageDecodeError(f"corrupt PNG: invalid bit depth {depth} / colour type {colour}")
+    return width, height, _PNG_CHANNELS[colour], 2 if depth == 16 else 1
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:
@@ -154,30 +206,3 @@ def _pixel_view(msg, dtype: np.dtype, channels: int) -> np.ndarray:
         return buffer[:height * row_bytes].view(dtype).reshape(height, width, channels)
     return np.ndarray((height, width, channels), dtype=dtype, buffer=buffer,
                       strides=(step, channels * dtype.itemsize, dtype.itemsize))
-
-
-def _compressed_size(head: bytes, kind: str) -> tuple[int, int] | None:
-    """Read (width, height) from a PNG IHDR or JPEG SOF header, before decoding.
-
-    This refuses huge images before allocating them; None when the header does not say
-    (the decoder then decides).
-    """
-    if kind == "PNG":
-        if len(head) >= 24 and head[12:16] == b"IHDR":
-            width, height = struct.unpack(">II", head[16:24])
-            return width, height
-        return None
-    pos = 2
-    while pos + 9 <= len(head):
-        if head[pos] != 0xFF:
-            return None
-        marker = head[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        length = struct.unpack(">H", head[pos + 2:pos + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", head[pos + 5:pos + 9])
-            return width, height
-        pos += 2 + length
-    return None

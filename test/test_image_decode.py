@@ -5,6 +5,7 @@ messages (array.array data) must decode exactly like rosbags' (numpy data).
 """
 from __future__ import annotations
 
+import attack_fixtures as attacks
 import cv2
 import numpy as np
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, IMAGE, typestore
@@ -117,8 +118,10 @@ def test_compressed_jpeg_and_png(ext):
     (image(np.zeros((2, 3, 2), np.uint8), "yuv422"), "width 3 is odd"),
     (compressed(b""), "has no data"),
     (compressed(b"GIF89a...."), "neither JPEG nor PNG"),
-    (compressed(b"\xff\xd8\xff\xe0" + b"\x00" * 100), "truncated JPEG"),
+    (compressed(b"\xff\xd8\xff\xe0" + b"\x00" * 100), "corrupt JPEG: segment 0xE0 .* length 0"),
+    (compressed(b"\xff\xd8\xff\xe0\x40\x00" + b"\x00" * 100), "truncated JPEG: segment 0xE0"),
     (compressed(b"\xff\xd8\xff\xe0" + b"\x00" * 100 + b"\xff\xd9"), "corrupt JPEG"),
+    (compressed(b"\xff\xd8" + b"\x00" * 100 + b"\xff\xd9"), "corrupt JPEG: no frame header"),
     (compressed(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30), "corrupt PNG"),
     (compressed(b"\x00\x00\x00\x00", "16UC1; compressedDepth png"), "compressed depth"),
 ])
@@ -157,3 +160,93 @@ def test_rclpy_and_rosbags_messages_decode_alike():
                 decode(msg)
             continue
         np.testing.assert_array_equal(decode(msg), want)
+
+
+# -- hostile compressed frames (real files made from the sample stills) -------------------------
+
+@pytest.mark.parametrize("width,height", [(30000, 30000), (60000, 60000)])
+def test_jpeg_bomb_behind_a_64k_comment_is_refused_before_decoding(width, height):
+    bomb = attacks.jpeg_bomb(width, height)
+    assert bomb.index(b"\xff\xc0") > 65536 and len(bomb) < 70000
+    with pytest.raises(ImageDecodeError, match=f"JPEG header declares {width}x{height} = "
+                       f"{width * height} pixels, over the limit of 1000000"):
+        decode(compressed(bomb), max_pixels=1_000_000)
+
+
+def test_opencv_assertions_become_decode_errors():
+    """With the node's cap lifted, OpenCV's own pixel limit raises: a clear error, no cv2.error."""
+    with pytest.raises(ImageDecodeError, match="OpenCV refused this JPEG"):
+        decode(compressed(attacks.jpeg_bomb(60000, 60000)), max_pixels=10**11)
+
+
+def test_sixteen_bit_rgba_png_bomb_is_refused_by_its_decoded_bytes():
+    bomb = attacks.png_bomb(5700, 5700)
+    assert len(bomb) < 300_000
+    assert 5700 * 5700 < 33_177_600       # under the default pixel cap: the bytes decide
+    with pytest.raises(ImageDecodeError, match="PNG 5700x5700 with 4 channel.s. of 16 bits "
+                       f"decodes to {5700 * 5700 * 8} bytes, over the limit of {33_177_600 * 4}"):
+        decode(compressed(bomb, "png"))
+
+
+def test_png_within_the_byte_budget_decodes():
+    flat = np.full((40, 30, 4), 40000, np.uint16)
+    ok, data = cv2.imencode(".png", flat)
+    out = decode(compressed(data.tobytes(), "png"), max_pixels=40 * 30 * 2)   # 8 <= 2 x 4
+    assert out.shape == (40, 30, 3) and (out == 40000 >> 8).all()
+
+
+@pytest.mark.parametrize("layout", attacks.JPEG_LAYOUTS)
+def test_jpeg_with_trailing_bytes_decodes_like_the_jpeg(layout):
+    jpeg = attacks.encode_jpeg(attacks.still(), **attacks.JPEG_LAYOUTS[layout])
+    want = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR),
+                        cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(decode(compressed(jpeg)), want)
+    np.testing.assert_array_equal(decode(compressed(attacks.with_trailing_bytes(jpeg))), want)
+
+
+@pytest.mark.parametrize("name", ["messi5.jpg", "basketball1.png", "basketball2.png"])
+@pytest.mark.parametrize("layout", attacks.JPEG_LAYOUTS)
+@pytest.mark.parametrize("fraction", [0.2, 0.5, 0.8, 0.95])
+def test_cut_jpeg_closed_with_an_end_marker_is_refused(name, layout, fraction):
+    jpeg = attacks.encode_jpeg(attacks.still(name), **attacks.JPEG_LAYOUTS[layout])
+    cut = attacks.truncated(jpeg, fraction)
+    if layout == "progressive" and fraction >= 0.8:
+        # Documented gap: the cut falls in the last (luma refinement) scan.
+        assert decode(compressed(cut)).shape == decode(compressed(jpeg)).shape
+        return
+    with pytest.raises(ImageDecodeError, match="truncated JPEG"):
+        decode(compressed(cut))
+    with pytest.raises(ImageDecodeError, match="truncated JPEG: .*(no end|the data)"):
+        decode(compressed(attacks.truncated(jpeg, fraction, close=False)))
+
+
+@pytest.mark.parametrize("bgr", [np.zeros((48, 64, 3), np.uint8),
+                                 np.full((48, 64, 3), (30, 90, 160), np.uint8),
+                                 np.full((50, 70, 3), 255, np.uint8)],
+                         ids=["black", "flat-colour", "white-odd-size"])
+@pytest.mark.parametrize("layout", attacks.JPEG_LAYOUTS)
+def test_flat_frames_are_not_mistaken_for_cut_ones(bgr, layout):
+    """A lens cap or a flat test card: every MCU is flat and coded; accepted."""
+    frame = bgr.copy()
+    frame[:8, :8] = (10, 200, 10)          # one detail so the first MCU is not flat
+    jpeg = attacks.encode_jpeg(frame, **attacks.JPEG_LAYOUTS[layout])
+    assert decode(compressed(jpeg)).shape == frame.shape
+    if layout in ("baseline", "optimized") and bgr.max() not in (0, 255):
+        with pytest.raises(ImageDecodeError, match="truncated JPEG"):
+            decode(compressed(attacks.truncated(jpeg, 0.5)))
+
+
+def test_cut_flat_jpeg_with_bottom_detail_is_refused():
+    """The flat-tail test also guards images whose real content ends in a flat region."""
+    img = attacks.still()
+    img[200:] = (40, 120, 200)
+    jpeg = attacks.encode_jpeg(img)
+    assert decode(compressed(jpeg)).shape == img.shape
+    with pytest.raises(ImageDecodeError, match="truncated JPEG"):
+        decode(compressed(attacks.truncated(jpeg, 0.4)))
+
+
+def test_anything_else_is_refused_clearly():
+    ok, webp = cv2.imencode(".webp", attacks.still())
+    with pytest.raises(ImageDecodeError, match="neither JPEG nor PNG: starts with 52494646"):
+        decode(compressed(webp.tobytes(), "webp"))
