@@ -1,18 +1,59 @@
-"""Running a node from ``main()``: start, spin, and shut down cleanly on every distro.
+"""Running a node from ``main()``: start, spin, and shut down cleanly on every path.
 
-``with rclpy.init()`` does not exist on Jazzy and older, so this is try/finally. Ctrl-C and
-an external shutdown (SIGTERM, ``rclpy.shutdown()`` elsewhere) both end with exit code 0; a
-node that cannot start (bad command line, settings, missing model) logs one line and
-returns 2 instead of a traceback.
+Every way a node is asked to stop ends with exit code 0 and no traceback: Ctrl-C, the
+*second* SIGINT that a terminal Ctrl-C under ``ros2 launch`` delivers (the terminal signals
+the whole process group and launch forwards one more), SIGTERM, an external
+``rclpy.shutdown()``, a signal under load and one during a long frame decode. A node that
+cannot start (bad command line, settings, missing model) logs one line and returns 2.
+
+How: before ``rclpy.init`` a Python handler is installed for SIGINT and SIGTERM; rclpy's own
+handler chains to it. During start-up the first signal interrupts the start (a model load can
+take seconds); while spinning the handler only records the signal and lets rclpy's handler
+shut the context down, so the executor returns instead of being interrupted at a random line;
+from cleanup on further signals are ignored, so ``close()``, ``destroy_node()`` and the
+interpreter's exit finish.
+Errors the executor raises because the context vanished under it (e.g. ``RuntimeError:
+Unable to convert call argument '0' to Python object`` from ``_take_subscription``) are
+recognised as the shutdown they are. ``with rclpy.init()`` does not exist on Humble and
+Jazzy, so this is try/finally.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 import logging
+import os
+import signal
+import sys
+import threading
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Interrupts:
+    """The Python-level SIGINT/SIGTERM handler under rclpy's, with one behaviour per phase."""
+
+    def __init__(self) -> None:
+        self._phase = "starting"
+        self._count = 0
+        for sig in SIGNALS:
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame) -> None:
+        self._count += 1
+        if self._phase == "starting" and self._count == 1:
+            raise KeyboardInterrupt   # stop a model load or other slow start-up
+        # spinning: rclpy's handler has shut the context down and woken the executor;
+        # cleaning up: close() and destroy_node() must finish, so nothing is raised.
+
+    def spinning(self) -> None:
+        self._phase = "spinning"
+
+    def cleaning_up(self) -> None:
+        self._phase = "cleaning up"
 
 
 def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[type[Exception], ...],
@@ -20,6 +61,24 @@ def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[typ
     """Create the node with ``make_node`` and ``spin`` it; the node's ``close()`` runs last."""
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     log = logging.getLogger(name)
+    interrupts = _Interrupts()
+    try:
+        code = _run(log, interrupts, make_node, startup_errors, spin, args)
+    except KeyboardInterrupt:   # a signal while rclpy or the node was starting
+        log.info("interrupted during start-up")
+        code = 0
+    _exit_if_threads_linger(log, code)
+    for sig in SIGNALS:
+        # Interpreter finalisation resets Python-handled signals to SIG_DFL (not ignored
+        # ones) while ONNX Runtime and DDS still tear down: a late second Ctrl-C would kill
+        # the exiting process (-2).
+        signal.signal(sig, signal.SIG_IGN)
+    return code
+
+
+def _run(log: logging.Logger, interrupts: _Interrupts, make_node: Callable[[], Node],
+         startup_errors: tuple[type[Exception], ...], spin: Callable[[Node], None],
+         args: list[str] | None) -> int:
     try:
         rclpy.init(args=args)
     except RuntimeError as exc:   # rcl rejects the command line, e.g. a missing params file
@@ -30,16 +89,42 @@ def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[typ
         try:
             node = make_node()
         except startup_errors as exc:
+            if not rclpy.ok():    # a signal shut the context down under the start-up
+                log.info("interrupted during start-up")
+                return 0
             log.critical("cannot start: %s", exc)
             return 2
+        interrupts.spinning()
         try:
             spin(node)
         except (KeyboardInterrupt, ExternalShutdownException):
             # rclpy has already shut its context down: log through Python, not /rosout.
             log.info("shutting down")
+        except Exception as exc:   # noqa: B902 -- re-raised unless the context vanished
+            if rclpy.ok():
+                raise
+            log.info("shutting down (the executor was stopped mid-callback: %s)",
+                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     finally:
+        interrupts.cleaning_up()
         if node is not None:
             node.close()
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _exit_if_threads_linger(log: logging.Logger, code: int) -> None:
+    """Exit now if a worker is still inside a long call (a decode) that ``close()`` outwaited.
+
+    Interpreter shutdown would otherwise run library destructors under a thread still using
+    them; everything of ours is closed by now, so ``os._exit`` skips only that.
+    """
+    busy = [t.name for t in threading.enumerate()
+            if t is not threading.main_thread() and t.is_alive()]
+    if busy:
+        log.warning("exiting while %s still busy", ", ".join(busy))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
