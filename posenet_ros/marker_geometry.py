@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+from posenet_ros.camera_model import CameraModel
 from posenet_ros.draw import PALETTE as DRAW_PALETTE
 from posenet_ros.keypoints import SKELETON
 from posenet_ros.pose import Pose
@@ -42,42 +42,6 @@ class MarkerSpec:
     size: float                          # metres: sphere diameter or line width
     rgba: tuple[float, float, float, float]
     points: np.ndarray                   # (N, 3) in the image's optical frame
-
-
-@dataclass(frozen=True)
-class CameraModel:
-    """The parts of a CameraInfo needed to turn pixels into rays."""
-
-    k: np.ndarray            # 3x3 intrinsics
-    d: np.ndarray            # distortion coefficients (may be empty)
-    distortion_model: str
-    width: int
-    height: int
-
-    @classmethod
-    def from_camera_info(cls, info) -> CameraModel | None:
-        """None when the CameraInfo is uncalibrated (K all zero or non-positive focal length)."""
-        k = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
-        if k[0, 0] <= 0 or k[1, 1] <= 0:
-            return None
-        return cls(k=k, d=np.asarray(info.d, dtype=np.float64),
-                   distortion_model=info.distortion_model,
-                   width=int(info.width), height=int(info.height))
-
-    def normalized(self, uv: np.ndarray, image_width: int, image_height: int) -> np.ndarray:
-        """Map (N, 2) pixels of an image of that size to normalised coordinates (x/z, y/z)."""
-        k = self.k.copy()
-        calibrated = (self.width, self.height)
-        if self.width > 0 and self.height > 0 and calibrated != (image_width, image_height):
-            k[0] *= image_width / self.width
-            k[1] *= image_height / self.height
-        points = uv.reshape(-1, 1, 2).astype(np.float64)
-        if self.d.size and np.any(self.d):
-            if self.distortion_model == "equidistant" and self.d.size >= 4:
-                return cv2.fisheye.undistortPoints(points, k, self.d[:4]).reshape(-1, 2)
-            if self.distortion_model in ("plumb_bob", "rational_polynomial"):
-                return cv2.undistortPoints(points, k, self.d).reshape(-1, 2)
-        return (uv - k[:2, 2]) / np.array([k[0, 0], k[1, 1]])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""CameraInfo validation (ROS-free): valid models cast correct rays, bad ones say why."""
+from __future__ import annotations
+
+import attack_fixtures as attacks
+import cv2
+import numpy as np
+from posenet_ros.bag.typestore import typestore
+from posenet_ros.camera_model import CameraInfoError, CameraModel
+from posenet_ros.marker_geometry import keypoints_3d
+import pytest
+
+K = np.array(attacks.K_GOOD)
+RNG = np.random.default_rng(11)
+POINTS = RNG.uniform([-0.8, -0.6, 2], [0.8, 0.6, 4], (12, 3))   # in front of the camera
+
+
+def fields(**change):
+    values = {"k": K.ravel().tolist(), "d": [], "distortion_model": "plumb_bob",
+              "width": 640, "height": 480, "r": np.eye(3).ravel().tolist(),
+              "p": np.hstack([K, np.zeros((3, 1))]).ravel().tolist()}
+    values.update(change)
+    return values
+
+
+@pytest.mark.parametrize("model,d", [
+    ("plumb_bob", [-0.3, 0.1, 0.001, -0.002, 0.01]),
+    ("rational_polynomial", [-0.3, 0.1, 0.001, -0.002, 0.01, 0.02, -0.01, 0.003]),
+    ("equidistant", [0.05, -0.01, 0.002, -0.0005]),
+    ("plumb_bob", []),
+])
+def test_valid_models_cast_rays_through_the_projected_pixels(model, d):
+    """Project with OpenCV's own projection, then the rays must hit the points' directions."""
+    camera = CameraModel.from_fields(**fields(d=d, distortion_model=model))
+    if model == "equidistant":
+        uv, _ = cv2.fisheye.projectPoints(POINTS.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K,
+                                          np.array(d))
+    else:
+        uv, _ = cv2.projectPoints(POINTS, np.zeros(3), np.zeros(3), K, np.array(d or [0] * 5))
+    rays = keypoints_3d(uv.reshape(-1, 2), 640, 480, 1.0, camera)
+    np.testing.assert_allclose(rays[:, :2], POINTS[:, :2] / POINTS[:, 2:], atol=1e-4)
+
+
+@pytest.mark.parametrize("change,reason", [
+    ({"d": list(attacks.D_THREE_PLUMB_BOB)}, "D has 3 coefficients; plumb_bob needs 5"),
+    ({"d": [0.1] * 5, "distortion_model": "rational_polynomial"},
+     "D has 5 coefficients; rational_polynomial needs 8"),
+    ({"d": [0.1] * 4, "distortion_model": "kannala_brandt"},
+     "distortion model 'kannala_brandt' is not one of plumb_bob"),
+    ({"k": np.array(attacks.K_NAN).ravel().tolist()}, r"K has non-finite values at \[0\]"),
+    ({"k": (K * [[1, 1, np.inf], [1, 1, 1], [1, 1, 1]]).ravel().tolist()},
+     r"K has non-finite values at \[2\]"),
+    ({"k": (K * [[-1, 1, 1], [1, 1, 1], [1, 1, 1]]).ravel().tolist()}, "fx=-500"),
+    ({"k": K.ravel().tolist()[:6]}, "K has 6 values, expected 9"),
+    ({"k": (K + [[0, 0, 0], [0, 0, 0], [0, 0, 1]]).ravel().tolist()}, "last row"),
+    ({"d": [0.1, float("nan"), 0, 0, 0]}, "D has non-finite values at"),
+    ({"p": [float("nan")] * 12}, "P has non-finite values"),
+    ({"r": [1.0] * 4}, "R has 4 values, expected 9"),
+    ({"width": -640}, "width -640 is outside"),
+    ({"width": 640, "height": 0}, "one side is zero"),
+])
+def test_bad_camera_info_is_refused_with_the_reason(change, reason):
+    with pytest.raises(CameraInfoError, match=reason):
+        CameraModel.from_fields(**fields(**change))
+
+
+def test_uncalibrated_camera_is_none_and_zero_d_means_no_distortion():
+    assert CameraModel.from_fields(**fields(k=[0.0] * 9)) is None
+    camera = CameraModel.from_fields(**fields(d=[0.0] * 5))
+    assert camera.d.size == 0
+    np.testing.assert_allclose(camera.normalized(np.array([[320.0, 240.0]]), 640, 480), [[0, 0]])
+
+
+def test_rosbags_camera_info_is_read_by_its_fields():
+    types = typestore().types
+    info = types["sensor_msgs/msg/CameraInfo"](
+        header=types["std_msgs/msg/Header"](
+            stamp=types["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="cam"),
+        height=480, width=640, distortion_model="plumb_bob",
+        d=np.array(attacks.D_THREE_PLUMB_BOB), k=K.ravel(), r=np.eye(3).ravel(),
+        p=np.hstack([K, np.zeros((3, 1))]).ravel(), binning_x=0, binning_y=0,
+        roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0,
+                                                      width=0, do_rectify=False))
+    with pytest.raises(CameraInfoError, match="D has 3 coefficients"):
+        CameraModel.from_camera_info(info)
+    info.d = np.zeros(5)
+    assert CameraModel.from_camera_info(info).width == 640
