@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+import threading
 
 import numpy as np
 import onnxruntime as ort
@@ -34,7 +35,25 @@ PROVIDER_NAMES = {
 }
 
 
+# The one list of ORT providers that run on a GPU (device_id, device-side preprocessing).
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+
+_warned: set[tuple] = set()          # fallback causes already logged by this process
+_warned_lock = threading.Lock()
+
+
+def warn_once(cause: tuple, message: str, *args) -> bool:
+    """Log a provider-fallback warning the first time this process meets ``cause``.
+
+    Models are reloaded on every parameter change (stride, precision, ...): the same
+    missing CUDA must not repeat a line per reload. True when it was logged now.
+    """
+    with _warned_lock:
+        if cause in _warned:
+            return False
+        _warned.add(cause)
+    log.warning(message, *args)
+    return True
 
 
 class ModelError(RuntimeError):
@@ -56,7 +75,7 @@ def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0
             missing.append(short)
             continue
         opts = dict((options or {}).get(short.lower(), {}))
-        if name in ("CUDAExecutionProvider", "TensorrtExecutionProvider"):
+        if name in GPU_PROVIDERS:
             opts.setdefault("device_id", device_id)
         if name == "TensorrtExecutionProvider":   # engines take minutes to build: keep them
             cache = str(paths.models_dir() / "tensorrt-cache")
@@ -68,8 +87,9 @@ def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0
     if not any(name == "CPUExecutionProvider" for name, _ in chosen):
         chosen.append(("CPUExecutionProvider", {}))
     if missing and missing != ["cpu"]:
-        log.warning("execution provider(s) %s not in this onnxruntime (%s); running on %s",
-                    ", ".join(missing), ort.__version__, chosen[0][0])
+        warn_once(("missing", tuple(missing), chosen[0][0]),
+                  "execution provider(s) %s not in this onnxruntime (%s); running on %s",
+                  ", ".join(missing), ort.__version__, chosen[0][0])
     return chosen
 
 
@@ -125,7 +145,8 @@ class PoseNetModel:
             raise ModelError(f"cannot load {self.path}: {exc}") from exc
         self.providers = self.session.get_providers()
         if self.providers[0] != wanted[0][0]:
-            log.warning("%s failed to initialise; running on %s", wanted[0][0], self.providers[0])
+            warn_once(("failed", wanted[0][0], self.providers[0]),
+                      "%s failed to initialise; running on %s", wanted[0][0], self.providers[0])
         self._input = self.session.get_inputs()[0]
         self._channels_last = not device_preprocess and self._input.shape[-1] == 3   # a NHWC graph
         self._outputs = self._match_outputs()
