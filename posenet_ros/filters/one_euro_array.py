@@ -23,24 +23,29 @@ class OneEuroArray:
     ``mask`` entry passes its value through and does not touch that filter's state.
     """
 
+    # Rows of the state array: every filter's frequency estimate, last stamp (integral
+    # microseconds, exact in float64), 1.0 once it has a value (the position and speed
+    # low-passes start together), last raw value, stored value, stored speed.
+    _FREQUENCY, _STAMP, _INITIALIZED, _RAW, _STORED, _SPEED = range(6)
+
     def __init__(self, config: OneEuroFilterConfig, shape: tuple[int, ...]) -> None:
         self.config = config
         self.shape = tuple(shape)
-        self._frequency = np.full(self.shape, float(config.frequency))
-        self._last_stamp = np.zeros(self.shape)       # integral microseconds, exact in float64
-        self._initialized = np.zeros(self.shape, dtype=bool)
-        self._raw = np.zeros(self.shape)
-        self._stored = np.zeros(self.shape)
-        self._d_initialized = np.zeros(self.shape, dtype=bool)
-        self._d_stored = np.zeros(self.shape)
+        self._state = np.zeros((6,) + self.shape)
+        self._state[self._FREQUENCY] = config.frequency
 
     def reset(self, index: np.ndarray | slice | int | None = None) -> None:
         """Forget the history of the rows ``index`` (all rows when None)."""
         rows = slice(None) if index is None else index
-        self._frequency[rows] = self.config.frequency
-        self._last_stamp[rows] = 0.0
-        self._initialized[rows] = False
-        self._d_initialized[rows] = False
+        self._state[self._FREQUENCY, rows] = self.config.frequency
+        self._state[self._STAMP, rows] = 0.0
+        self._state[self._INITIALIZED, rows] = 0.0
+
+    def last_output(self, index: np.ndarray | slice | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the last filtered values of the rows ``index`` and whether each has one."""
+        rows = slice(None) if index is None else index
+        return self._state[self._STORED, rows], self._state[self._INITIALIZED, rows] > 0
 
     def apply(self, values: np.ndarray, micro_seconds: float,
               value_scale: float | np.ndarray = 1.0,
@@ -55,23 +60,20 @@ class OneEuroArray:
         values = np.asarray(values, dtype=np.float64)
         config = self.config
         stamp = float(math.trunc(micro_seconds))
-        last = self._last_stamp[rows]
+        state = self._state[:, rows]
+        frequency, last, initialized, raw, stored, d_stored = state
+        if values.shape != last.shape:
+            raise ValueError(f"values {values.shape} do not match the filters {last.shape}")
         fresh = (last < stamp) & ~np.isnan(values)
         if mask is not None:
             fresh &= mask
-        if values.shape != last.shape:
-            raise ValueError(f"values {values.shape} do not match the filters {last.shape}")
-        frequency = self._frequency[rows]
+        initialized = initialized > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             estimate = 1 / ((stamp - last) * MICRO_SECONDS_TO_SECOND)
         frequency = np.where(fresh & (last != 0) & (stamp != 0), estimate, frequency)
-        initialized = self._initialized[rows]
-        stored = self._stored[rows]
-        d_value = np.where(initialized, (values - self._raw[rows]) * value_scale * frequency, 0.0)
+        d_value = np.where(initialized, (values - raw) * value_scale * frequency, 0.0)
         d_alpha = 1.0 / (1.0 + (frequency / (2 * math.pi * config.derivate_cutoff)))
-        d_stored = self._d_stored[rows]
-        ed_value = np.where(self._d_initialized[rows],
-                            d_stored + d_alpha * (d_value - d_stored), d_value)
+        ed_value = np.where(initialized, d_stored + d_alpha * (d_value - d_stored), d_value)
         speed = np.abs(ed_value)
         cutoff = config.min_cutoff + config.beta * speed
         alpha = 1.0 / (1.0 + (frequency / (2 * math.pi * cutoff)))
@@ -82,18 +84,7 @@ class OneEuroArray:
             step = alpha * threshold * np.arcsinh((values - stored) / threshold)
         out = np.where(initialized, stored + step, values)
         out = np.where(fresh, out, values)
-        self._write(rows, fresh, frequency, stamp, values, out, ed_value)
+        new = np.stack([frequency, np.broadcast_to(stamp, out.shape),
+                        np.ones(out.shape), values, out, ed_value])
+        self._state[:, rows] = np.where(fresh, new, state)
         return out
-
-    def _write(self, rows, fresh, frequency, stamp, values, out, ed_value) -> None:
-        """Store the new state of the ``fresh`` elements of ``rows``."""
-        def put(array: np.ndarray, new) -> None:
-            array[rows] = np.where(fresh, new, array[rows])
-
-        put(self._frequency, frequency)
-        put(self._last_stamp, stamp)
-        put(self._initialized, True)
-        put(self._raw, values)
-        put(self._stored, out)
-        put(self._d_initialized, True)
-        put(self._d_stored, ed_value)
