@@ -1,0 +1,134 @@
+"""The attacks of issue 12 as real messages over DDS to the installed node, in its own process.
+
+Each hostile input must give one clear, specific line in the node's log (per cause: two
+different attacks in a row both show), no traceback, and the node serves the next frame.
+The same files are unit-tested in test/test_image_decode.py and test/test_camera_model.py.
+"""
+from __future__ import annotations
+
+import time
+
+import attack_fixtures as attacks    # test/, on sys.path through its conftest.py
+from dds_probe import (
+    bgr8_message, CameraInfo, CompressedImage, key, new_header, Probe, wait_for)
+import numpy as np
+import pytest
+
+
+def compressed(data: bytes, fmt: str = "jpeg") -> CompressedImage:
+    msg = CompressedImage(header=new_header(), format=fmt)
+    msg.data = data
+    return msg
+
+
+@pytest.fixture(scope="module")
+def photo_jpeg() -> bytes:
+    return attacks.encode_jpeg(attacks.still())
+
+
+def send_all(probe: Probe, messages, pause: float = 0.4) -> None:
+    """Publish one at a time: the node keeps only the newest frame of a stream."""
+    for msg in messages:
+        probe.compressed_pub.publish(msg)
+        end = time.monotonic() + pause
+        while time.monotonic() < end:
+            probe.spin()
+
+
+def test_decompression_bombs_are_refused_before_decoding(start_node, photo_jpeg):
+    ns = "/attacks_bombs"
+    node = start_node(ns, providers=["cpu"], image_transport="compressed",
+                      qos_reliability="reliable")
+    probe = Probe(ns)
+    try:
+        probe.wait_ready(node, compressed=True)
+        probe.request(compressed(photo_jpeg))
+        bombs = [compressed(attacks.jpeg_bomb(30000, 30000)),
+                 compressed(attacks.jpeg_bomb(60000, 60000)),
+                 compressed(attacks.png_bomb(), "png")]
+        started = time.monotonic()
+        send_all(probe, bombs)
+        good = probe.request(compressed(photo_jpeg))
+        assert time.monotonic() - started < 15, "a bomb blocked the worker"
+        assert node.alive() and len(good.poses) > 0
+        assert not any(key(b.header.stamp) in probe.poses for b in bombs)
+        log = node.log()
+        for reason in ("JPEG header declares 30000x30000", "JPEG header declares 60000x60000",
+                       "PNG 5700x5700 with 4 channel(s) of 16 bits decodes to"):
+            assert reason in log, log          # one line per cause, not one per call site
+        assert "Traceback" not in log and "cv2.error" not in log
+        values = probe.next_diagnostics(f"{ns}/posenet_node")
+        assert int(values["decode_errors"]) == len(bombs)
+    finally:
+        probe.close()
+    assert node.stop() == 0, node.log()
+
+
+def test_trailing_bytes_are_accepted_and_cut_jpegs_refused(start_node, photo_jpeg):
+    ns = "/attacks_jpeg"
+    node = start_node(ns, providers=["cpu"], image_transport="compressed",
+                      qos_reliability="reliable")
+    probe = Probe(ns)
+    try:
+        probe.wait_ready(node, compressed=True)
+        plain = probe.request(compressed(photo_jpeg))
+        padded = probe.request(compressed(attacks.with_trailing_bytes(photo_jpeg)))
+        assert len(padded.poses) == len(plain.poses) > 0
+        for a, b in zip(padded.poses, plain.poses):
+            assert a.score == pytest.approx(b.score, abs=1e-6)
+        cut = [compressed(attacks.truncated(photo_jpeg, 0.5)),
+               compressed(attacks.truncated(photo_jpeg, 0.5, close=False))]
+        send_all(probe, cut)
+        after = probe.request(compressed(photo_jpeg))
+        assert node.alive() and len(after.poses) == len(plain.poses)
+        assert not any(key(c.header.stamp) in probe.poses for c in cut)
+        log = node.log()
+        assert "truncated JPEG: its last" in log, log                  # closed with an EOI
+        assert "truncated JPEG: the data ends inside scan 1" in log, log   # without
+        assert "Traceback" not in log
+    finally:
+        probe.close()
+    assert node.stop() == 0, node.log()
+
+
+def camera_info(k, d, model: str = "plumb_bob", width: int = 548,
+                height: int = 342) -> CameraInfo:
+    info = CameraInfo(header=new_header(), width=width, height=height, distortion_model=model)
+    info.k = [float(v) for v in np.asarray(k, float).ravel()]
+    info.d = [float(v) for v in d]
+    info.r = [float(v) for v in np.eye(3).ravel()]
+    info.p = [float(v) for v in np.hstack([np.asarray(k, float), np.zeros((3, 1))]).ravel()]
+    return info
+
+
+@pytest.mark.parametrize("k,d,reason", [
+    (attacks.K_GOOD, attacks.D_THREE_PLUMB_BOB, "D has 3 coefficients; plumb_bob needs 5"),
+    (attacks.K_NAN, (), "K has non-finite values at [0]"),
+], ids=["three-plumb-bob-coefficients", "nan-in-k"])
+def test_bad_camera_info_is_reported_once_and_poses_go_on(start_node, k, d, reason):
+    ns = "/attacks_info_" + ("d" if d else "k")
+    node = start_node(ns, providers=["cpu"], qos_reliability="reliable")
+    probe = Probe(ns)
+    try:
+        probe.wait_ready(node)
+        probe.subscribe("markers")
+        wait_for(lambda: probe.info_pub.get_subscription_count() > 0, 30, probe.spin,
+                 "the node's camera_info subscription")
+        frame = attacks.still()
+        replies = []
+        for _ in range(4):            # a camera repeats its CameraInfo with every frame
+            probe.info_pub.publish(camera_info(k, d))
+            replies.append(probe.request(bgr8_message(frame, new_header())))
+        assert node.alive(), node.log()
+        assert all(len(r.poses) > 0 for r in replies)
+        wait_for(lambda: key(replies[-1].header.stamp) in probe.markers, 10, probe.spin,
+                 "markers of the last frame")
+        for marker in probe.markers[key(replies[-1].header.stamp)].markers[1:]:
+            points = np.array([[p.x, p.y, p.z] for p in marker.points])
+            assert np.isfinite(points).all(), points
+        log = node.log()
+        assert log.count(reason) == 1, log          # once per change, not once per frame
+        assert "Traceback" not in log
+    finally:
+        probe.close()
+    assert node.stop() == 0, node.log()
