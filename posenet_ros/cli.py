@@ -11,6 +11,7 @@ from posenet_ros.bag import cli as bag_cli
 from posenet_ros.bench import cli as bench_cli
 from posenet_ros.cli_options import add_engine_arguments, config_from_args
 from posenet_ros.config import VALID_STRIDES
+from posenet_ros.marker_geometry import MarkerSettings
 
 log = logging.getLogger("posenet_ros")
 
@@ -26,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     est.add_argument("--json", action="store_true", help="print one JSON array (tfjs pose format)")
     est.add_argument("--output", type=Path,
                      help="annotated image or video (a folder for several inputs)")
-    est.add_argument("--min-keypoint-score", type=float, default=0.5, help="drawing threshold")
+    est.add_argument("--min-keypoint-score", type=float,
+                     default=MarkerSettings().min_keypoint_score,
+                     help="drawing threshold, as the node's markers (default %(default)s)")
     est.set_defaults(func=_estimate)
 
     conv = sub.add_parser("convert", help="fetch the weights (once) and build the ONNX models")

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 from posenet_ros.config import ConfigError, DECODERS, EstimatorConfig, VALID_STRIDES
+
+# The engine's defaults, read from EstimatorConfig so that the CLI cannot drift from them.
+DEFAULTS = {f.name: f.default for f in fields(EstimatorConfig)}
 
 
 def parse_resolution(text: str) -> int | tuple[int, int]:
@@ -19,24 +23,32 @@ def parse_resolution(text: str) -> int | tuple[int, int]:
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("PoseNet")
-    g.add_argument("--mode", choices=DECODERS, default="multi",
-                   help="single or multi-pose decoding")
-    g.add_argument("--resolution", type=parse_resolution, default=257,
-                   help="network input, N or WxH; rounded as tfjs does (default 257)")
-    g.add_argument("--scale-factor", type=float, default=None,
+    d = DEFAULTS
+    g.add_argument("--mode", choices=DECODERS, default=d["decoder"],
+                   help="single or multi-pose decoding (default %(default)s)")
+    g.add_argument("--resolution", type=parse_resolution, default=d["input_resolution"],
+                   help="network input, N or WxH; rounded as tfjs does (default %(default)s)")
+    g.add_argument("--scale-factor", type=float, default=d["image_scale_factor"],
                    help="image scale factor (0.2-1.0) instead of --resolution, as in the article")
-    g.add_argument("--stride", type=int, choices=VALID_STRIDES, default=16, help="output stride")
-    g.add_argument("--flip", action="store_true", help="mirror poses horizontally (webcam video)")
-    g.add_argument("--max-detections", type=int, default=5)
-    g.add_argument("--score-threshold", type=float, default=0.5, help="minimum root part score")
-    g.add_argument("--nms-radius", type=float, default=20.0, help="pixels between people's parts")
-    g.add_argument("--model", default=None,
+    g.add_argument("--stride", type=int, choices=VALID_STRIDES, default=d["output_stride"],
+                   help="output stride (default %(default)s)")
+    g.add_argument("--flip", action="store_true", default=d["flip_horizontal"],
+                   help="mirror poses horizontally (webcam video)")
+    g.add_argument("--max-detections", type=int, default=d["max_detections"],
+                   help="multi: at most this many people (default %(default)s)")
+    g.add_argument("--score-threshold", type=float, default=d["score_threshold"],
+                   help="minimum root part score (default %(default)s)")
+    g.add_argument("--nms-radius", type=float, default=d["nms_radius"],
+                   help="pixels between people's parts (default %(default)s)")
+    g.add_argument("--model", default=d["model"],
                    help="ONNX or TF.js model.json (default: converted model)")
     g.add_argument("--int8", action="store_true",
                    help="use the int8 model built by `convert --int8`")
-    g.add_argument("--providers", default="cuda,cpu",
-                   help="execution providers in order of preference (cuda, tensorrt, cpu, ...)")
-    g.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
+    g.add_argument("--providers", default=",".join(d["providers"]),
+                   help="execution providers in order of preference (cuda, tensorrt, cpu, ...; "
+                        "default %(default)s)")
+    g.add_argument("--threads", type=int, default=d["threads"],
+                   help="ONNX Runtime threads (0: all cores)")
 
 
 def config_from_args(args: argparse.Namespace) -> EstimatorConfig:

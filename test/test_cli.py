@@ -75,3 +75,13 @@ def test_convert_is_a_no_op_when_models_are_current(models):
     done = run_cli("convert")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("up to date") == 3
+
+
+def test_engine_options_default_to_the_engine_config():
+    import argparse
+
+    from posenet_ros.cli_options import add_engine_arguments, config_from_args
+    from posenet_ros.config import EstimatorConfig
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    assert config_from_args(parser.parse_args([])) == EstimatorConfig()

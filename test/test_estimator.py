@@ -1,8 +1,11 @@
 """The estimator on real frames: modes, flip, runtime changes, bad arrays, stride agreement."""
 import numpy as np
-from posenet_ros.config import ConfigError
+from posenet_ros.config import ConfigError, EstimatorConfig
 from posenet_ros.errors import ImageError
+from posenet_ros.keypoints import NUM_KEYPOINTS
 import pytest
+
+DEFAULTS = EstimatorConfig()
 
 
 def test_single_mode_gives_exactly_one_pose_and_multi_finds_people(
@@ -10,9 +13,13 @@ def test_single_mode_gives_exactly_one_pose_and_multi_finds_people(
     single = estimator_factory(decoder="single").estimate(still_with_people).poses
     assert len(single) == 1
     multi = estimator_factory().estimate(still_with_people).poses
-    assert 1 <= len(multi) <= 5
+    assert 1 <= len(multi) <= DEFAULTS.max_detections
     assert multi[0].score > 0.5
-    assert all(a.score >= b.score - 0.5 for a, b in zip(multi, multi[1:]))
+    # tfjs's soft score: the mean keypoint score, less the parts an earlier person claimed, so
+    # the first person's is exactly the mean and nobody's exceeds it.
+    assert multi[0].score == pytest.approx(multi[0].keypoint_scores.mean(), abs=1e-9)
+    assert all(p.score <= p.keypoint_scores.mean() + 1e-9 for p in multi[1:])
+    assert any(p.score < p.keypoint_scores.mean() - 1e-3 for p in multi[1:])
     h, w = still_with_people.shape[:2]
     confident = multi[0].positions[multi[0].keypoint_scores > 0.5]
     assert ((confident >= -5) & (confident <= [w + 5, h + 5])).all()
@@ -53,40 +60,53 @@ def test_bad_arrays_get_a_clear_error(estimator_factory, image, reason):
         estimator_factory().estimate(image).poses
 
 
-def test_unusual_sizes_work(estimator_factory):
-    est = estimator_factory()
+@pytest.mark.parametrize("decoder", ["single", "multi"])
+def test_unusual_sizes_work(estimator_factory, decoder):
+    est = estimator_factory(decoder=decoder)
     for shape in [(1, 1, 3), (3, 900, 3), (1200, 40, 3)]:
-        est.estimate(np.full(shape, 128, np.uint8)).poses
+        result = est.estimate(np.full(shape, 128, np.uint8))
+        height, width = shape[:2]
+        assert result.image_size == (width, height)
+        assert result.input_size == DEFAULTS.input_size(width, height)
+        assert len(result.poses) == 1 if decoder == "single" else (
+            len(result.poses) <= DEFAULTS.max_detections)
+        for pose in result.poses:
+            assert pose.positions.shape == (NUM_KEYPOINTS, 2)
+            assert np.isfinite(pose.positions).all()
+            assert ((pose.keypoint_scores >= 0) & (pose.keypoint_scores <= 1)).all()
 
 
 def _keypoint_errors(ref, other, frames):
-    """Distances between keypoints confident (>= 0.5) in both single-pose results, per frame."""
+    """Distances in network-input pixels between keypoints confident in both single poses."""
     errors = []
     for frame in frames:
-        a, b = ref.estimate(frame).poses[0], other.estimate(frame).poses[0]
+        ra, rb = ref.estimate(frame), other.estimate(frame)
+        a, b = ra.poses[0], rb.poses[0]
+        scale = max(w / n for w, n in zip(ra.image_size, ra.input_size))    # letterboxed
         both = (a.keypoint_scores >= 0.5) & (b.keypoint_scores >= 0.5)
-        errors.extend(np.linalg.norm(a.positions[both] - b.positions[both], axis=1))
+        errors.extend(np.linalg.norm(a.positions[both] - b.positions[both], axis=1) / scale)
     return np.array(errors)
 
 
-@pytest.mark.parametrize("stride,within_8px,median_px", [(8, 0.7, 4.0), (32, 0.0, 32.0)])
+@pytest.mark.parametrize("stride,within_a_cell", [(8, 0.7), (32, 0.6)])
 def test_strides_8_and_32_against_the_native_16_on_real_frames(
-        estimator_factory, video_frames, still_with_people, stride, within_8px, median_px):
-    """Stride 8 tracks 16 closely; 32 stays within one of its grid cells.
+        estimator_factory, video_frames, still_with_people, stride, within_a_cell):
+    """Most keypoints stay within one grid cell of the stride, the median within half of one.
 
     32's last block must sample at twice the spacing the shipped weights use, so it is coarser
-    by design.
+    by design. Measured here: stride 8 84% within 8 px, median 1.7; stride 32 72% within 32
+    px, median 11.8 (of 150 and 50 keypoints).
     """
     frames = video_frames + [still_with_people]
     ref = estimator_factory(decoder="single", input_resolution=513)
     other = estimator_factory(decoder="single", input_resolution=513, output_stride=stride)
     errors = _keypoint_errors(ref, other, frames)
-    share = float((errors <= 8.0).mean())
-    print(f"\nstride {stride} vs 16 at 513: {errors.size} keypoints, "
-          f"median {np.median(errors):.1f} px, {share:.0%} within 8 px")
+    share = float((errors <= stride).mean())
+    print(f"\nstride {stride} vs 16 at 513: {errors.size} keypoints, median "
+          f"{np.median(errors):.1f} input px, {share:.0%} within one cell ({stride} px)")
     assert errors.size >= 30
-    assert share >= within_8px
-    assert np.median(errors) <= median_px
+    assert share >= within_a_cell
+    assert np.median(errors) <= stride / 2
 
 
 def test_device_preprocessing_matches_host_and_batches(estimator_factory, video_frames):

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from posenet_ros.config import (
-    ConfigError, EstimatorConfig, MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, PRECISIONS,
-    PREPROCESS, RESOLUTION_RANGE)
-from posenet_ros.ros.image_codec import DEFAULT_MAX_PIXELS
+    ConfigError, DECODERS, EstimatorConfig, MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, PRECISIONS,
+    PREPROCESS, RESOLUTION_RANGE, SCALE_FACTOR_RANGE, VALID_STRIDES)
+from posenet_ros.image_decode import DEFAULT_MAX_PIXELS
+from posenet_ros.marker_geometry import MarkerSettings
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.parameter import Parameter
@@ -34,10 +35,11 @@ class Spec:
     bounds: tuple | None = None      # (from, to) or (from, to, step): int or float range
     read_only: bool = False
     engine: bool = False             # an EstimatorConfig field of the same name
-    choices: tuple[str, ...] = ()
+    # The only valid values (strings, or integers no range describes); see check_choice.
+    choices: tuple[str | int, ...] = ()
 
     def descriptor(self) -> ParameterDescriptor:
-        constraints = f"one of {', '.join(self.choices)}" if self.choices else ""
+        constraints = f"one of {', '.join(map(str, self.choices))}" if self.choices else ""
         descriptor = ParameterDescriptor(description=self.description, read_only=self.read_only,
                                          additional_constraints=constraints)
         if self.bounds is not None:
@@ -52,6 +54,7 @@ class Spec:
 
 
 _ENGINE = EstimatorConfig()
+_MARKERS = MarkerSettings()
 # Where the node deliberately departs from the engine's defaults. busy_wait: spinning inference
 # threads starve this process's executor and DDS threads (message-in to PoseArray-out 19.8 vs
 # 9.4 ms at 640x480).
@@ -63,17 +66,20 @@ SPECS: tuple[Spec, ...] = (
          "for output_stride", engine=True),
     Spec("precision", _ENGINE.precision, "converted default model: fp32, or int8 (statically "
          "quantised, `posenet-ros convert --int8`)", engine=True, choices=PRECISIONS),
-    Spec("output_stride", _ENGINE.output_stride, "8, 16 or 32: finer strides are slower and "
-         "more precise", bounds=(8, 32, 8), engine=True),
+    # No integer range: (8, 32, step 8) would advertise 24, which the engine refuses.
+    Spec("output_stride", _ENGINE.output_stride, f"one of {', '.join(map(str, VALID_STRIDES))}: "
+         "finer strides are slower and more precise", engine=True, choices=VALID_STRIDES),
     Spec("input_resolution", int(_ENGINE.input_resolution), "square network input in pixels, "
          "rounded to (r - 1) % output_stride == 0 like tfjs", bounds=RESOLUTION_RANGE,
          engine=True),
-    Spec("image_scale_factor", 0.0, "when > 0 (0.2-1.0), replaces input_resolution: the input "
-         "is the image size times this factor; 0: off", bounds=(0.0, 1.0), engine=True),
+    # 0 means off, so the range cannot exclude (0, 0.2): the engine refuses those with the reason.
+    Spec("image_scale_factor", 0.0, "when > 0 ({}-{}), replaces input_resolution: the input "
+         "is the image size times this factor; 0: off".format(*SCALE_FACTOR_RANGE),
+         bounds=(0.0, SCALE_FACTOR_RANGE[1]), engine=True),
     Spec("flip_horizontal", _ENGINE.flip_horizontal, "mirror keypoints (x' = width - 1 - x), "
          "for mirrored webcams", engine=True),
     Spec("decoder", _ENGINE.decoder, "single: one pose (per-part argmax); multi: greedy "
-         "multi-person decoding", engine=True, choices=("single", "multi")),
+         "multi-person decoding", engine=True, choices=DECODERS),
     Spec("max_detections", _ENGINE.max_detections, "multi: at most this many people",
          bounds=MAX_DETECTIONS_RANGE, engine=True),
     Spec("score_threshold", _ENGINE.score_threshold, "multi: minimum root keypoint score of a "
@@ -94,16 +100,19 @@ SPECS: tuple[Spec, ...] = (
          "inside the model (uint8 upload); auto: device when a GPU provider runs the model",
          engine=True, choices=PREPROCESS),
     # Node outputs, changeable at run time.
-    Spec("min_keypoint_score", 0.5, "keypoints below this score are left out of markers and "
-         "the annotated image (they stay in PoseArray)", bounds=(0.0, 1.0)),
+    Spec("min_keypoint_score", _MARKERS.min_keypoint_score, "keypoints below this score are "
+         "left out of markers and the annotated image (they stay in PoseArray)",
+         bounds=(0.0, 1.0)),
     Spec("publish_markers", True, "publish visualization_msgs/MarkerArray on markers (only "
          "while subscribed)"),
-    Spec("marker_depth", 2.0, "metres from the camera at which keypoints are placed on their "
-         "rays", bounds=(0.01, 100.0)),
-    Spec("marker_scale", 0.03, "keypoint sphere diameter in metres (lines are half as wide)",
-         bounds=(0.001, 1.0)),
+    Spec("marker_depth", _MARKERS.depth, "metres from the camera at which keypoints are "
+         "placed on their rays", bounds=(0.01, 100.0)),
+    Spec("marker_scale", _MARKERS.scale, "keypoint sphere diameter in metres (lines are half "
+         "as wide)", bounds=(0.001, 1.0)),
     Spec("max_image_pixels", DEFAULT_MAX_PIXELS, "frames with more pixels are refused as "
          "corrupt", bounds=(1, 2**31 - 1)),
+    Spec("autostart", True, "configure and activate at start-up (as a plain node does); "
+         "false: wait for a lifecycle manager", read_only=True),
     # Transport: read-only, they fix the subscriptions made at start-up.
     Spec("image_transport", "raw", "raw: sensor_msgs/Image on 'image'; compressed: "
          "sensor_msgs/CompressedImage on 'image/compressed'", read_only=True,

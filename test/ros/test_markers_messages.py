@@ -6,8 +6,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from posenet_ros.config import EstimatorConfig
-from posenet_ros.keypoints import PART_NAMES, SKELETON
+from posenet_ros import config
+from posenet_ros.config import ConfigError, EstimatorConfig
+from posenet_ros.keypoints import NUM_KEYPOINTS, PART_NAMES, SKELETON
 from posenet_ros.pose import Pose
 import pytest
 import yaml
@@ -18,7 +19,7 @@ try:
     from posenet_ros.messages.markers import build_marker_array
     from posenet_ros.messages.pose_array import build_pose_array, poses_from_pose_array
     from posenet_ros.result import FrameResult, StageTimes
-    from posenet_ros.ros.node import MARKER_CLASSES, POSE_CLASSES
+    from posenet_ros.ros.worker import MARKER_CLASSES, POSE_CLASSES
     from sensor_msgs.msg import CameraInfo
     from std_msgs.msg import Header
     from visualization_msgs.msg import Marker
@@ -31,9 +32,9 @@ HEADER = Header(frame_id="cam_optical")
 
 
 def random_pose(low_scores: tuple[int, ...] = ()) -> Pose:
-    scores = RNG.uniform(0.6, 1.0, 17)
+    scores = RNG.uniform(0.6, 1.0, NUM_KEYPOINTS)
     scores[list(low_scores)] = 0.1
-    return Pose(float(scores.mean()), RNG.uniform(0, 480, (17, 2)), scores)
+    return Pose(float(scores.mean()), RNG.uniform(0, 480, (NUM_KEYPOINTS, 2)), scores)
 
 
 def camera_info(k, d=(), model="plumb_bob", width=640, height=480) -> CameraInfo:
@@ -47,7 +48,7 @@ K = [[500.0, 0, 320.0], [0, 520.0, 240.0], [0, 0, 1]]
 
 
 def test_pinhole_rays_project_back_to_the_pixels():
-    uv = RNG.uniform(0, 480, (17, 2))
+    uv = RNG.uniform(0, 480, (NUM_KEYPOINTS, 2))
     camera = CameraModel.from_camera_info(camera_info(K))
     points = keypoints_3d(uv, 640, 480, 3.0, camera)
     assert np.allclose(points[:, 2], 3.0)
@@ -82,7 +83,7 @@ def test_image_plane_convention_without_camera_info():
 
 def test_marker_array_per_pose_and_threshold():
     poses = [random_pose(), random_pose(low_scores=(5, 7)),
-             random_pose(low_scores=tuple(range(17)))]
+             random_pose(low_scores=tuple(range(NUM_KEYPOINTS)))]
     array = build_marker_array(MARKER_CLASSES, poses, HEADER, 640, 480,
                                MarkerSettings(depth=2.0, scale=0.05, min_keypoint_score=0.5))
     first, *rest = array.markers
@@ -90,7 +91,7 @@ def test_marker_array_per_pose_and_threshold():
     spheres = [m for m in rest if m.type == Marker.SPHERE_LIST]
     lines = [m for m in rest if m.type == Marker.LINE_LIST]
     assert [m.id for m in spheres] == [0, 1]      # the third person has no visible keypoint
-    assert [len(m.points) for m in spheres] == [17, 15]
+    assert [len(m.points) for m in spheres] == [NUM_KEYPOINTS, NUM_KEYPOINTS - 2]
     # leftShoulder (5) and leftElbow (7) hidden: 3 limbs touch them.
     hidden = {5, 7}
     expected_limbs = sum(1 for a, b in SKELETON if a not in hidden and b not in hidden)
@@ -113,7 +114,7 @@ def test_pose_array_round_trip_fills_every_field():
     assert msg.flip_horizontal is True
     assert msg.score_threshold == pytest.approx(0.3) and msg.nms_radius == pytest.approx(15.0)
     assert [k.part_name for k in msg.poses[0].keypoints] == list(PART_NAMES)
-    assert [k.part_id for k in msg.poses[0].keypoints] == list(range(17))
+    assert [k.part_id for k in msg.poses[0].keypoints] == list(range(NUM_KEYPOINTS))
     back = poses_from_pose_array(msg)
     for got, want in zip(back, poses):
         np.testing.assert_allclose(got.positions, want.positions)
@@ -130,13 +131,77 @@ def test_yaml_defaults_equal_the_parameter_table_and_the_engine():
     assert parameters.estimator_config(values) == EstimatorConfig(**parameters.NODE_DEFAULTS)
 
 
+def _engine_accepts(name, value) -> bool:
+    values = {spec.name: spec.default for spec in parameters.SPECS}
+    try:
+        parameters.estimator_config({**values, name: value})
+    except ConfigError:
+        return False
+    return True
+
+
+def _advertised(descriptor) -> list:
+    """Values a ROS client is told it may set: every integer step, or a float grid."""
+    if descriptor.integer_range:
+        r = descriptor.integer_range[0]
+        return list(range(r.from_value, r.to_value + 1, r.step or 1))
+    if descriptor.floating_point_range:
+        r = descriptor.floating_point_range[0]
+        return list(np.linspace(r.from_value, r.to_value, 201))
+    return []
+
+
+def test_the_engine_accepts_every_value_a_parameter_advertises():
+    """A range or choice list promises values; the engine (the one validator) must take them."""
+    refused = {}
+    for spec in parameters.SPECS:
+        if not spec.engine:
+            continue
+        descriptor = spec.descriptor()
+        advertised = _advertised(descriptor) + list(spec.choices)
+        bad = [v for v in advertised if not _engine_accepts(spec.name, v)]
+        if bad:
+            refused[spec.name] = (min(bad), max(bad))
+        if spec.choices:
+            assert not descriptor.integer_range and not descriptor.floating_point_range
+            for choice in spec.choices:
+                assert str(choice) in descriptor.additional_constraints, spec.name
+    # image_scale_factor: 0 is "off", so no single range can exclude (0, 0.2); its description
+    # says so and the engine refuses those values with the reason.
+    assert set(refused) == {"image_scale_factor"}, refused
+    low, high = refused["image_scale_factor"]
+    assert 0.0 < low and high < config.SCALE_FACTOR_RANGE[0]
+    description = parameters.BY_NAME["image_scale_factor"].description
+    assert f"{config.SCALE_FACTOR_RANGE[0]}" in description
+
+
+def test_choices_are_the_engine_choices_and_others_are_refused_with_the_reason():
+    assert parameters.BY_NAME["decoder"].choices == config.DECODERS
+    assert parameters.BY_NAME["output_stride"].choices == config.VALID_STRIDES
+    gaps = sorted(set(range(min(config.VALID_STRIDES), max(config.VALID_STRIDES) + 1))
+                  - set(config.VALID_STRIDES))
+    for stride in gaps:
+        assert not _engine_accepts("output_stride", stride)
+        with pytest.raises(ConfigError, match=f"output_stride {stride} is invalid"):
+            parameters.check_choice("output_stride", stride)
+    parameters.check_choice("output_stride", config.VALID_STRIDES[0])
+
+
 def test_every_parameter_is_described_and_ranged_like_the_engine():
     for spec in parameters.SPECS:
         descriptor = spec.descriptor()
         assert descriptor.description, spec.name
-        if spec.bounds is not None:
-            ranges = descriptor.floating_point_range or descriptor.integer_range
-            assert (ranges[0].from_value, ranges[0].to_value) == tuple(spec.bounds[:2])
+    # Where the engine bounds a setting, the parameter's range is exactly the engine's.
+    for name, bounds in (("input_resolution", config.RESOLUTION_RANGE),
+                         ("max_detections", config.MAX_DETECTIONS_RANGE),
+                         ("nms_radius", config.NMS_RADIUS_RANGE)):
+        descriptor = parameters.BY_NAME[name].descriptor()
+        (r,) = descriptor.floating_point_range or descriptor.integer_range
+        assert (r.from_value, r.to_value) == bounds, name
+        low, high = bounds
+        step = 1 if isinstance(low, int) else 1e-6
+        assert _engine_accepts(name, low) and _engine_accepts(name, high)
+        assert not _engine_accepts(name, low - step) and not _engine_accepts(name, high + step)
     changes = {"model": "", "image_scale_factor": 0.0, "providers": ["cpu"]}
     assert parameters.engine_changes(changes) == {
         "model": None, "image_scale_factor": None, "providers": ("cpu",)}
