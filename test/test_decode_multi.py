@@ -2,9 +2,9 @@
 import numpy as np
 from posenet_ros.decode import decode_multiple_poses
 from posenet_ros.decode.candidates import root_candidates
-from posenet_ros.decode.edges import nearest_cell, traverse
+from posenet_ros.decode.edges import decode_poses, nearest_cell
 from posenet_ros.decode.max_heap import heap_order
-from posenet_ros.keypoints import PART_IDS, POSE_CHAIN
+from posenet_ros.keypoints import NUM_EDGES, NUM_KEYPOINTS, PART_IDS, POSE_CHAIN
 from tensors import blank_outputs
 
 STRIDE = 16
@@ -38,17 +38,18 @@ def test_nearest_cell_rounds_halves_up_like_javascript():
     assert cells[:, 0].tolist() == [2, 4]     # y: 24/16 = 1.5 -> 2; clamped at the grid edge
 
 
-def test_traverse_follows_displacement_then_snaps_to_target_offsets():
-    heat, offsets, fwd, _ = blank_outputs()
+def test_a_hop_follows_displacement_then_snaps_to_target_offsets():
+    heat, offsets, fwd, bwd = blank_outputs()
     edge = POSE_CHAIN.index((NOSE, LEFT_EYE))
-    source = np.array([[2 * STRIDE, 2 * STRIDE]], float)          # nose (y, x) at cell (2, 2)
-    fwd[edge, 2, 2], fwd[16 + edge, 2, 2] = -STRIDE, STRIDE        # jump to cell (1, 3)
-    offsets[LEFT_EYE, 1, 3], offsets[17 + LEFT_EYE, 1, 3] = 1.5, -2.5
+    root_xy = np.array([[2 * STRIDE, 2 * STRIDE]], float)         # nose (x, y) at cell (2, 2)
+    fwd[edge, 2, 2], fwd[NUM_EDGES + edge, 2, 2] = -STRIDE, STRIDE   # jump to cell (1, 3)
+    offsets[LEFT_EYE, 1, 3], offsets[NUM_KEYPOINTS + LEFT_EYE, 1, 3] = 1.5, -2.5
     heat[LEFT_EYE, 1, 3] = 0.75
-    yx, score = traverse(np.array([edge]), source, np.array([LEFT_EYE]), heat, offsets, fwd,
-                         STRIDE)
-    assert yx.tolist() == [[1 * STRIDE + 1.5, 3 * STRIDE - 2.5]]
-    assert score[0] == np.float32(0.75)
+    xy, scores = decode_poses(np.array([NOSE]), root_xy, np.array([0.9]), heat, offsets, fwd,
+                              bwd, STRIDE)
+    assert xy[0, LEFT_EYE].tolist() == [3 * STRIDE - 2.5, 1 * STRIDE + 1.5]
+    assert scores[0, LEFT_EYE] == np.float32(0.75)
+    assert xy[0, NOSE].tolist() == root_xy[0].tolist() and scores[0, NOSE] == 0.9
 
 
 def _person(heat, offsets, y, x, score):
@@ -78,14 +79,15 @@ def test_soft_instance_score_counts_only_unclaimed_keypoints():
     ankle, knee = PART_IDS["leftAnkle"], PART_IDS["leftKnee"]
     heat[ankle, 7, 7] = 0.8
     edge = POSE_CHAIN.index((knee, ankle))
-    bwd[edge, 7, 7] = bwd[16 + edge, 7, 7] = -5 * STRIDE
+    bwd[edge, 7, 7] = bwd[NUM_EDGES + edge, 7, 7] = -5 * STRIDE
     poses = decode_multiple_poses(heat, offsets, fwd, bwd, STRIDE, 5, 0.5, nms_radius=20.0)
     assert len(poses) == 2
     first, second = poses
     assert np.isclose(first.score, np.float32(0.9))
-    claimed = [k for k in range(17) if np.hypot(*(second.positions[k] - first.positions[k])) <= 20.0]
-    assert claimed == [k for k in range(17) if k != ankle]
-    assert np.isclose(second.score, np.float32(0.8) / 17)
+    distance = np.hypot(*(second.positions - first.positions).T)
+    claimed = [k for k in range(NUM_KEYPOINTS) if distance[k] <= 20.0]
+    assert claimed == [k for k in range(NUM_KEYPOINTS) if k != ankle]
+    assert np.isclose(second.score, np.float32(0.8) / NUM_KEYPOINTS)
 
 
 def test_no_people_gives_no_poses():

@@ -1,6 +1,7 @@
 """Single-pose decoding on tiny hand-built tensors."""
 import numpy as np
 from posenet_ros.decode import decode_single_pose
+from posenet_ros.keypoints import NUM_KEYPOINTS
 from tensors import blank_outputs
 
 STRIDE = 16
@@ -9,11 +10,11 @@ STRIDE = 16
 def test_argmax_plus_offset_gives_position_and_mean_score():
     heat, offsets, _, _ = blank_outputs()
     rng = np.random.default_rng(0)
-    cells = rng.integers(0, 5, size=(17, 2))
+    cells = rng.integers(0, 5, size=(NUM_KEYPOINTS, 2))
     for k, (y, x) in enumerate(cells):
         heat[k, y, x] = 0.5 + k / 40
         offsets[k, y, x] = k - 3.5           # y offset
-        offsets[17 + k, y, x] = 2.25 - k      # x offset
+        offsets[NUM_KEYPOINTS + k, y, x] = 2.25 - k      # x offset
     pose = decode_single_pose(heat, offsets, STRIDE)
     score, xy, scores = pose.score, pose.positions, pose.keypoint_scores
     for k, (y, x) in enumerate(cells):

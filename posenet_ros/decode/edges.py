@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from posenet_ros.keypoints import NUM_KEYPOINTS, POSE_CHAIN
+from posenet_ros.keypoints import NUM_EDGES, NUM_KEYPOINTS, POSE_CHAIN
 
 OFFSET_REFINE_STEPS = 2
-NUM_EDGES = len(POSE_CHAIN)
 BACKWARD, FORWARD = 0, 1
 
 
@@ -74,24 +73,14 @@ def nearest_cell(yx: np.ndarray, output_stride: int, height: int, width: int) ->
     return cells
 
 
-def traverse(edge: np.ndarray, source_yx: np.ndarray, target: np.ndarray, heatmap: np.ndarray,
-             offsets: np.ndarray, displacements: np.ndarray, output_stride: int
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Run tfjs ``traverseToTargetKeypoint`` for n sources given as (y, x).
-
-    Return target (y, x) (n, 2) and target scores (n,). ``displacements`` holds y channels at
-    ``edge`` and x channels 16 further; ``edge`` and ``target`` are arrays with one entry per
-    source.
-    """
-    return _traverse(np.stack([edge, edge + NUM_EDGES], axis=1),
-                     np.stack([target, target + NUM_KEYPOINTS], axis=1), target, source_yx,
-                     heatmap, offsets, displacements, output_stride)
-
-
 def _traverse(disp_channels: np.ndarray, offset_channels: np.ndarray, target: np.ndarray,
               source_yx: np.ndarray, heatmap: np.ndarray, offsets: np.ndarray,
               displacements: np.ndarray, output_stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """Run :func:`traverse` with the (y, x) channel pairs chosen; y and x gathered together."""
+    """Run tfjs ``traverseToTargetKeypoint`` for n sources given as (y, x).
+
+    ``disp_channels`` and ``offset_channels`` (n, 2) are each source's (y, x) channel pairs;
+    ``target`` (n,) the target parts. Return target (y, x) (n, 2) and target scores (n,).
+    """
     _, height, width = heatmap.shape
     cells = nearest_cell(source_yx, output_stride, height, width)
     yx = source_yx + displacements[disp_channels, cells[:, :1], cells[:, 1:]]
@@ -115,7 +104,7 @@ def decode_poses(root_parts: np.ndarray, root_xy: np.ndarray, root_scores: np.nd
     yx[rows, root_parts] = root_xy[:, ::-1]
     scores[rows, root_parts] = root_scores
     # Backward then forward channels in one array: candidate n reads y at direction * 32 + edge
-    # and x 16 channels further, which is what traverse() does with that "edge" index.
+    # and x 16 channels further (tabulated per root part in _DISP_CHANNELS).
     both = np.concatenate([displacements_bwd, displacements_fwd])
     hops, levels = HOPS[root_parts], _LEVELS[root_parts]        # (n, 16, 4), (n, 16)
     disp_channels, offset_channels = _DISP_CHANNELS[root_parts], _OFFSET_CHANNELS[root_parts]

@@ -7,6 +7,8 @@ Outputs, float32 [batch, channels, grid_h, grid_w] with grid = (size - 1) / stri
 - ``displacement_fwd`` / ``displacement_bwd``: 32 channels, y for the 16 pose-chain edges then x.
 (The article says x first; tfjs-models' code, which the weights were trained for, reads y first.)
 """
+from posenet_ros.keypoints import NUM_EDGES, NUM_KEYPOINTS
+
 INPUT = "image"
 HEATMAP = "heatmap"
 OFFSETS = "offsets"
@@ -21,4 +23,7 @@ HEAD_OUTPUTS = {
     "displacement_fwd_2": DISPLACEMENT_FWD,
     "displacement_bwd_2": DISPLACEMENT_BWD,
 }
-CHANNELS = {HEATMAP: 17, OFFSETS: 34, DISPLACEMENT_FWD: 32, DISPLACEMENT_BWD: 32}
+# Channel counts follow the body model (keypoints.py): one score and a (y, x) offset per part,
+# a (y, x) displacement per pose-chain edge.
+CHANNELS = {HEATMAP: NUM_KEYPOINTS, OFFSETS: 2 * NUM_KEYPOINTS,
+            DISPLACEMENT_FWD: 2 * NUM_EDGES, DISPLACEMENT_BWD: 2 * NUM_EDGES}
