@@ -21,6 +21,9 @@
  *            "reset": bool}         (estimate: detector.reset() before this frame)
  *   "estimate" replies {"poses": [pose-detection poses], "ms": {"total": t}} with t the wall time
  *     of estimatePoses alone. MultiPose runs with enableTracking false (tracking is not compared).
+ *   "preprocess" replies {"input": [...], "shape": [...]}: the int32 network input pose-detection
+ *     makes from the frame (single pose: cropAndResize of "box" [yMin, xMin, yMax, xMax] + cast;
+ *     MultiPose: its resize to 256 and padding + cast), with the same tf ops, for input parity.
  *   "execute" runs the graph alone on an int32 [1, H, W, 3] input and replies
  *     {"output": [flat float values], "shape": [...]}: the model's own output, for converter parity.
  *   A request tfjs rejects gets {"error": ...} and the process goes on; a malformed header exits 2.
@@ -112,6 +115,29 @@ function int32Pixels(header, pixels) {
   return new Int32Array(copy);
 }
 
+/** pose-detection 2.1.3's preprocessing (movenet/detector.js), op for op. */
+function networkInput(tf, header, image) {
+  const [, height, width] = image.shape;
+  if (header.model !== 'movenet-multipose') {
+    const size = header.model === 'movenet-thunder' ? 256 : 192;
+    return tf.cast(tf.image.cropAndResize(image, tf.tensor2d([header.box]), tf.zeros([1], 'int32'),
+      [size, size], 'bilinear', 0), 'int32');
+  }
+  const max = 256;
+  let resized;
+  let padded;
+  if (width > height) {
+    const h = Math.round(max * height / width);
+    resized = tf.image.resizeBilinear(image, [h, max]);
+    padded = tf.pad(resized, [[0, 0], [0, Math.ceil(h / 32) * 32 - h], [0, 0], [0, 0]]);
+  } else {
+    const w = Math.round(max * width / height);
+    resized = tf.image.resizeBilinear(image, [max, w]);
+    padded = tf.pad(resized, [[0, 0], [0, 0], [0, Math.ceil(w / 32) * 32 - w], [0, 0]]);
+  }
+  return tf.cast(padded, 'int32');
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const requireFrom = createRequire(path.join(path.dirname(args.modules), 'noop.js'));
@@ -177,7 +203,7 @@ async function main() {
       const { height, width, dtype, model, op } = header;
       if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)
           || !['uint8', 'int32'].includes(dtype) || !(model in MODELS)
-          || !['estimate', 'execute'].includes(op)) {
+          || !['estimate', 'execute', 'preprocess'].includes(op)) {
         throw new Error(`bad request header ${JSON.stringify(header)}`);
       }
     } catch (err) {
@@ -188,7 +214,13 @@ async function main() {
     if (pixels === null) throw new Error('stdin ended inside a frame');
     const data = int32Pixels(header, pixels);
     try {
-      if (header.op === 'execute') {
+      if (header.op === 'preprocess') {
+        const image = tf.tensor4d(data, [1, header.height, header.width, 3], 'int32');
+        const input = tf.tidy(() => networkInput(tf, header, image));
+        reply({ input: Array.from(input.dataSync()), shape: input.shape });
+        image.dispose();
+        input.dispose();
+      } else if (header.op === 'execute') {
         const graph = await graphFor(header.model);
         const input = tf.tensor4d(data, [1, header.height, header.width, 3], 'int32');
         const output = graph.execute(input);

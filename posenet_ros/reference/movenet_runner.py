@@ -93,6 +93,15 @@ class ReferenceMoveNet:
                                 "reset": bool(reset)}, rgb, "uint8")
         return answer["poses"], float(answer["ms"]["total"])
 
+    def preprocess(self, rgb: np.ndarray, model: str,
+                   box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+        """Return the int32 network input pose-detection makes (``box``: y/x min/max, single)."""
+        header = {"op": "preprocess", "model": model}
+        if box is not None:
+            header["box"] = [float(v) for v in box]
+        answer = self._request(header, np.ascontiguousarray(rgb, np.uint8), "uint8")
+        return np.array(answer["input"], np.int32).reshape(answer["shape"])
+
     def execute(self, model_input: np.ndarray, model: str) -> np.ndarray:
         """Return the graph's own output (float32) for an int32 [1, H, W, 3] input."""
         x = np.asarray(model_input)

@@ -1,0 +1,108 @@
+"""MoveNet's network input, computed as tfjs-backend-wasm computes it (float32, same order).
+
+pose-detection casts the resized image to int32, which truncates: a pixel that tfjs computes
+as 127.99999 becomes 127, so the interpolation must reproduce the wasm kernels' float32
+arithmetic operation for operation, not merely approximate it (``cv2.resize`` differs by
+rounding). ``crop_and_resize`` follows ``CropAndResize.cc`` (bilinear, extrapolation value 0
+outside the image), ``resize_bilinear`` ``ResizeBilinear.cc`` (no align-corners, no half-pixel
+centres).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_F = np.float32
+
+
+def crop_and_resize(image: np.ndarray, box: tuple[float, float, float, float],
+                    size: tuple[int, int]) -> np.ndarray:
+    """Return ``tf.cast(tf.image.cropAndResize(image, [box], [0], size), 'int32')`` [1,h,w,3].
+
+    ``box`` is (yMin, xMin, yMax, xMax) normalised, ``size`` (crop_height, crop_width).
+    """
+    h, w = image.shape[:2]
+    crop_h, crop_w = size
+    y1, x1, y2, x2 = (_F(v) for v in box)          # tf.tensor2d: float32 boxes
+    y_ind = _indices(y1, y2, h, crop_h)
+    x_ind = _indices(x1, x2, w, crop_w)
+    y_ok = (y_ind >= 0) & (y_ind <= _F(h - 1))
+    x_ok = (x_ind >= 0) & (x_ind <= _F(w - 1))
+    top, bottom = np.floor(y_ind), np.ceil(y_ind)
+    left, right = np.floor(x_ind), np.ceil(x_ind)
+    y_lerp = (y_ind - top)[:, None, None]
+    x_lerp = (x_ind - left)[None, :, None]
+
+    def rows(index: np.ndarray) -> np.ndarray:
+        return np.clip(index, 0, h - 1).astype(np.intp)
+
+    def cols(index: np.ndarray) -> np.ndarray:
+        return np.clip(index, 0, w - 1).astype(np.intp)
+
+    img = image.astype(_F)
+    t, b, l_, r = rows(top), rows(bottom), cols(left), cols(right)
+    top_left, top_right = img[t][:, l_], img[t][:, r]
+    bottom_left, bottom_right = img[b][:, l_], img[b][:, r]
+    upper = top_left + (top_right - top_left) * x_lerp
+    lower = bottom_left + (bottom_right - bottom_left) * x_lerp
+    out = upper + (lower - upper) * y_lerp
+    out[~y_ok] = 0
+    out[:, ~x_ok] = 0
+    return out.astype(np.int32)[None]
+
+
+def _indices(a: np.float32, b: np.float32, size: int, crop: int) -> np.ndarray:
+    m1 = _F(size - 1)
+    if crop > 1:
+        scale = (b - a) * m1 / _F(crop - 1)
+        return a * m1 + np.arange(crop, dtype=_F) * scale
+    return np.full(1, _F(0.5) * (a + b) * m1, _F)
+
+
+def resize_bilinear(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """Return ``tf.image.resizeBilinear(image, [out_h, out_w])`` (float32 HxWxC)."""
+    h, w = image.shape[:2]
+    rows, row_frac, r0, r1 = _resize_axis(h, out_h)
+    cols, col_frac, c0, c1 = _resize_axis(w, out_w)
+    img = image.astype(_F)
+    top_left, top_right = img[r0][:, c0], img[r0][:, c1]
+    bottom_left, bottom_right = img[r1][:, c0], img[r1][:, c1]
+    top = top_left + (top_right - top_left) * col_frac[None, :, None]
+    bottom = bottom_left + (bottom_right - bottom_left) * col_frac[None, :, None]
+    return top + (bottom - top) * row_frac[:, None, None]
+
+
+def _resize_axis(size: int, out: int):
+    scale = _F(size) / _F(out)
+    frac = scale * np.arange(out, dtype=_F)
+    floor = np.floor(frac)
+    low = np.maximum(floor, 0).astype(np.intp)
+    high = np.minimum(np.ceil(frac), size - 1).astype(np.intp)
+    return frac, (frac - floor).astype(_F), low, high
+
+
+def multipose_size(width: int, height: int, max_dimension: int) -> tuple[int, int, int, int]:
+    """(resized_h, resized_w, padded_h, padded_w): long side to ``max_dimension``, pad to 32."""
+    if width > height:
+        rw, rh = max_dimension, _js_round(max_dimension * height / width)
+        return rh, rw, math.ceil(rh / 32) * 32, rw
+    rw, rh = _js_round(max_dimension * width / height), max_dimension
+    return rh, rw, rh, math.ceil(rw / 32) * 32
+
+
+def multipose_input(image: np.ndarray,
+                    max_dimension: int = 256) -> tuple[np.ndarray, int, int, int, int]:
+    """Return MultiPose's input: long side to ``max_dimension``, zero-padded to multiples of 32.
+
+    Returns (int32 [1, H, W, 3], resized_h, resized_w, padded_h, padded_w).
+    """
+    rh, rw, ph, pw = multipose_size(image.shape[1], image.shape[0], max_dimension)
+    padded = np.zeros((1, ph, pw, 3), np.int32)
+    padded[0, :rh, :rw] = resize_bilinear(image, rh, rw).astype(np.int32)
+    return padded, rh, rw, ph, pw
+
+
+def _js_round(value: float) -> int:
+    """Math.round: halves go up."""
+    return int(math.floor(value + 0.5))

@@ -1,0 +1,50 @@
+"""ONNX Runtime session for a converted MoveNet graph (int32 NHWC in, the graph's output out)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from posenet_ros.model import graph_convert
+from posenet_ros.runtime import ModelError, resolve_providers
+
+
+class MoveNetSession:
+    """One graph, batch 1 (the graphs' reshapes pin it), on the first usable provider."""
+
+    def __init__(self, path: str | Path, providers: tuple[str, ...] = ("cpu",),
+                 device_id: int = 0, threads: int = 0, busy_wait: bool = True,
+                 provider_options: dict | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"model file {self.path} does not exist")
+        source: str | bytes = str(self.path)
+        if self.path.suffix == ".json":       # a TF.js graph: convert in memory
+            source = graph_convert.to_onnx(graph_convert.tfjs_reader.read(self.path),
+                                           self.path.stem).SerializeToString()
+        wanted = resolve_providers(providers, device_id, provider_options)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning",
+                                         "1" if busy_wait else "0")
+        try:
+            self.session = ort.InferenceSession(source, options,
+                                                providers=[p for p, _ in wanted],
+                                                provider_options=[o for _, o in wanted])
+        except Exception as exc:   # ORT raises bare RuntimeError/Fail subclasses for bad files
+            raise ModelError(f"cannot load {self.path}: {exc}") from exc
+        self.providers = self.session.get_providers()
+        self.input = self.session.get_inputs()[0]
+        if self.input.type != "tensor(int32)" or len(self.input.shape) != 4:
+            raise ModelError(f"{self.path.name} is not a MoveNet graph (input {self.input.type} "
+                             f"{self.input.shape})")
+        fixed = self.input.shape[1:3]
+        self.fixed_size = tuple(fixed) if all(isinstance(d, int) for d in fixed) else None
+
+    def run(self, model_input: np.ndarray) -> np.ndarray:
+        """Return the graph's output for one int32 [1, H, W, 3] input."""
+        return self.session.run(None, {self.input.name: model_input})[0]
