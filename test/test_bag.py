@@ -15,6 +15,9 @@ from bag_fixtures import (
 import cv2
 import numpy as np
 from posenet_ros.bag.from_video import EPOCH_NS
+from posenet_ros.config import EstimatorConfig
+from posenet_ros.keypoints import NUM_KEYPOINTS
+from posenet_ros.marker_geometry import MarkerSettings, PIXEL_SIZE_M
 import pytest
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 
@@ -91,18 +94,20 @@ def check_outputs(out, bag, topic, engine, frames_rgb, skipped=()):
         want = engine.estimate(rgb).poses
         assert_same_poses(msg, want, rgb.shape[1], rgb.shape[0])
         assert (msg.input_width, msg.input_height) == engine.input_size(rgb.shape[1], rgb.shape[0])
-        assert (msg.model, msg.decoder, msg.output_stride) == (engine.model_name, "multi", 16)
+        defaults = EstimatorConfig()
+        assert (msg.model, msg.decoder, msg.output_stride) == (
+            engine.model_name, defaults.decoder, defaults.output_stride)
         total_poses += len(want)
     assert total_poses > 0
     with open(out / "keypoints.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 17 * total_poses
+    assert len(rows) == NUM_KEYPOINTS * total_poses
     by_frame = {}
     for row in rows:
         by_frame.setdefault(int(row["frame"]), []).append(row)
     for (index, _, image), (_, msg) in zip(kept, outputs):
         mine = by_frame.pop(index, [])
-        assert len(mine) == 17 * len(msg.poses)
+        assert len(mine) == NUM_KEYPOINTS * len(msg.poses)
         for row in mine:
             assert int(row["stamp_ns"]) == stamp_ns(image.header)
             assert row["stamp"] == f"{image.header.stamp.sec}.{image.header.stamp.nanosec:09d}"
@@ -149,20 +154,26 @@ def test_markers_follow_the_node_convention(bags, tmp_path):
     poses = dict(read_topic(tmp_path / "poses", "/people"))
     markers = read_topic(tmp_path / "poses", IMAGE_TOPIC + "/pose_markers")
     assert len(markers) == len(poses) == N_FRAMES
+    settings = MarkerSettings()       # the tool's defaults: no --marker-* options given
     for log_time, array in markers:
         first, *rest = array.markers
-        assert first.action == 3                                     # DELETEALL
+        marker_type = type(first)     # the class from the definition stored in the bag
+        assert first.action == marker_type.DELETEALL
         for marker in rest:
-            pose = poses[log_time].poses[marker.id]
-            visible = [k for k in pose.keypoints if k.score >= 0.5]
+            pose_array = poses[log_time]
+            pose = pose_array.poses[marker.id]
+            visible = [k for k in pose.keypoints if k.score >= settings.min_keypoint_score]
+            centre = (pose_array.image_width / 2, pose_array.image_height / 2)
             assert marker.header.frame_id == "camera_optical_frame"
             if marker.ns == "keypoints":
-                assert marker.type == 7 and len(marker.points) == len(visible)   # SPHERE_LIST
-                for point, k in zip(marker.points, visible):   # 1 px = 1 mm, centred, 2 m away
+                assert marker.type == marker_type.SPHERE_LIST
+                assert len(marker.points) == len(visible)
+                for point, k in zip(marker.points, visible):   # 1 px = 1 mm, centred
                     assert (point.x, point.y, point.z) == pytest.approx(
-                        ((k.x - 384) / 1000, (k.y - 288) / 1000, 2.0), abs=1e-6)
+                        ((k.x - centre[0]) * PIXEL_SIZE_M, (k.y - centre[1]) * PIXEL_SIZE_M,
+                         settings.depth), abs=1e-6)
             else:
-                assert marker.ns == "skeleton" and marker.type == 5      # LINE_LIST
+                assert marker.ns == "skeleton" and marker.type == marker_type.LINE_LIST
                 assert len(marker.points) % 2 == 0
 
 
@@ -198,7 +209,7 @@ def check_outputs_partial(out, engine, count):
     for rgb, (_, msg) in zip(frames, outputs):
         assert_same_poses(msg, engine.estimate(rgb).poses, 768, 576)
     with open(out / "keypoints.csv", newline="") as f:
-        assert sum(1 for _ in f) - 1 == 17 * sum(len(m.poses) for _, m in outputs)
+        assert sum(1 for _ in f) - 1 == NUM_KEYPOINTS * sum(len(m.poses) for _, m in outputs)
     return json.loads((out / "summary.json").read_text())
 
 
@@ -302,7 +313,7 @@ def test_interruption_leaves_valid_outputs_of_the_frames_done(bags, engine, tmp_
     assert summary["frames"] == 7 and not summary["complete"]
     assert "interrupted" in summary["fault"]
     with open(tmp_path / "keypoints.csv", newline="") as f:
-        assert sum(1 for _ in f) - 1 == 17 * sum(len(m.poses) for _, m in outputs)
+        assert sum(1 for _ in f) - 1 == NUM_KEYPOINTS * sum(len(m.poses) for _, m in outputs)
 
 
 def test_frames_the_engine_refuses_are_skipped_and_counted(engine, tmp_path):
