@@ -14,7 +14,7 @@ import numpy as np
 from posenet_ros import paths
 from posenet_ros.config import ConfigError
 from posenet_ros.depth.decode import decode_depth, DepthError, encode_depth
-from posenet_ros.depth.lift import depth_pixels, DepthConfig, lift_poses, TORSO
+from posenet_ros.depth.lift import depth_pixels, DepthConfig, lift_poses, TORSO, with_3d
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.imageio import read_image
 from posenet_ros.marker_geometry import CameraModel
@@ -194,3 +194,14 @@ def test_two_people_get_their_own_depth(person):
 def test_depth_config_is_checked(change):
     with pytest.raises(ConfigError):
         DepthConfig(**change)
+
+
+def test_with_3d_fills_the_pose_fields(person):
+    depth = np.full((HEIGHT, WIDTH), 2.0, dtype=np.float32)
+    depth[:, :100] = np.nan                       # the person's right side has no depth
+    [result] = lift_poses([person], depth, (WIDTH, HEIGHT), CAMERA)
+    lifted = with_3d(person, result)
+    assert np.isnan(lifted.keypoints_3d[~result.valid]).all()
+    np.testing.assert_array_equal(lifted.keypoints_3d[result.valid], result.points[result.valid])
+    np.testing.assert_array_equal(lifted.position_3d, result.position)
+    assert lifted.positions is person.positions and lifted.score == person.score

@@ -22,7 +22,7 @@ camera's optical frame (x right, y down, z forward), metres; z is the depth valu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from posenet_ros.config import ConfigError
@@ -124,6 +124,13 @@ def lift_poses(poses: Sequence[Pose], depth: np.ndarray, colour_size: tuple[int,
     points = np.where(valid[..., None],
                       np.concatenate([normalized * z[..., None], z[..., None]], axis=-1), 0.0)
     return [_person(points[i], valid[i]) for i in range(len(poses))]
+
+
+def with_3d(pose: Pose, person: Person3D) -> Pose:
+    """Return ``pose`` carrying ``person``'s 3D as Pose fields (NaN rows where not valid)."""
+    points = np.where(person.valid[:, None], person.points, np.nan)
+    position = person.position.copy() if person.valid_position else None
+    return replace(pose, keypoints_3d=points, position_3d=position)
 
 
 def _person(points: np.ndarray, valid: np.ndarray) -> Person3D:
