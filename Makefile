@@ -5,6 +5,8 @@
 #   make demo      run the node on vtest.avi over DDS            (does `make setup` first)
 #   make test      run every test                                 (does `make setup` first)
 #   make setup     venv + pinned wheels, colcon build, ONNX models, sample data
+#   make GPU=1 setup   the same with onnxruntime-gpu (CUDA 13) in place of the CPU onnxruntime
+#   make onnxruntime   only switch the venv's ONNX Runtime (GPU=1: GPU, GPU=0: back to CPU)
 #   make build     only the venv and the colcon build (after editing code or messages)
 #   make bench     benchmark against the TF.js reference
 #   make clean     remove the colcon build (build/ install/ log/); `distclean` also the venv
@@ -19,6 +21,8 @@
 #   PYTHON            interpreter for the venv (default python3.11: the ROS wheels are cp311)
 #   PYTEST_ARGS       extra pytest arguments for `make test`, e.g. PYTEST_ARGS="-k codec -x"
 #   CONVERT_ARGS      extra arguments of `posenet-ros convert` in setup, e.g. --int8
+#   GPU               1: onnxruntime-gpu + CUDA 13/cuDNN 9 wheels (requirements/gpu.txt); 0
+#                     (default): the CPU onnxruntime. Not guessed from the machine: say which.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -33,6 +37,10 @@ export POSENET_ROS_HOME
 # A sourced ROS install sets ROS_DISTRO too (e.g. humble); this Makefile only knows the
 # distros it has wheel locks for. In a ROS install, build with colcon instead (README).
 ROS_DISTRO ?= kilted
+GPU ?= 0
+ifeq ($(filter 0 1,$(GPU)),)
+$(error GPU=$(GPU): pass GPU=1 (onnxruntime-gpu, CUDA 13) or GPU=0 (CPU onnxruntime))
+endif
 ifeq ($(wildcard requirements/$(ROS_DISTRO).txt),)
 $(error ROS_DISTRO=$(ROS_DISTRO): no requirements/$(ROS_DISTRO).txt. This Makefile installs ROS 2 \
   from PyPI wheels for kilted or jazzy only; pass ROS_DISTRO=kilted, or build in your ROS \
@@ -79,6 +87,26 @@ $(VENV_STAMP):
 	rm -f $(VENV)/.stamp-venv-*
 	touch $@
 
+# --- ONNX Runtime: CPU (onnxruntime, in the distro lock) or GPU=1 (onnxruntime-gpu) ---------
+# The two install the same module `onnxruntime`, so one is removed before the other goes in
+# and a venv switches back and forth; the stamp names the flavour. Keyed on the venv stamp
+# too: the venv step (re)installs the CPU one.
+ORT_STAMP := $(VENV)/.stamp-ort-$(call hash,requirements/gpu.txt,GPU=$(GPU) $(VENV_STAMP))
+
+$(ORT_STAMP): $(VENV_STAMP)
+ifeq ($(GPU),1)
+	@echo "==> onnxruntime-gpu (CUDA 13, cuDNN 9 wheels) in $(VENV), replacing the CPU onnxruntime"
+	$(PIP) uninstall --yes onnxruntime onnxruntime-gpu
+	$(PIP) install --require-hashes -r requirements/gpu.txt
+else
+	@if $(PIP) show onnxruntime-gpu >/dev/null 2>&1; then \
+	  echo "==> CPU onnxruntime in $(VENV), replacing onnxruntime-gpu"; \
+	  $(PIP) uninstall --yes onnxruntime onnxruntime-gpu; fi
+	$(PIP) install --require-hashes -r requirements/$(ROS_DISTRO).txt
+endif
+	rm -f $(VENV)/.stamp-ort-*
+	touch $@
+
 $(TEST_STAMP): $(VENV_STAMP)
 	@echo "==> test tools (pytest, ament_flake8, ament_pep257)"
 	$(PIP) install --require-hashes -r requirements/test.txt
@@ -93,7 +121,7 @@ BUILD_INPUTS := $(shell find CMakeLists.txt package.xml resource msg launch conf
   -not -name '*.pyc' 2>/dev/null)
 BUILD_STAMP := $(INSTALL_DIR)/.stamp-build-$(call hash,$(BUILD_INPUTS),$(VENV_STAMP))
 
-$(BUILD_STAMP): $(VENV_STAMP)
+$(BUILD_STAMP): $(VENV_STAMP) | $(ORT_STAMP)
 	@echo "==> colcon build -> $(INSTALL_DIR)"
 	tools/fix_wheel_paths.sh $(VENV)/bin/python
 	@# The wheels' CMake files would add the venv's numpy include dir, which lies inside this
@@ -151,17 +179,38 @@ $(REF_STAMP): $(if $(call missing,$(REF_DIR)/node_modules/@tensorflow-models/pos
 	  echo "notice: no $(REF_SRC)/package-lock.json yet: skipping the Node.js reference"; \
 	fi
 
+# --- onnxruntime-gpu's wheel, unpacked under $POSENET_ROS_HOME for test_gpu_fallback.py -----
+# That test puts it on PYTHONPATH in place of a CPU venv's onnxruntime: its CUDA provider is
+# listed but cannot start without the CUDA libraries and a GPU. Hash-checked; fetched once.
+GPU_WHEEL_DIR := $(POSENET_ROS_HOME)/onnxruntime-gpu
+GPU_WHEEL_STAMP := $(POSENET_ROS_HOME)/.stamps/onnxruntime-gpu-$(call hash,requirements/gpu.txt)
+
+$(GPU_WHEEL_STAMP): $(if $(call missing,$(GPU_WHEEL_DIR)/onnxruntime/__init__.py),FORCE) \
+  | $(VENV_STAMP)
+	@echo "==> onnxruntime-gpu wheel (no CUDA libraries) in $(GPU_WHEEL_DIR), for the CPU-fallback test"
+	mkdir -p $(POSENET_ROS_HOME)/downloads $(@D)
+	grep -A1 '^onnxruntime-gpu==' requirements/gpu.txt > $(POSENET_ROS_HOME)/downloads/onnxruntime-gpu.txt
+	rm -rf $(GPU_WHEEL_DIR)
+	$(PIP) install --no-deps --require-hashes --target $(GPU_WHEEL_DIR) \
+	  -r $(POSENET_ROS_HOME)/downloads/onnxruntime-gpu.txt
+	rm -f $(@D)/onnxruntime-gpu-*
+	touch $@
+
 # --- what the README names -----------------------------------------------------------------
-.PHONY: help setup build demo test bench clean distclean FORCE
+.PHONY: help setup build onnxruntime demo test bench clean distclean FORCE
 
 help:
 	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
 
-setup: $(VENV_STAMP) $(BUILD_STAMP) $(MODELS_STAMP) $(DATA_STAMP)
+setup: $(VENV_STAMP) $(ORT_STAMP) $(BUILD_STAMP) $(MODELS_STAMP) $(DATA_STAMP)
 	@echo "setup done. A shell with ROS 2 $(ROS_DISTRO) and posenet_ros:" \
 	  "$(if $(filter-out kilted,$(ROS_DISTRO)),POSENET_ROS_VENV=$(VENV) POSENET_ROS_INSTALL=$(INSTALL_DIR) )source tools/ros_env.sh"
+	@if [ $(GPU) = 0 ] && command -v nvidia-smi >/dev/null; then echo 'notice: this machine' \
+	  'has an NVIDIA driver: `make GPU=1 setup` installs onnxruntime-gpu (README, "GPU")'; fi
 
-build: $(VENV_STAMP) $(BUILD_STAMP)
+build: $(VENV_STAMP) $(ORT_STAMP) $(BUILD_STAMP)
+
+onnxruntime: $(ORT_STAMP)
 
 demo: setup
 	$(IN_ROS_ENV) python -m posenet_ros.ros.tools.demo
@@ -170,7 +219,7 @@ demo: setup
 # run on the same machine cannot cross-talk with the tests' nodes. ROS_PYTHON_CHECK_FIELDS=1:
 # messages check every assignment, as Humble's always do (Jazzy and Kilted only on request;
 # unchecked, a Pose with other than 17 keypoints crashes serialisation).
-test: setup $(TEST_STAMP) $(REF_STAMP)
+test: setup $(TEST_STAMP) $(REF_STAMP) $(GPU_WHEEL_STAMP)
 	@rc=0; \
 	ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$((RANDOM % 100 + 1))} ROS_PYTHON_CHECK_FIELDS=1 \
 	  $(IN_ROS_ENV) python -m pytest -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
