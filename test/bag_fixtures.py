@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 from posenet_ros import paths
+from posenet_ros.keypoints import NUM_KEYPOINTS
 import pytest
 from rosbags.highlevel import AnyReader
 from rosbags.typesys import get_typestore, Stores
@@ -64,7 +65,7 @@ def assert_same_poses(msg, poses, width: int, height: int) -> None:
     assert len(msg.poses) == len(poses)
     for got, want in zip(msg.poses, poses):
         assert got.score == pytest.approx(want.score, abs=1e-5)
-        assert [k.part_id for k in got.keypoints] == list(range(17))
+        assert [k.part_id for k in got.keypoints] == list(range(NUM_KEYPOINTS))
         xy = np.array([(k.x, k.y) for k in got.keypoints])
         np.testing.assert_allclose(xy, want.positions, atol=1e-3)
         np.testing.assert_allclose([k.score for k in got.keypoints], want.keypoint_scores,

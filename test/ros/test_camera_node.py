@@ -9,6 +9,7 @@ import math
 
 from dds_probe import CameraInfo, Image, key, Probe, vtest_frames, wait_for
 import numpy as np
+from posenet_ros.ros.parameters import BY_NAME
 import pytest
 
 
@@ -110,16 +111,17 @@ def test_camera_to_posenet_pipeline(start_node):
     assert probe.pose_order[0].header.frame_id == "camera_optical_frame"
     assert (probe.pose_order[0].image_width, probe.pose_order[0].image_height) == (768, 576)
     # Markers use the camera's CameraInfo (the 60 degree pinhole): each sphere lies on the ray
-    # through its keypoint's pixel, at marker_depth (2 m). The node uses the latest CameraInfo,
+    # through its keypoint's pixel, at marker_depth. The node uses the latest CameraInfo,
     # which the very first frame may precede: check the later ones.
     focal, cx, cy = 384 / math.tan(math.radians(30)), 383.5, 287.5
     checked = 0
     for stamp, markers in sorted(with_spheres())[1:]:
         spheres = [m for m in markers.markers if m.type == m.SPHERE_LIST]
         pose = probe.poses[stamp].poses[spheres[0].id]
-        visible = [k for k in pose.keypoints if k.score >= 0.5]
+        visible = [k for k in pose.keypoints if k.score >= BY_NAME["min_keypoint_score"].default]
         pixels = [(p.x / p.z * focal + cx, p.y / p.z * focal + cy) for p in spheres[0].points]
         np.testing.assert_allclose(pixels, [(k.x, k.y) for k in visible], atol=1e-3)
-        assert all(p.z == pytest.approx(2.0) for p in spheres[0].points)
+        depth = BY_NAME["marker_depth"].default
+        assert all(p.z == pytest.approx(depth) for p in spheres[0].points)
         checked += 1
     assert checked

@@ -15,6 +15,8 @@ from dds_probe import (
     assert_same_poses, bgr8_message, FRAME_ID, jpeg_message, key, new_header, Probe,
     vtest_frames, wait_for)
 import numpy as np
+from posenet_ros.marker_geometry import PIXEL_SIZE_M
+from posenet_ros.ros.parameters import BY_NAME
 import pytest
 
 NS = "/outputs"
@@ -96,7 +98,8 @@ def test_markers_match_poses(probe, frames):
         probe.unsubscribe("markers")
     assert markers[0].action == markers[0].DELETEALL
     poses = from_pose_array(msg)
-    min_score = 0.5   # config/posenet.yaml
+    min_score = BY_NAME["min_keypoint_score"].default   # = config/posenet.yaml's
+    depth = BY_NAME["marker_depth"].default
     visible = [p for p in poses if (p.keypoint_scores >= min_score).any()]
     spheres = [m for m in markers if m.type == m.SPHERE_LIST]
     assert len(spheres) == len(visible) > 0
@@ -108,9 +111,9 @@ def test_markers_match_poses(probe, frames):
         first = int(np.flatnonzero(pose.keypoint_scores >= min_score)[0])
         u, v = pose.positions[first]
         width, height = msg.image_width, msg.image_height
-        assert sphere.points[0].x == pytest.approx((u - width / 2) / 1000, abs=1e-6)
-        assert sphere.points[0].y == pytest.approx((v - height / 2) / 1000, abs=1e-6)
-        assert sphere.points[0].z == pytest.approx(2.0)
+        assert sphere.points[0].x == pytest.approx((u - width / 2) * PIXEL_SIZE_M, abs=1e-6)
+        assert sphere.points[0].y == pytest.approx((v - height / 2) * PIXEL_SIZE_M, abs=1e-6)
+        assert sphere.points[0].z == pytest.approx(depth)
     assert all(len(m.points) % 2 == 0 for m in markers if m.type == m.LINE_LIST)
 
 
