@@ -1,0 +1,195 @@
+"""Are a stream's frames arriving? Frames lost before the subscription callback, made visible.
+
+DDS drops frames silently: with Fast DDS's defaults a best-effort sample over ~512 KB (a
+640x480 bgr8 Image is 921,600 bytes) is mostly lost between processes, and a reader whose
+history is full drops the oldest sample. The node only ever sees the frames that survive,
+so this module infers the rest from what it does see, per stream:
+
+* a publisher is matched but no frame arrived for ``silence_timeout`` seconds;
+* gaps in the header stamps: the camera's period is the median of its recent stamp
+  intervals (among the short ones, so heavy loss does not stretch it), and an interval of k
+  periods means k - 1 frames missing;
+* the input rate fell well below the highest rate seen in the last ``rate_memory`` seconds.
+
+:meth:`DeliveryMonitor.check` turns that into counters and at most one warning, worded
+with the fix. Sources are told apart by ``header.frame_id`` (two cameras on one topic).
+ROS-free: stamps and clocks are plain seconds.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+import statistics
+import threading
+
+# Fast DDS's default shared-memory segment: best-effort samples above it are lost in transport.
+LARGE_SAMPLE_BYTES = 512 * 1024
+PROFILE = "config/fastdds_large_frames.xml"   # under the package's share directory
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """Thresholds of the loss detection (seconds and fractions)."""
+
+    silence_timeout: float = 5.0   # matched publisher, no frame for this long: warn
+    window: float = 5.0            # loss and rate are judged over this many seconds
+    min_intervals: int = 8         # stamp intervals needed before a period is trusted
+    max_loss: float = 0.2          # warn above this fraction of frames missing in a window
+    min_rate: float = 0.5          # warn below this fraction of the recent peak input rate
+    rate_memory: float = 30.0      # the peak rate is that of the last this-many seconds
+    repeat: float = 60.0           # a standing warning is announced again after this long
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """One check of a stream: totals, the last window's rates, and the warning if any."""
+
+    received: int            # frames that reached the callback, since the start
+    lost: int                # frames missing from the stamp sequence, since the start
+    window_received: int
+    window_lost: int
+    rate_hz: float           # frames received per second over the last window
+    expected_hz: float       # the publishers' rate from their stamps (0: not known yet)
+    publishers: int
+    warning: str | None      # None: delivery looks fine
+    announce: bool           # log the warning now (it is new, changed, or due again)
+
+    def values(self) -> dict[str, str]:
+        """Diagnostic key/values."""
+        return {"frames_lost_in_transport": str(self.lost),
+                "input_rate_hz": f"{self.rate_hz:.2f}",
+                "expected_input_rate_hz": f"{self.expected_hz:.2f}",
+                "publishers": str(self.publishers),
+                "lost_last_window": str(self.window_lost)}
+
+
+@dataclass
+class _Source:
+    """The frames of one frame_id: recent stamp intervals, gaps counted in periods."""
+
+    last_stamp: float
+    intervals: deque = field(default_factory=lambda: deque(maxlen=60))
+
+    def period(self, min_intervals: int) -> float:
+        if len(self.intervals) < min_intervals:
+            return 0.0
+        ordered = sorted(self.intervals)
+        # With heavy loss most intervals are several periods long; the short end of the
+        # distribution still holds single periods (plus jitter).
+        short = [dt for dt in ordered if dt <= 1.5 * ordered[0]]
+        return statistics.median(short)
+
+
+class DeliveryMonitor:
+    """Counts what one stream receives and infers what it did not.
+
+    ``frame()`` from the subscription callback, ``check()`` once a second; both are cheap
+    and thread-safe.
+    """
+
+    def __init__(self, topic: str, reliable: bool, settings: DeliverySettings | None = None,
+                 profile: str = PROFILE) -> None:
+        self.topic = topic
+        self._reliable = reliable
+        self._settings = settings or DeliverySettings()
+        self._profile = profile
+        self._lock = threading.Lock()
+        self._sources: dict[str, _Source] = {}
+        self._events: deque = deque()     # (receive time, frames lost just before it)
+        self._rates: deque = deque()      # (check time, window rate)
+        self._received = self._lost = 0
+        self._size = 0
+        self._last_received: float | None = None
+        self._publishers_since: float | None = None
+        self._warning_kind: str | None = None
+        self._announced_at = 0.0
+
+    def frame(self, stamp: float, received: float, size_bytes: int,
+              source: str = "") -> None:
+        """Record a frame with header stamp ``stamp`` that arrived at ``received``."""
+        with self._lock:
+            self._received += 1
+            self._last_received = received
+            self._size = size_bytes
+            missing = 0
+            known = self._sources.get(source)
+            if known is None or stamp <= known.last_stamp - 1.0:   # new, or the clock restarted
+                self._sources[source] = _Source(stamp)
+            elif stamp > known.last_stamp:
+                dt = stamp - known.last_stamp
+                period = known.period(self._settings.min_intervals)
+                if period > 0 and dt > 1.5 * period:
+                    missing = round(dt / period) - 1
+                known.intervals.append(dt)
+                known.last_stamp = stamp
+            self._lost += missing
+            self._events.append((received, missing))
+
+    def check(self, now: float, publishers: int) -> DeliveryReport:
+        """Judge the last window at ``now`` with ``publishers`` matched publishers."""
+        s = self._settings
+        with self._lock:
+            while self._events and self._events[0][0] < now - s.window:
+                self._events.popleft()
+            window_received = len(self._events)
+            window_lost = sum(missing for _, missing in self._events)
+            rate = window_received / s.window
+            self._rates.append((now, rate))
+            while self._rates[0][0] < now - s.rate_memory:
+                self._rates.popleft()
+            peak = max(r for _, r in self._rates)
+            periods = [p for p in (src.period(s.min_intervals) for src in self._sources.values())
+                       if p > 0]
+            expected = sum(1.0 / p for p in periods)
+            if publishers == 0:
+                self._publishers_since = None
+            elif self._publishers_since is None:
+                self._publishers_since = now
+            kind, warning = self._judge(now, publishers, window_received, window_lost, rate,
+                                        peak, expected)
+            announce = kind is not None and (kind != self._warning_kind
+                                             or now - self._announced_at >= s.repeat)
+            if announce:
+                self._announced_at = now
+            self._warning_kind = kind
+            return DeliveryReport(self._received, self._lost, window_received, window_lost,
+                                  rate, expected, publishers, warning, announce)
+
+    def _judge(self, now: float, publishers: int, received: int, lost: int, rate: float,
+               peak: float, expected: float) -> tuple[str | None, str | None]:
+        """(kind, text) of the warning that applies now; (None, None) when all is well."""
+        s = self._settings
+        if publishers and self._publishers_since is not None:
+            since = max(self._publishers_since, self._last_received or self._publishers_since)
+            if now - since >= s.silence_timeout:
+                what = "no frame arrived" if self._last_received is None else "no frame"
+                return "silent", (f"{publishers} publisher(s) on {self.topic} but {what} for "
+                                  f"{now - since:.0f} s: {self._fix(silent=True)}")
+        if received + lost and lost > s.max_loss * (received + lost):
+            return "gaps", (f"{lost} of {received + lost} frames on {self.topic} lost before "
+                            f"reaching the node in the last {s.window:.0f} s (gaps in header "
+                            f"stamps, camera at {expected:.1f} Hz): {self._fix(silent=False)}")
+        watched = now - (self._publishers_since or now)
+        if publishers and peak > 0 and rate < s.min_rate * peak and watched >= s.window:
+            return "rate", (f"input rate on {self.topic} fell to {rate:.1f} Hz from "
+                            f"{peak:.1f} Hz within {s.rate_memory:.0f} s: the camera slowed "
+                            "down or its frames are being lost")
+        return None, None
+
+    def _fix(self, silent: bool) -> str:
+        size = f"frames of {self._size} bytes" if self._size else "frames"
+        if not self._reliable and (self._size > LARGE_SAMPLE_BYTES or silent):
+            return (f"{size} from a best-effort publisher are being lost in transport (Fast DDS "
+                    "defaults lose samples over 512 KB between processes): set "
+                    "qos_reliability:=reliable, use image_transport:=compressed, or start the "
+                    f"camera driver with FASTDDS_DEFAULT_PROFILES_FILE=<posenet_ros share>/"
+                    f"{self._profile}")
+        if self._reliable and silent:
+            return ("the publisher may offer only best effort (then the reliable subscription "
+                    "never matches data) or its frames are too large for the transport: try "
+                    "qos_reliability:=best_effort, image_transport:=compressed, or the camera "
+                    f"driver with FASTDDS_DEFAULT_PROFILES_FILE=<posenet_ros share>/"
+                    f"{self._profile}")
+        return ("the camera skips frames, the network drops them, or this node's executor falls "
+                "behind: check the camera's own rate, use image_transport:=compressed, or raise "
+                "qos_depth")

@@ -1,0 +1,160 @@
+"""posenet_ros.delivery: frames lost before the callback, inferred from stamps and counts.
+
+The streams are simulated cameras (a period, stamp jitter, a seeded loss pattern); the
+expected counts come from the simulation's own record of what it dropped.
+"""
+from __future__ import annotations
+
+import random
+
+from posenet_ros.delivery import DeliveryMonitor, DeliverySettings
+import pytest
+
+VGA_BGR8 = 640 * 480 * 3   # 921,600 bytes: over Fast DDS's 512 KB shared-memory segment
+
+
+def camera(rate: float, seconds: float, start: float = 100.0, jitter: float = 0.003,
+           seed: int = 1):
+    """Yield (stamp, receive time) of a camera at ``rate`` Hz; stamps jitter, 4 ms transit."""
+    rng = random.Random(seed)
+    for i in range(int(rate * seconds)):
+        stamp = start + i / rate + rng.uniform(-jitter, jitter)
+        yield stamp, stamp + 0.004
+
+
+def feed(monitor, frames, size=VGA_BGR8, source="cam", publishers=1, reports=None):
+    """Deliver ``frames`` and check once a second of receive time, as the node's timer does."""
+    reports = [] if reports is None else reports
+    next_check = None
+    for stamp, received in frames:
+        if next_check is None:
+            next_check = received + 1.0
+        while received >= next_check:
+            reports.append(monitor.check(next_check, publishers))
+            next_check += 1.0
+        monitor.frame(stamp, received, size, source)
+    return reports
+
+
+def test_every_frame_arrives_no_warning():
+    monitor = DeliveryMonitor("/cam/image", reliable=False)
+    reports = feed(monitor, camera(30, 20))
+    last = reports[-1]
+    assert last.warning is None and not any(r.warning for r in reports)
+    assert last.lost == 0
+    assert last.received == 30 * 19   # frames before the last check
+    assert last.expected_hz == pytest.approx(30, rel=0.05)
+    assert last.rate_hz == pytest.approx(30, rel=0.05)
+
+
+def test_lost_frames_are_counted_exactly():
+    """30 % of frames vanish after the first second; the count matches what was dropped."""
+    rng = random.Random(7)
+    frames = list(camera(30, 20))
+    dropped = {i for i in range(30, len(frames)) if rng.random() < 0.3}
+    last_kept = max(i for i in range(len(frames)) if i not in dropped)
+    monitor = DeliveryMonitor("/cam/image", reliable=False)
+    feed(monitor, (f for i, f in enumerate(frames) if i not in dropped))
+    report = monitor.check(frames[-1][1] + 0.001, 1)
+    assert report.lost == len([i for i in dropped if i < last_kept])
+    assert report.received == len(frames) - len(dropped)
+
+
+def test_large_best_effort_frames_lost_in_transport_name_the_fix():
+    """What Fast DDS defaults did to a 640x480 bgr8 camera: 24 of 300 frames arrived."""
+    rng = random.Random(3)
+    kept = [f for f in camera(15, 20) if rng.random() < 24 / 300]
+    reports = feed(DeliveryMonitor("/cam/image", reliable=False), kept)
+    warned = [r for r in reports if r.warning]
+    assert warned, "no warning for 92 % loss"
+    first = warned[0]
+    assert first.announce
+    assert "921600 bytes" in first.warning and "best-effort" in first.warning
+    assert "qos_reliability:=reliable" in first.warning
+    assert "image_transport:=compressed" in first.warning
+    assert "fastdds_large_frames.xml" in first.warning
+    true_lost = 300 - len(kept)
+    assert first.lost > 0 and reports[-1].lost <= true_lost
+    announced = [r for r in warned if r.announce]
+    assert len(announced) <= 1 + len(reports) // 60, "the warning repeats every check"
+
+
+def test_small_frames_with_gaps_blame_the_path_not_the_size():
+    frames = [f for i, f in enumerate(camera(30, 12)) if i < 60 or i % 2]
+    reports = feed(DeliveryMonitor("/cam/image", reliable=True), frames, size=320 * 240 * 3)
+    warning = next(r.warning for r in reports if r.warning)
+    assert "gaps in header stamps" in warning
+    assert "qos_depth" in warning and "512 KB" not in warning
+
+
+def test_matched_publisher_without_frames():
+    monitor = DeliveryMonitor("/cam/image", reliable=False)
+    reports = [monitor.check(float(t), publishers=1) for t in range(0, 70)]
+    assert all(r.warning is None for r in reports[:5])
+    assert reports[5].warning.startswith("1 publisher(s) on /cam/image but no frame arrived")
+    assert "qos_reliability:=reliable" in reports[5].warning
+    assert [t for t, r in enumerate(reports) if r.announce] == [5, 65]
+
+
+def test_reliable_subscription_silent_suggests_best_effort():
+    monitor = DeliveryMonitor("/cam/image", reliable=True)
+    report = [monitor.check(float(t), publishers=2) for t in range(7)][-1]
+    assert "2 publisher(s)" in report.warning
+    assert "qos_reliability:=best_effort" in report.warning
+
+
+def test_no_publisher_no_warning():
+    monitor = DeliveryMonitor("/cam/image", reliable=False)
+    assert all(monitor.check(float(t), publishers=0).warning is None for t in range(30))
+
+
+def test_frames_stop_arriving():
+    monitor = DeliveryMonitor("/cam/image", reliable=False)
+    feed(monitor, camera(30, 10))
+    assert monitor.check(110.5, 1).warning is None
+    report = monitor.check(116.0, 1)
+    assert report.warning.startswith("1 publisher(s) on /cam/image but no frame for 6 s")
+
+
+def test_falling_rate_warns_then_clears():
+    """The camera slows from 30 to 10 Hz: a warning until the peak of 30 Hz is forgotten."""
+    settings = DeliverySettings()
+    monitor = DeliveryMonitor("/cam/image", reliable=False, settings=settings)
+    fast = list(camera(30, 20))
+    slow = list(camera(10, 60, start=fast[-1][0] + 0.1, seed=2))
+    reports = feed(monitor, fast + slow)
+    kinds = [(r.warning or "").split(" ")[:3] for r in reports]
+    assert any(k[:2] == ["input", "rate"] for k in kinds), kinds
+    assert reports[-1].warning is None          # 60 s later the peak is 10 Hz
+    assert reports[-1].expected_hz == pytest.approx(10, rel=0.05)
+
+
+def test_two_cameras_on_one_topic():
+    a = camera(30, 15, seed=4)
+    b = ((s + 0.011, r + 0.011) for s, r in camera(15, 15, seed=5))
+    merged = sorted([(*f, "a") for f in a] + [(*f, "b") for f in b], key=lambda f: f[1])
+    monitor = DeliveryMonitor("/cam/image", reliable=False)
+    for stamp, received, source in merged:
+        monitor.frame(stamp, received, VGA_BGR8, source)
+    report = monitor.check(merged[-1][1], 2)
+    assert report.lost == 0 and report.warning is None
+    assert report.expected_hz == pytest.approx(45, rel=0.05)
+
+
+def test_restarted_clock_is_not_loss():
+    """A bag played again (or sim time reset) starts its stamps over."""
+    monitor = DeliveryMonitor("/cam/image", reliable=True)
+    first = list(camera(30, 5))
+    again = list(camera(30, 5, start=100.0, seed=9))
+    again = [(s, r + 5.5) for s, r in again]
+    feed(monitor, first + again)
+    assert monitor.check(again[-1][1], 1).lost == 0
+
+
+def test_values_for_diagnostics():
+    monitor = DeliveryMonitor("/cam/image", reliable=False)
+    feed(monitor, camera(30, 3))
+    values = monitor.check(103.5, 1).values()
+    assert set(values) == {"frames_lost_in_transport", "input_rate_hz",
+                           "expected_input_rate_hz", "publishers", "lost_last_window"}
+    assert float(values["expected_input_rate_hz"]) == pytest.approx(30, rel=0.05)
