@@ -1,0 +1,149 @@
+"""Tracking measured: IDF1, id switches and MOTA per scenario, ours against two baselines.
+
+Run ``python -m posenet_ros.bench.tracking_eval`` (needs requirements/test.txt: motmetrics).
+The same PoseNet detections feed every tracker, so the table compares association alone.
+Scores come from motmetrics (py-motmetrics 1.4.0, the MOTChallenge implementation): a
+hypothesis matches a ground-truth person when their boxes overlap with IoU >= 0.5. Only
+confirmed tracks count (a tentative track's id 0 is no hypothesis).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from posenet_ros import paths
+from posenet_ros.bench import tracking_scenes as scenes_mod
+from posenet_ros.bench.tracking_baselines import GreedyCentreTracker, IouTracker
+from posenet_ros.estimator import PoseEstimator
+from posenet_ros.imageio import iter_video
+from posenet_ros.pose import Pose
+from posenet_ros.track.similarity import box_iou
+from posenet_ros.track.tracker import PoseTracker, TrackerConfig
+
+MAX_IOU_DISTANCE = 0.5
+METRICS = ("idf1", "num_switches", "mota", "num_false_positives", "num_misses")
+
+
+def detect(estimator: PoseEstimator, image: np.ndarray) -> list[Pose]:
+    """Return the estimator's poses for one image (one place for the result type)."""
+    result = estimator.estimate(image)
+    return list(getattr(result, "poses", result))
+
+
+class _Ours:
+    def __init__(self, config: TrackerConfig) -> None:
+        self._tracker = PoseTracker(config)
+
+    def update(self, poses, stamp):
+        return [(t.track_id, t.box) for t in self._tracker.update(poses, stamp)]
+
+
+TRACKERS: dict[str, Callable[[], object]] = {
+    "ours": lambda: _Ours(TrackerConfig()),
+    "ours, no motion": lambda: _Ours(TrackerConfig(motion=False)),
+    "greedy centre": GreedyCentreTracker,
+    "IoU (pose-detection)": IouTracker,
+}
+
+
+def score(frames: Sequence[tuple[float, list[Pose], list]], make_tracker) -> dict:
+    """Return the motmetrics summary of a tracker over frames [(stamp, poses, truth)]."""
+    import motmetrics as mm   # test/bench-only dependency
+
+    acc = mm.MOTAccumulator(auto_id=True)
+    tracker = make_tracker()
+    for stamp, poses, truth in frames:
+        hyps = [(i, b) for i, b in tracker.update(poses, stamp) if i > 0]
+        gt_boxes = np.array([b for _, b in truth]).reshape(-1, 4)
+        hyp_boxes = np.array([b for _, b in hyps], dtype=np.float64).reshape(-1, 4)
+        dist = 1.0 - box_iou(gt_boxes, hyp_boxes)
+        dist[dist > MAX_IOU_DISTANCE] = np.nan
+        acc.update([g for g, _ in truth], [i for i, _ in hyps], dist)
+    summary = mm.metrics.create().compute(acc, metrics=list(METRICS), name="x")
+    return {m: float(summary[m].iloc[0]) for m in METRICS}
+
+
+def detect_scene(estimator: PoseEstimator, scene, base) -> list[tuple[float, list, list]]:
+    """Render a scenario and detect poses in each frame."""
+    return [(t, detect(estimator, image), truth)
+            for t, image, truth in scenes_mod.render(scene, base)]
+
+
+def evaluate(estimator: PoseEstimator, names: Iterable[str] | None = None) -> list[dict]:
+    """Return one row per (scenario, tracker)."""
+    base = scenes_mod.background()
+    wanted = None if names is None else set(names)
+    rows = []
+    for scene in scenes_mod.scenes(scenes_mod.load_sprites()):
+        if wanted is not None and scene.name not in wanted:
+            continue
+        frames = detect_scene(estimator, scene, base)
+        for label, make in TRACKERS.items():
+            rows.append({"scenario": scene.name, "tracker": label, "frames": len(frames),
+                         "crossing": scene.crossing, **score(frames, make)})
+    return rows
+
+
+def vtest_tracks(estimator: PoseEstimator, config: TrackerConfig | None = None,
+                 limit: int | None = None) -> dict:
+    """Count confirmed tracks on vtest.avi (10 fps, no ground truth): count, lengths, fragments.
+
+    A fragment is a track that ends while its person was well inside the image (box >= 5% of
+    the width from the left/right edges) before the video's end: the person is still there,
+    so the track broke.
+    """
+    tracker = PoseTracker(config or TrackerConfig())
+    spans: dict[int, list] = {}
+    fps, width, stamp = 10.0, None, 0.0
+    for index, image in enumerate(iter_video(paths.sample_video())):
+        if limit is not None and index >= limit:
+            break
+        stamp, width = index / fps, image.shape[1]
+        for t in tracker.update(detect(estimator, image), stamp):
+            if t.track_id > 0:
+                first = spans.get(t.track_id, [stamp])[0]
+                spans[t.track_id] = [first, stamp, t.box]
+    lengths = np.array([end - start for start, end, _ in spans.values()])
+    margin = 0.05 * (width or 1)
+    fragments = sum(1 for _, end, box in spans.values()
+                    if end < stamp - 1.0 and box[0] > margin and box[2] < width - margin)
+    minutes = max(stamp, 1e-9) / 60
+    return {"tracks": len(spans), "minutes": minutes,
+            "median_length_s": float(np.median(lengths)) if len(lengths) else 0.0,
+            "mean_length_s": float(lengths.mean()) if len(lengths) else 0.0,
+            "fragments_per_minute": fragments / minutes}
+
+
+def markdown(rows: list[dict]) -> str:
+    """Return the results as a markdown table."""
+    lines = ["| scenario | tracker | frames | IDF1 | ID switches | MOTA | FP | FN |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['scenario']} | {r['tracker']} | {r['frames']} | {r['idf1']:.3f} | "
+                     f"{int(r['num_switches'])} | {r['mota']:.3f} | "
+                     f"{int(r['num_false_positives'])} | {int(r['num_misses'])} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resolution", type=int, default=385)
+    parser.add_argument("--vtest-frames", type=int, default=None)
+    args = parser.parse_args(argv)
+    estimator = PoseEstimator(providers=("cpu",), input_resolution=args.resolution)
+    start = time.perf_counter()
+    rows = evaluate(estimator)
+    out = [markdown(rows), ""]
+    vt = vtest_tracks(PoseEstimator(providers=("cpu",), input_resolution=513),
+                      limit=args.vtest_frames)
+    out.append("vtest.avi (input 513): " + ", ".join(f"{k} {v:.2f}" for k, v in vt.items()))
+    out.append(f"({time.perf_counter() - start:.0f} s)")
+    import sys
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()
