@@ -40,10 +40,10 @@ def crop_and_resize(image: np.ndarray, box: tuple[float, float, float, float],
     def cols(index: np.ndarray) -> np.ndarray:
         return np.clip(index, 0, w - 1).astype(np.intp)
 
-    img = image.astype(_F)
     t, b, l_, r = rows(top), rows(bottom), cols(left), cols(right)
-    top_left, top_right = img[t][:, l_], img[t][:, r]
-    bottom_left, bottom_right = img[b][:, l_], img[b][:, r]
+    top_rows, bottom_rows = image[t], image[b]      # gather first, convert only what is used
+    top_left, top_right = top_rows[:, l_].astype(_F), top_rows[:, r].astype(_F)
+    bottom_left, bottom_right = bottom_rows[:, l_].astype(_F), bottom_rows[:, r].astype(_F)
     upper = top_left + (top_right - top_left) * x_lerp
     lower = bottom_left + (bottom_right - bottom_left) * x_lerp
     out = upper + (lower - upper) * y_lerp
@@ -65,9 +65,9 @@ def resize_bilinear(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     h, w = image.shape[:2]
     rows, row_frac, r0, r1 = _resize_axis(h, out_h)
     cols, col_frac, c0, c1 = _resize_axis(w, out_w)
-    img = image.astype(_F)
-    top_left, top_right = img[r0][:, c0], img[r0][:, c1]
-    bottom_left, bottom_right = img[r1][:, c0], img[r1][:, c1]
+    top_rows, bottom_rows = image[r0], image[r1]    # gather first, convert only what is used
+    top_left, top_right = top_rows[:, c0].astype(_F), top_rows[:, c1].astype(_F)
+    bottom_left, bottom_right = bottom_rows[:, c0].astype(_F), bottom_rows[:, c1].astype(_F)
     top = top_left + (top_right - top_left) * col_frac[None, :, None]
     bottom = bottom_left + (bottom_right - bottom_left) * col_frac[None, :, None]
     return top + (bottom - top) * row_frac[:, None, None]
