@@ -69,7 +69,7 @@ def load_sprites() -> list[Sprite]:
     for name, (x0, y0, x1, y1), mirrored in PEOPLE:
         image = read_image(paths.data_dir() / name)
         h, w = image.shape[:2]
-        mx, my = 0.15 * (x1 - x0), 0.08 * (y1 - y0)
+        mx, my = 0.25 * (x1 - x0), 0.08 * (y1 - y0)
         cx0, cy0 = max(0, int(x0 - mx)), max(0, int(y0 - my))
         cx1, cy1 = min(w, int(x1 + mx)), min(h, int(y1 + my))
         patch = image[cy0:cy1, cx0:cx1]

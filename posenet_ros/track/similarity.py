@@ -70,17 +70,3 @@ def oks(det_positions: np.ndarray, det_valid: np.ndarray, trk_positions: np.ndar
     count = both.sum(axis=2)
     return np.where(count >= min_keypoints, terms.sum(axis=2) / np.maximum(count, 1), 0.0)
 
-
-def centre_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """1 - (centre distance / height of ``b``'s box), clipped at 0: (N, M).
-
-    For a track whose velocity is not known yet (its second frame), where a fast person has
-    moved further than OKS's falloff reaches.
-    """
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    ca, cb = (a[:, :2] + a[:, 2:]) / 2, (b[:, :2] + b[:, 2:]) / 2
-    with np.errstate(invalid="ignore"):
-        dist = np.sqrt(((ca[:, None] - cb[None]) ** 2).sum(axis=2))
-        sim = 1.0 - dist / np.maximum(b[None, :, 3] - b[None, :, 1], 1.0)
-    return np.where(np.isfinite(sim), np.clip(sim, 0.0, 1.0), 0.0)

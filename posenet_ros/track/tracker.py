@@ -1,8 +1,8 @@
 """Stable person ids across frames: the tracker's settings and life cycle.
 
 Each frame's poses are matched to the live tracks by keypoint similarity (OKS against the
-tracks' motion-predicted keypoints, box IoU when too few keypoints are shared, and box
-centre distance for a track whose velocity is not known yet) with an optimal assignment.
+tracks' motion-predicted keypoints, box IoU when too few keypoints are shared) with an
+optimal assignment.
 Time is the frames' stamps, never frame counts, so a recording replayed
 at any rate, or with frames dropped, gives the same ids.
 
@@ -37,7 +37,7 @@ from posenet_ros.keypoints import NUM_KEYPOINTS
 from posenet_ros.pose import Pose
 from posenet_ros.track import motion
 from posenet_ros.track.assignment import assign
-from posenet_ros.track.similarity import box_iou, centre_similarity, keypoint_boxes, oks
+from posenet_ros.track.similarity import box_iou, keypoint_boxes, oks
 from posenet_ros.track.smoothing import TrackSmoother
 from posenet_ros.track.tracked_pose import TrackedPose, UNTRACKED
 
@@ -158,10 +158,6 @@ class PoseTracker:
         similarity = oks(positions, valid, predicted, self._valid[live],
                          _areas(predicted_boxes), cfg.min_keypoints)
         similarity = np.where(similarity > 0, similarity, box_iou(boxes, predicted_boxes))
-        if cfg.motion:   # a track without a velocity yet may have moved far: look wider
-            young = ~self._has_velocity[live]
-            similarity[:, young] = np.maximum(
-                similarity[:, young], centre_similarity(boxes, predicted_boxes[young]))
         pairs = assign(similarity, cfg.min_similarity)
         slots = np.full(len(poses), -1, dtype=np.int64)
         dets = np.array([d for d, _ in pairs], dtype=np.int64)
