@@ -76,7 +76,7 @@ class PoseEstimator:
 
     def estimate(self, image: np.ndarray, stamp: float | None = None,
                  stream: Hashable = DEFAULT_STREAM) -> FrameResult:
-        """Poses in ``image`` (HxWx3 RGB uint8; float 0..255 is accepted too), best first.
+        """Poses in ``image`` (HxWx3 RGB uint8; float 0..255 is accepted too).
 
         ``stamp`` (seconds, e.g. the message stamp) and ``stream`` matter to families that
         follow a person across frames; a stamp older than the stream's last one resets it.

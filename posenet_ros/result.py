@@ -26,7 +26,7 @@ class StageTimes:
 
 @dataclass(frozen=True, eq=False)
 class FrameResult:
-    """Poses found in one image (best first) and how they were found.
+    """Poses found in one image, in decoding order (as tfjs returns them), and how.
 
     ``image_size`` and ``input_size`` are (width, height): the image the keypoint pixels refer
     to, and the network input it was resized to. ``stamp`` is the caller's stamp (seconds) or

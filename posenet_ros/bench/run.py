@@ -50,7 +50,7 @@ class MessageStage:
 
     def __init__(self) -> None:
         import rclpy
-        from posenet_ros.ros.node import POSE_CLASSES
+        from posenet_ros.ros.worker import POSE_CLASSES
         from std_msgs.msg import Header
 
         self._rclpy = rclpy

@@ -68,4 +68,4 @@ class PoseModel(ABC):
     def decode(self, outputs: dict[str, np.ndarray], prepared: Prepared,
                config: EstimatorConfig, states: Sequence[Any],
                stamps: Sequence[float | None]) -> list[list[Pose]]:
-        """Poses in image pixels per image, best first; may update each image's state."""
+        """Poses in image pixels per image, in decoding order; may update each image's state."""

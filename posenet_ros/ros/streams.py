@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from posenet_ros.camera_model import CameraInfoError, CameraModel
 from posenet_ros.config import ConfigError
-from posenet_ros.marker_geometry import CameraModel
 from posenet_ros.msg import PoseArray
 from rclpy.exceptions import NameValidationException
 from rclpy.validate_topic_name import validate_topic_name
@@ -69,27 +70,63 @@ def stream_topics(image_topics: Sequence[str]) -> list[StreamTopics]:
 
 
 class Stream:
-    """One camera: its image and CameraInfo subscriptions, outputs and newest pending frame."""
+    """One camera: its outputs, its CameraInfo, and (while active) its image subscription.
 
-    def __init__(self, node, topics: StreamTopics, compressed: bool, qos,
-                 on_image: Callable[[Stream, Any], None]) -> None:
-        try:
-            if compressed:
-                self.subscription = node.create_subscription(
-                    CompressedImage, topics.image + "/compressed",
-                    lambda msg: on_image(self, msg), qos)
-            else:
-                self.subscription = node.create_subscription(
-                    Image, topics.image, lambda msg: on_image(self, msg), qos)
+    The posenet_node lifecycle drives it: outputs and CameraInfo exist from configure to
+    cleanup, the image subscription only while active, so an inactive node takes no frames.
+    """
+
+    def __init__(self, node, topics: StreamTopics, qos) -> None:
+        self.topics = topics
+        self._qos = qos
+        try:   # resolved: labels logs and diagnostics
+            self.name = node.resolve_topic_name(topics.image)
         except NameValidationException as exc:   # e.g. "a//b": valid alone, not once expanded
             raise ConfigError(f"image topic {topics.image!r}: {str(exc).splitlines()[0]}") \
                 from None
-        self.name = self.subscription.topic_name      # resolved: labels logs and diagnostics
         self.camera: CameraModel | None = None
-        node.create_subscription(CameraInfo, topics.camera_info, self._on_camera_info, qos)
-        self.poses_pub = node.create_publisher(PoseArray, topics.poses, 10)
-        self.markers_pub = node.create_publisher(MarkerArray, topics.markers, 10)
-        self.annotated_pub = node.create_publisher(Image, topics.annotated, 1)
+        self._camera_key: tuple | None = None
+        self._log = node.get_logger()
+        self.subscription = None
+        self._camera_info = node.create_subscription(CameraInfo, topics.camera_info,
+                                                     self._on_camera_info, qos)
+        self.poses_pub = node.create_lifecycle_publisher(PoseArray, topics.poses, 10)
+        self.markers_pub = node.create_lifecycle_publisher(MarkerArray, topics.markers, 10)
+        self.annotated_pub = node.create_lifecycle_publisher(Image, topics.annotated, 1)
+
+    def subscribe(self, node, compressed: bool, on_image: Callable[[Stream, Any], None]) -> None:
+        """Start taking frames (activate)."""
+        if compressed:
+            self.subscription = node.create_subscription(
+                CompressedImage, self.topics.image + "/compressed",
+                lambda msg: on_image(self, msg), self._qos)
+        else:
+            self.subscription = node.create_subscription(
+                Image, self.topics.image, lambda msg: on_image(self, msg), self._qos)
+
+    def unsubscribe(self, node) -> None:
+        """Stop taking frames (deactivate); outputs and CameraInfo stay."""
+        if self.subscription is not None:
+            node.destroy_subscription(self.subscription)
+            self.subscription = None
+
+    def destroy(self, node) -> None:
+        """Free every entity (cleanup)."""
+        self.unsubscribe(node)
+        node.destroy_subscription(self._camera_info)
+        for pub in (self.poses_pub, self.markers_pub, self.annotated_pub):
+            node.destroy_lifecycle_publisher(pub)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        self.camera = CameraModel.from_camera_info(msg)
+        """Validate CameraInfo once per change (drivers repeat it with every frame)."""
+        key = (bytes(memoryview(np.asarray([*msg.k, *msg.d, *msg.r, *msg.p], float))),
+               msg.distortion_model, msg.width, msg.height)   # bytes: NaN equals itself
+        if key == self._camera_key:
+            return
+        self._camera_key = key
+        try:
+            self.camera = CameraModel.from_camera_info(msg)
+        except CameraInfoError as exc:
+            self.camera = None
+            self._log.error(f"camera_info for {self.name} ignored: {exc}; markers use the "
+                            "image plane and no 3D is computed until a valid one arrives")

@@ -31,9 +31,9 @@ from posenet_ros.imageio import iter_video
 from posenet_ros.messages.pose_array import build_pose_array
 from posenet_ros.msg import PoseArray
 from posenet_ros.ros.images import pack_image
-from posenet_ros.ros.node import POSE_CLASSES
 from posenet_ros.ros.parameters import BY_NAME
 from posenet_ros.ros.tools.node_process import NAMESPACE, RELIABLE, start_node
+from posenet_ros.ros.worker import POSE_CLASSES
 import rclpy
 from rclpy.node import Node
 from rclpy.serialization import serialize_message

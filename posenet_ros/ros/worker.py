@@ -1,0 +1,154 @@
+"""posenet_node's frame path: one worker thread from camera messages to published poses.
+
+The subscription callbacks only put each stream's newest frame in the inbox
+(:mod:`posenet_ros.inbox`); this thread takes all pending frames, decodes them, runs the
+engine once per image size over them (a batch) and publishes each stream's outputs. One image
+flows one way: message -> RGB -> engine result -> PoseArray (+ markers, annotated image).
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+import traceback
+from typing import Any
+
+from geometry_msgs.msg import Point, Pose as GeometryPose, Quaternion, Vector3
+from posenet_ros.draw import draw_poses
+from posenet_ros.estimator import PoseEstimator
+from posenet_ros.image_decode import decode, ImageDecodeError
+from posenet_ros.inbox import Frame, group_by_size, Inbox
+from posenet_ros.marker_geometry import MarkerSettings
+from posenet_ros.messages.markers import build_marker_array, MarkerClasses
+from posenet_ros.messages.pose_array import build_pose_array, MessageClasses
+from posenet_ros.msg import Keypoint, Pose, PoseArray
+from posenet_ros.result import FrameResult
+from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
+from posenet_ros.ros.images import rgb_to_image
+from posenet_ros.ros.streams import Stream
+from posenet_ros.throttle import Throttle
+from rclpy.time import Time
+from std_msgs.msg import ColorRGBA
+from visualization_msgs.msg import Marker, MarkerArray
+
+LOG_THROTTLE = 5.0  # seconds between repeats of a per-frame error
+POSE_CLASSES = MessageClasses(Keypoint, Pose, PoseArray, Point)
+MARKER_CLASSES = MarkerClasses(Marker, MarkerArray, Point, GeometryPose, Quaternion, Vector3,
+                               ColorRGBA)
+
+
+class FrameWorker:
+    """The worker thread of an active posenet_node, and the inbox that feeds it."""
+
+    def __init__(self, node, estimator: PoseEstimator, values: dict[str, Any],
+                 stats: FrameStats) -> None:
+        self._node = node
+        self._log = node.get_logger()
+        self._estimator = estimator
+        self._values = values          # the node's parameter values, updated in place
+        self._stats = stats
+        self._throttle = Throttle(LOG_THROTTLE)   # per (stream, cause), with repeat counts
+        self._inbox = Inbox()
+        self._thread = threading.Thread(target=self._work, name="posenet_worker", daemon=True)
+        self._thread.start()
+
+    def on_image(self, stream: Stream, msg) -> None:
+        """Subscription callback (executor thread): keep the stream's newest frame."""
+        replaced = self._inbox.put(Frame(stream, msg, time.perf_counter()))
+        self._stats.frame_received(replaced, stream.name)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the batch in hand, if any; pending frames are left unprocessed."""
+        self._inbox.stop()
+        self._thread.join(timeout=timeout)
+
+    def _work(self) -> None:
+        while (frames := self._inbox.take_all()) is not None:
+            try:
+                self._process(frames)
+            except Exception:   # noqa: B902 -- the worker must outlive any one batch
+                if not self._node.context.ok():
+                    return      # Ctrl-C or SIGTERM shut rclpy down mid-batch: nowhere to publish
+                self._stats.estimation_failed()
+                self._error("batch", traceback.format_exc().splitlines()[-1],
+                            f"batch of {len(frames)} frame(s) (stamps "
+                            f"{', '.join(_stamp(f.msg) for f in frames)}) failed:\n"
+                            f"{traceback.format_exc()}")
+
+    def _process(self, frames: list[Frame]) -> None:
+        """Decode every frame, then run the engine once per image size and publish."""
+        taken = time.perf_counter()
+        decoded = []
+        for frame in frames:
+            t0 = time.perf_counter()
+            try:
+                frame.rgb = decode(frame.msg, self._values["max_image_pixels"])
+            except ImageDecodeError as exc:
+                self._stats.decode_failed(frame.stream.name)
+                self._error(frame.stream.name, str(exc),
+                            f"skipping frame on {frame.stream.name} (stamp {_stamp(frame.msg)}): "
+                            f"{exc}")
+                continue
+            frame.decode_seconds = time.perf_counter() - t0
+            decoded.append(frame)
+        for group in group_by_size(decoded):
+            self._estimate_and_publish(group, taken)
+
+    def _estimate_and_publish(self, group: list[Frame], taken: float) -> None:
+        t1 = time.perf_counter()
+        try:
+            results = self._estimator.estimate_batch(
+                [frame.rgb for frame in group], [_seconds(f.msg) for f in group],
+                [frame.stream.name for frame in group])
+        except ValueError as exc:   # ImageError and friends: these frames only
+            self._stats.estimation_failed(len(group))
+            self._error(group[0].stream.name, str(exc),
+                        f"no poses for {len(group)} frame(s) (stamps "
+                        f"{', '.join(_stamp(f.msg) for f in group)}): {exc}")
+            return
+        t2 = time.perf_counter()
+        self._stats.batch_run(len(group))
+        for frame, result in zip(group, results):
+            header, stream = frame.msg.header, frame.stream
+            t_start = time.perf_counter()
+            out = build_pose_array(POSE_CLASSES, result, header,
+                                   box_min_score=self._values["min_keypoint_score"])
+            t_built = time.perf_counter()
+            stream.poses_pub.publish(out)
+            t3 = time.perf_counter()
+            age = self._node.get_clock().now() - Time.from_msg(header.stamp)
+            self._publish_extras(stream, header, frame.rgb, result)
+            self._stats.frame_processed(FrameTimes(
+                queue_wait=taken - frame.received, decode_image=frame.decode_seconds,
+                engine=t2 - t1, build=t_built - t_start, publish=t3 - t_built,
+                latency=t3 - frame.received, stamp_latency=age.nanoseconds * 1e-9,
+                stages=result.times), stream.name)
+
+    def _publish_extras(self, stream: Stream, header, rgb, result: FrameResult) -> None:
+        """Publish markers and the annotated image, each only while someone subscribes."""
+        v = self._values
+        width, height = result.image_size
+        if v["publish_markers"] and stream.markers_pub.get_subscription_count() > 0:
+            settings = MarkerSettings(v["marker_depth"], v["marker_scale"],
+                                      v["min_keypoint_score"])
+            stream.markers_pub.publish(build_marker_array(
+                MARKER_CLASSES, result.poses, header, width, height, settings, stream.camera))
+        if stream.annotated_pub.get_subscription_count() > 0:
+            canvas = draw_poses(rgb, result.poses, v["min_keypoint_score"])
+            stream.annotated_pub.publish(rgb_to_image(canvas, header))
+            self._stats.annotated()
+
+    def _error(self, stream: str, cause: str, text: str) -> None:
+        """Log ``text`` unless the same cause on this stream was logged within LOG_THROTTLE."""
+        # Numbers (sizes, offsets) vary per frame; the kind of problem is the cause.
+        line = self._throttle.report(stream, re.sub(r"\d+", "#", cause), text)
+        if line is not None:
+            self._log.error(line)
+
+
+def _stamp(msg) -> str:
+    return f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
+
+
+def _seconds(msg) -> float:
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
