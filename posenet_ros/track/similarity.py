@@ -69,4 +69,3 @@ def oks(det_positions: np.ndarray, det_valid: np.ndarray, trk_positions: np.ndar
         terms = np.where(both, np.exp(-d2 / (scale[None, :, None] * _FALLOFF)), 0.0)
     count = both.sum(axis=2)
     return np.where(count >= min_keypoints, terms.sum(axis=2) / np.maximum(count, 1), 0.0)
-
