@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-from posenet_ros.config import ConfigError, DECODERS, EstimatorConfig, VALID_STRIDES
+from posenet_ros.config import ConfigError, DECODERS, EstimatorConfig, MODEL_NAMES, VALID_STRIDES
 
 # The engine's defaults, read from EstimatorConfig so that the CLI cannot drift from them.
 DEFAULTS = {f.name: f.default for f in fields(EstimatorConfig)}
@@ -22,7 +22,7 @@ def parse_resolution(text: str) -> int | tuple[int, int]:
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("PoseNet")
+    g = parser.add_argument_group("model (PoseNet options apply to PoseNet only)")
     d = DEFAULTS
     g.add_argument("--mode", choices=DECODERS, default=d["decoder"],
                    help="single or multi-pose decoding (default %(default)s)")
@@ -41,7 +41,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--nms-radius", type=float, default=d["nms_radius"],
                    help="pixels between people's parts (default %(default)s)")
     g.add_argument("--model", default=d["model"],
-                   help="ONNX or TF.js model.json (default: converted model)")
+                   help=f"{', '.join(MODEL_NAMES)}, or an ONNX or TF.js model.json file "
+                        "(default: posenet); MoveNet ignores the PoseNet options above")
     g.add_argument("--int8", action="store_true",
                    help="use the int8 model built by `convert --int8`")
     g.add_argument("--providers", default=",".join(d["providers"]),
@@ -49,6 +50,9 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                         "default %(default)s)")
     g.add_argument("--threads", type=int, default=d["threads"],
                    help="ONNX Runtime threads (0: all cores)")
+    g.add_argument("--smoothing", action=argparse.BooleanOptionalAction, default=d["smoothing"],
+                   help="MoveNet single pose: smooth keypoints across a video's frames, as "
+                        "pose-detection does (default on)")
 
 
 def config_from_args(args: argparse.Namespace) -> EstimatorConfig:
@@ -60,6 +64,6 @@ def config_from_args(args: argparse.Namespace) -> EstimatorConfig:
             max_detections=args.max_detections, score_threshold=args.score_threshold,
             nms_radius=args.nms_radius,
             providers=tuple(p.strip() for p in args.providers.split(",") if p.strip()),
-            threads=args.threads)
+            threads=args.threads, smoothing=args.smoothing)
     except ConfigError as exc:
         raise SystemExit(f"posenet-ros: {exc}") from None

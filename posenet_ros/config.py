@@ -7,6 +7,11 @@ VALID_STRIDES = (8, 16, 32)
 DECODERS = ("single", "multi")
 PRECISIONS = ("fp32", "int8")
 PREPROCESS = ("auto", "host", "device")
+# Model families by name (families.FAMILIES loads them); any other ``model`` is a file path.
+POSENET = "posenet"
+MOVENET_MODELS = ("movenet-lightning", "movenet-thunder", "movenet-multipose")
+MODEL_NAMES = (POSENET,) + MOVENET_MODELS
+MODEL_SUFFIXES = (".onnx", ".json")
 # Bounds shared with the ROS parameter ranges, so the node rejects what the engine would.
 RESOLUTION_RANGE = (33, 1921)
 SCALE_FACTOR_RANGE = (0.2, 1.0)
@@ -28,7 +33,8 @@ class EstimatorConfig:
     factor, so its aspect ratio follows the image's.
     """
 
-    model: str | None = None          # ONNX file or TF.js model.json; None: the converted default
+    # A family name (MODEL_NAMES), an ONNX file or a TF.js model.json; None: PoseNet.
+    model: str | None = None
     precision: str = "fp32"           # of the converted default: fp32, or int8 (`convert --int8`)
     output_stride: int = 16
     input_resolution: int | tuple[int, int] = 257
@@ -48,9 +54,16 @@ class EstimatorConfig:
     # Resize on the host, or on the device with the model; auto: device when a GPU provider
     # runs the model.
     preprocess: str = "auto"
+    # MoveNet single pose: One Euro filter on keypoints across a stream's stamped frames, as
+    # pose-detection 2.1.3 does by default (no effect on PoseNet and MultiPose).
+    smoothing: bool = True
     extra: dict = field(default_factory=dict, compare=False)  # provider options, passed through
 
     def __post_init__(self) -> None:
+        if self.model is not None:
+            _check_model(self.model, self.precision)
+        if not isinstance(self.smoothing, bool):
+            raise ConfigError(f"smoothing must be true or false, got {self.smoothing!r}")
         if self.output_stride not in VALID_STRIDES:
             raise ConfigError(
                 f"output_stride {self.output_stride} is invalid: use one of {VALID_STRIDES}")
@@ -104,6 +117,24 @@ def valid_resolution(size: float, stride: int) -> int:
     if float(size).is_integer() and (int(size) - 1) % stride == 0:
         return int(size)
     return max(int(size // stride) * stride + 1, stride + 1)
+
+
+def is_model_name(model: str | None) -> bool:
+    """Whether ``model`` names a family (None: the default PoseNet) rather than a file."""
+    return model is None or model in MODEL_NAMES
+
+
+def _check_model(model: str, precision: str) -> None:
+    if not isinstance(model, str) or not model:
+        raise ConfigError(f"model {model!r} is invalid: use one of {MODEL_NAMES} or a file path")
+    if model in MODEL_NAMES:
+        if model != POSENET and precision != "fp32":
+            raise ConfigError(f"precision {precision!r}: {model} has fp32 only (int8 is "
+                              "PoseNet's)")
+        return
+    if not model.lower().endswith(MODEL_SUFFIXES):
+        raise ConfigError(f"model {model!r} is neither one of {MODEL_NAMES} nor an ONNX or "
+                          "TF.js model.json file (.onnx, .json)")
 
 
 def _as_pair(resolution: int | tuple[int, int]) -> tuple[int, int]:

@@ -1,15 +1,22 @@
 """Model families behind one seam (:mod:`posenet_ros.families.base`).
 
-``EstimatorConfig.model`` picks the family: a family's name (``posenet``) or None for the
-default PoseNet, or a model file (ONNX or TF.js ``model.json``), which PoseNet loads. A new
-family adds its names to :data:`FAMILIES` and a :class:`~posenet_ros.families.base.PoseModel`.
+``EstimatorConfig.model`` picks the family: a family's name (``posenet``, ``movenet-thunder``,
+see :data:`posenet_ros.config.MODEL_NAMES`) or None for the default PoseNet, or a model file.
+A file is routed by what it holds, not by its name: a converted MoveNet ONNX graph takes
+TF's int32 NHWC image, a MoveNet ``model.json`` has an int32 Placeholder (PoseNet's graphs
+and converted models take float); everything else is PoseNet's. A new family adds its names
+to :data:`FAMILIES` and a :class:`~posenet_ros.families.base.PoseModel`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+import json
+from pathlib import Path
 
-from posenet_ros.config import EstimatorConfig
+from posenet_ros.config import EstimatorConfig, MOVENET_MODELS, POSENET
 from posenet_ros.families.base import PoseModel
+
+MOVENET = "movenet"
 
 
 def _posenet(config: EstimatorConfig) -> PoseModel:
@@ -17,10 +24,61 @@ def _posenet(config: EstimatorConfig) -> PoseModel:
     return PoseNet(config)
 
 
-#: Model name -> loader. Names not listed are model file paths (PoseNet's).
-FAMILIES: dict[str, Callable[[EstimatorConfig], PoseModel]] = {"posenet": _posenet}
+def _movenet(config: EstimatorConfig) -> PoseModel:
+    from posenet_ros.families.movenet import MoveNet
+    return MoveNet(config)
+
+
+#: Model name -> loader. Names not listed are model file paths (routed by :func:`family_of`).
+FAMILIES: dict[str, Callable[[EstimatorConfig], PoseModel]] = {
+    POSENET: _posenet, **{name: _movenet for name in MOVENET_MODELS}}
+_FILE_LOADERS = {POSENET: _posenet, MOVENET: _movenet}
 
 
 def load_model(config: EstimatorConfig) -> PoseModel:
     """Load the model ``config.model`` names (None: PoseNet)."""
-    return FAMILIES.get(config.model or "posenet", _posenet)(config)
+    name = config.model or POSENET
+    if name in FAMILIES:
+        return FAMILIES[name](config)
+    return _FILE_LOADERS[family_of(name)](config)
+
+
+def family_of(path: str | Path) -> str:
+    """``movenet`` or ``posenet`` for a model file, by its input; unreadable files: posenet.
+
+    PoseNet's loader then reports a missing or broken file with its own clear error.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return POSENET
+    if path.suffix.lower() == ".json":
+        return MOVENET if _json_input_is_int32(path) else POSENET
+    return MOVENET if _onnx_input_is_int32_nhwc(path) else POSENET
+
+
+def _json_input_is_int32(path: Path) -> bool:
+    try:
+        nodes = json.loads(path.read_text())["modelTopology"]["node"]
+        return any(n.get("op") == "Placeholder"
+                   and n.get("attr", {}).get("dtype", {}).get("type") == "DT_INT32"
+                   for n in nodes)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def _onnx_input_is_int32_nhwc(path: Path) -> bool:
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except (OSError, DecodeError, ValueError):
+        return False
+    initialisers = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initialisers]
+    if len(inputs) != 1:
+        return False
+    tensor = inputs[0].type.tensor_type
+    dims = tensor.shape.dim
+    return (tensor.elem_type == onnx.TensorProto.INT32 and len(dims) == 4
+            and dims[3].dim_value == 3)

@@ -4,8 +4,8 @@ The converted graph decodes its own heads (:mod:`posenet_ros.model.graph_convert
 family does what pose-detection 2.1.3 does around it (:mod:`posenet_ros.movenet`). The graphs
 pin batch 1, so a batch runs frame by frame. Settings that are PoseNet's (stride, decoder,
 resolution, thresholds) do not apply: MoveNet's input sizes and its 0.25 pose score floor are
-the reference's. ``smoothing`` (when the config has it; default on, as pose-detection) turns
-the single-pose keypoint filter on; it needs stamps.
+the reference's. ``EstimatorConfig.smoothing`` (default on, as pose-detection) turns the
+single-pose keypoint filter on; it needs stamps.
 """
 from __future__ import annotations
 
@@ -16,14 +16,13 @@ from typing import Any
 import numpy as np
 
 from posenet_ros import paths
-from posenet_ros.config import EstimatorConfig
+from posenet_ros.config import EstimatorConfig, MOVENET_MODELS
 from posenet_ros.families.base import PoseModel, Prepared
 from posenet_ros.movenet import image_ops, multi_pose, single_pose
 from posenet_ros.movenet.session import MoveNetSession
 from posenet_ros.pose import Pose
 
-NAMES = ("movenet-lightning", "movenet-thunder", "movenet-multipose")
-SMOOTHING_DEFAULT = True
+NAMES = MOVENET_MODELS
 OUTPUT = "output"
 
 
@@ -77,7 +76,7 @@ class MoveNet(PoseModel):
     def decode(self, outputs: dict[str, np.ndarray], prepared: Prepared,
                config: EstimatorConfig, states: Sequence[Any],
                stamps: Sequence[float | None]) -> list[list[Pose]]:
-        smoothing = bool(getattr(config, "smoothing", SMOOTHING_DEFAULT))
+        smoothing = config.smoothing
         found = []
         for i, (geometry, stamp) in enumerate(zip(prepared.geometry, stamps)):
             (w, h), *rest = geometry
