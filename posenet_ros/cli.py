@@ -32,9 +32,12 @@ def main(argv: list[str] | None = None) -> int:
                      help="drawing threshold, as the node's markers (default %(default)s)")
     est.set_defaults(func=_estimate)
 
-    conv = sub.add_parser("convert", help="fetch the weights (once) and build the ONNX models")
+    conv = sub.add_parser("convert", help="fetch the weights (once) and build the ONNX models "
+                                          "(PoseNet per stride, MoveNet Lightning/Thunder/"
+                                          "MultiPose); only stale ones are rebuilt")
     conv.add_argument("--weights", type=Path,
-                      help="TF.js model.json to convert (default: fetched weights)")
+                      help="TF.js PoseNet model.json to convert (default: fetched weights); "
+                           "MoveNet graphs beside it are converted too")
     conv.add_argument("--out", type=Path, help="output folder (default: $POSENET_ROS_HOME/models)")
     conv.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES,
                       default=list(VALID_STRIDES))
@@ -103,8 +106,10 @@ def _estimate(args: argparse.Namespace) -> int:
 
 def _convert(args: argparse.Namespace) -> int:
     from posenet_ros import paths
-    from posenet_ros.model.convert import convert, is_current
+    from posenet_ros.config import MOVENET_MODELS
+    from posenet_ros.model.convert import build_movenet, convert, is_current
     from posenet_ros.model.fetch import FetchError, fetch_weights
+    from posenet_ros.model.graph_error import GraphError
 
     try:
         weights = args.weights or fetch_weights()
@@ -118,6 +123,16 @@ def _convert(args: argparse.Namespace) -> int:
             log.info("%s is up to date", target)
             continue
         convert(weights, stride, target)
+    # MoveNet graphs sit beside the fetched PoseNet model.json; each is rebuilt only when stale.
+    movenet_dir = Path(weights).parent
+    if all((movenet_dir / f"{name}.json").is_file() for name in MOVENET_MODELS):
+        try:
+            build_movenet(movenet_dir, out_dir, force=args.force)
+        except GraphError as exc:
+            print(f"posenet-ros: {exc}", file=sys.stderr)
+            return 2
+    else:
+        log.info("no MoveNet graphs in %s: MoveNet models not built", movenet_dir)
     if args.int8:
         return _quantize(args.strides, out_dir)
     return 0
