@@ -38,6 +38,14 @@ class Pose:
                 f"a pose needs positions ({NUM_KEYPOINTS}, 2) and scores ({NUM_KEYPOINTS},), "
                 f"got {self.positions.shape} and {self.keypoint_scores.shape}")
 
+    def slot(self, index: int) -> int:
+        """Colour and marker id of the person at ``index`` in its frame.
+
+        Its track id when tracked (>= 1, the same in every frame), else ``-(index + 1)`` so
+        that untracked people never take a tracked person's id.
+        """
+        return self.track_id if self.track_id != UNTRACKED else -(index + 1)
+
     def box(self, min_score: float) -> tuple[float, float, float, float] | None:
         """(x_min, y_min, x_max, y_max) of the keypoints scoring at least ``min_score``."""
         confident = self.positions[self.keypoint_scores >= min_score]

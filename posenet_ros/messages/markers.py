@@ -37,7 +37,7 @@ def build_marker_array(classes: MarkerClasses, poses: Sequence[Pose], header, im
     classes have no defaults).
     """
     m = classes.marker
-    kinds = {"points": m.SPHERE_LIST, "lines": m.LINE_LIST}
+    kinds = {"points": m.SPHERE_LIST, "lines": m.LINE_LIST, "text": m.TEXT_VIEW_FACING}
     delete_all = MarkerSpec("", 0, "points", 0.0, (0.0, 0.0, 0.0, 0.0), np.empty((0, 3)))
     markers = [_marker(classes, header, delete_all, m.DELETEALL, m.ARROW, marker_fields)]
     markers += [_marker(classes, header, spec, m.ADD, kinds[spec.kind], marker_fields)
@@ -49,10 +49,16 @@ def _marker(classes: MarkerClasses, header, spec: MarkerSpec, action: int, kind:
             marker_fields: dict):
     point, size = classes.point, float(spec.size)
     red, green, blue, alpha = spec.rgba
+    if spec.text:   # a text marker is placed by its pose, not by points
+        x, y, z = spec.points[0].tolist()
+        position, points = point(x=x, y=y, z=z), []
+    else:
+        position = point(x=0.0, y=0.0, z=0.0)
+        points = [point(x=x, y=y, z=z) for x, y, z in spec.points.tolist()]
     return classes.marker(
         header=header, ns=spec.namespace, id=spec.marker_id, type=kind, action=action,
-        pose=classes.pose(position=point(x=0.0, y=0.0, z=0.0),
+        pose=classes.pose(position=position,
                           orientation=classes.quaternion(x=0.0, y=0.0, z=0.0, w=1.0)),
         scale=classes.vector3(x=size, y=size, z=size),
         color=classes.color(r=red, g=green, b=blue, a=alpha),
-        points=[point(x=x, y=y, z=z) for x, y, z in spec.points.tolist()], **marker_fields)
+        points=points, **{**marker_fields, "text": spec.text})

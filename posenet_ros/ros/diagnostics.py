@@ -50,7 +50,8 @@ class _Window:
     maxima: dict = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
 
 
-STREAM_COUNTERS = ("frames_received", "frames_processed", "frames_dropped", "decode_errors")
+STREAM_COUNTERS = ("frames_received", "frames_processed", "frames_dropped", "decode_errors",
+                   "depth_paired", "depth_unmatched", "depth_errors")
 
 
 class FrameStats:
@@ -79,6 +80,11 @@ class FrameStats:
             self._window.streams_heard.add(stream)
             self._count(stream, "frames_received")
             self._count(stream, "frames_dropped", int(replaced_pending))
+
+    def count(self, stream: str, counter: str) -> None:
+        """Count one event of a per-stream counter (one of STREAM_COUNTERS)."""
+        with self._lock:
+            self._count(stream, counter)
 
     def decode_failed(self, stream: str | None = None) -> None:
         with self._lock:

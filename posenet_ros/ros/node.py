@@ -27,6 +27,7 @@ from posenet_ros.ros.diagnostics import FrameStats
 from posenet_ros.ros.run import run_node
 from posenet_ros.ros.streams import Stream, stream_topics
 from posenet_ros.ros.worker import FrameWorker
+from posenet_ros.track.tracker import PoseTracker, TrackerConfig
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -71,7 +72,9 @@ class PoseNetNode(LifecycleNode):
                          reliability=(ReliabilityPolicy.RELIABLE
                                       if v["qos_reliability"] == "reliable"
                                       else ReliabilityPolicy.BEST_EFFORT))
-        self._streams = [Stream(self, topics, qos) for topics in self._topics]
+        depth = parameters.depth_config(v)
+        self._streams = [Stream(self, topics, qos, depth) for topics in self._topics]
+        self._set_trackers(parameters.tracker_config(v))
         self._stats = FrameStats([stream.name for stream in self._streams])
         est = self._estimator
         self.get_logger().info(
@@ -81,7 +84,8 @@ class PoseNetNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._worker = FrameWorker(self, self._estimator, self._values, self._stats)
+        self._worker = FrameWorker(self, self._estimator, self._values, self._stats,
+                                   parameters.depth_config(self._values))
         compressed = self._values["image_transport"] == "compressed"
         for stream in self._streams:
             stream.subscribe(self, compressed, self._worker.on_image)
@@ -117,11 +121,18 @@ class PoseNetNode(LifecycleNode):
 
     # -- parameters and diagnostics (executor thread) -----------------------------------------
 
+    def _set_trackers(self, config: TrackerConfig | None) -> None:
+        """One tracker per stream (new ids), or none with tracking off."""
+        for stream in self._streams:
+            stream.tracker = PoseTracker(config) if config is not None else None
+
     def _on_set_parameters(self, params) -> SetParametersResult:
         changed = {p.name: p.value for p in params}
         try:
             for name, value in changed.items():
                 parameters.check_choice(name, value)
+            values = {**self._values, **changed}
+            tracker, depth = parameters.tracker_config(values), parameters.depth_config(values)
             engine = parameters.engine_changes(changed)
             if engine and self._estimator is not None:
                 # The new session is built here; the worker keeps the old one until then.
@@ -131,6 +142,11 @@ class PoseNetNode(LifecycleNode):
         except (ConfigError, ValueError, RuntimeError, OSError) as exc:
             self.get_logger().warning(f"refused parameter change {changed}: {exc}")
             return SetParametersResult(successful=False, reason=str(exc))
+        if tracker != parameters.tracker_config(self._values):
+            self._set_trackers(tracker)
+            self.get_logger().info("tracking settings changed: track ids start again at 1")
+        if self._worker is not None:
+            self._worker.depth_config = depth
         self._values.update(changed)
         self.get_logger().info(f"parameters set: {changed}")
         return SetParametersResult(successful=True)

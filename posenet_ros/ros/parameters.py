@@ -2,7 +2,9 @@
 
 Engine parameters map onto :class:`~posenet_ros.config.EstimatorConfig` fields and change at
 run time through ``PoseEstimator.reconfigure``, so the engine's ``ConfigError`` is the one
-validator: a bad value is refused with its reason and the old one kept. Topic and QoS
+validator: a bad value is refused with its reason and the old one kept. Tracking and depth
+parameters map onto :class:`~posenet_ros.track.tracker.TrackerConfig` and
+:class:`~posenet_ros.depth.lift.DepthConfig` fields the same way. Topic and QoS
 parameters are read-only (they fix subscriptions made at start-up). Defaults equal the
 engine's (TF.js PoseNet 2.2.2) and ``config/posenet.yaml``.
 
@@ -17,8 +19,11 @@ from typing import Any
 from posenet_ros.config import (
     ConfigError, DECODERS, EstimatorConfig, MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, PRECISIONS,
     PREPROCESS, RESOLUTION_RANGE, SCALE_FACTOR_RANGE, VALID_STRIDES)
+from posenet_ros.depth.lift import DepthConfig
 from posenet_ros.image_decode import DEFAULT_MAX_PIXELS
 from posenet_ros.marker_geometry import MarkerSettings
+from posenet_ros.track.tracker import (
+    BETA_RANGE, CUTOFF_RANGE, MAX_AGE_RANGE, MIN_HITS_RANGE, TrackerConfig, TrackerError)
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.parameter import Parameter
@@ -34,7 +39,10 @@ class Spec:
     description: str
     bounds: tuple | None = None      # (from, to) or (from, to, step): int or float range
     read_only: bool = False
-    engine: bool = False             # an EstimatorConfig field of the same name
+    engine: bool = False             # an EstimatorConfig field (of the same name unless field)
+    field: str = ""
+    tracker: str = ""                # the TrackerConfig field it sets
+    depth: str = ""                  # the DepthConfig field it sets
     # The only valid values (strings, or integers no range describes); see check_choice.
     choices: tuple[str | int, ...] = ()
 
@@ -55,6 +63,8 @@ class Spec:
 
 _ENGINE = EstimatorConfig()
 _MARKERS = MarkerSettings()
+_TRACKER = TrackerConfig()
+_DEPTH = DepthConfig()
 # Where the node deliberately departs from the engine's defaults. busy_wait: spinning inference
 # threads starve this process's executor and DDS threads (message-in to PoseArray-out 19.8 vs
 # 9.4 ms at 640x480).
@@ -62,8 +72,9 @@ NODE_DEFAULTS = {"busy_wait": False}
 SPECS: tuple[Spec, ...] = (
     # Engine, changeable at run time; model, precision, stride, providers, device, threads and
     # preprocess rebuild the ONNX Runtime session.
-    Spec("model", "", "ONNX file or TF.js model.json; empty: the converted MobileNetV1 0.75 "
-         "for output_stride", engine=True),
+    Spec("model", "", "a model name (posenet, movenet-lightning, movenet-thunder, "
+         "movenet-multipose) or an ONNX file / TF.js model.json; empty: posenet (the converted "
+         "MobileNetV1 0.75 for output_stride)", engine=True),
     Spec("precision", _ENGINE.precision, "converted default model: fp32, or int8 (statically "
          "quantised, `posenet-ros convert --int8`)", engine=True, choices=PRECISIONS),
     # No integer range: (8, 32, step 8) would advertise 24, which the engine refuses.
@@ -111,6 +122,42 @@ SPECS: tuple[Spec, ...] = (
          "as wide)", bounds=(0.001, 1.0)),
     Spec("max_image_pixels", DEFAULT_MAX_PIXELS, "frames with more pixels are refused as "
          "corrupt", bounds=(1, 2**31 - 1)),
+    Spec("movenet_smoothing", _ENGINE.smoothing, "MoveNet single-pose: pose-detection's "
+         "own keypoint filter across frames (its default); other models ignore it",
+         engine=True, field="smoothing"),
+    # Tracking (per stream; a change restarts the ids).
+    Spec("tracking", True, "give each person a track_id that stays the same across frames "
+         "(per stream, by keypoint similarity and motion, in header-stamp time)"),
+    Spec("track_min_hits", _TRACKER.min_hits, "frames a new person must be matched in before "
+         "it gets an id (until then track_id is 0)", bounds=MIN_HITS_RANGE, tracker="min_hits"),
+    Spec("track_max_age", _TRACKER.max_age, "seconds of stamps a person may go unseen before "
+         "its id is dropped", bounds=MAX_AGE_RANGE, tracker="max_age"),
+    Spec("track_min_similarity", _TRACKER.min_similarity, "minimum keypoint similarity (OKS) "
+         "of a match", bounds=(0.0, 1.0), tracker="min_similarity"),
+    Spec("smoothing", _TRACKER.smoothing, "One Euro filter on each tracked keypoint (less "
+         "jitter, some lag); scores stay raw", tracker="smoothing"),
+    Spec("smoothing_min_cutoff", _TRACKER.min_cutoff, "One Euro min_cutoff, Hz: lower is "
+         "smoother at rest", bounds=CUTOFF_RANGE, tracker="min_cutoff"),
+    Spec("smoothing_beta", _TRACKER.beta, "One Euro beta, per person-size per second: higher "
+         "follows fast motion sooner", bounds=BETA_RANGE, tracker="beta"),
+    Spec("smoothing_d_cutoff", _TRACKER.d_cutoff, "One Euro derivative cutoff, Hz",
+         bounds=CUTOFF_RANGE, tracker="d_cutoff"),
+    # Depth (an aligned depth image per stream: depth/image, depth/camera_info).
+    Spec("use_depth", False, "subscribe depth/image (16UC1 millimetres or 32FC1 metres, "
+         "registered to the colour image) and place keypoints in 3D (metres, optical frame)",
+         read_only=True),
+    Spec("depth_tolerance", _DEPTH.tolerance_s, "largest colour-depth stamp difference "
+         "paired, seconds; unpaired frames go out in 2D", bounds=(0.0, 1.0),
+         depth="tolerance_s"),
+    Spec("depth_window", _DEPTH.window, "radius in depth pixels of the window sampled around "
+         "each keypoint", bounds=(0, 20), depth="window"),
+    Spec("depth_min_range", _DEPTH.min_range, "nearer depth readings are ignored, metres",
+         bounds=(0.01, 100.0), depth="min_range"),
+    Spec("depth_max_range", _DEPTH.max_range, "farther depth readings are ignored, metres",
+         bounds=(0.01, 100.0), depth="max_range"),
+    Spec("depth_outlier_band", _DEPTH.outlier_band, "metres a keypoint may lie from its "
+         "person's torso depth (rejects background seen past a limb)", bounds=(0.01, 10.0),
+         depth="outlier_band"),
     Spec("autostart", True, "configure and activate at start-up (as a plain node does); "
          "false: wait for a lifecycle manager", read_only=True),
     # Transport: read-only, they fix the subscriptions made at start-up.
@@ -178,10 +225,30 @@ def engine_value(name: str, value: Any) -> Any:
 
 def engine_changes(values: dict[str, Any]) -> dict[str, Any]:
     """Pick the engine fields among ``values`` (name -> parameter value), converted."""
-    return {name: engine_value(name, value)
+    return {BY_NAME[name].field or name: engine_value(name, value)
             for name, value in values.items() if BY_NAME[name].engine}
 
 
 def estimator_config(values: dict[str, Any]) -> EstimatorConfig:
     """Build the engine config from a full set of parameter values; raises ConfigError."""
     return EstimatorConfig(**engine_changes(values))
+
+
+def tracker_config(values: dict[str, Any]) -> TrackerConfig | None:
+    """Build the tracker settings from a full set of values; None with tracking off.
+
+    Raises ConfigError for an invalid combination.
+    """
+    if not values["tracking"]:
+        return None
+    try:
+        return TrackerConfig(**{s.tracker: values[s.name] for s in SPECS if s.tracker})
+    except TrackerError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def depth_config(values: dict[str, Any]) -> DepthConfig | None:
+    """Build the depth settings from a full set of values; None without use_depth."""
+    if not values["use_depth"]:
+        return None
+    return DepthConfig(**{s.depth: values[s.name] for s in SPECS if s.depth})

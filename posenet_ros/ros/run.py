@@ -20,6 +20,7 @@ Jazzy, so this is try/finally.
 from __future__ import annotations
 
 from collections.abc import Callable
+import faulthandler
 import logging
 import os
 import signal
@@ -31,6 +32,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+EXIT_TIMEOUT = 5.0   # seconds the interpreter may take to exit after run_node returns
 
 
 class _Interrupts:
@@ -58,7 +60,11 @@ class _Interrupts:
 
 def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[type[Exception], ...],
              spin: Callable[[Node], None] = rclpy.spin, args: list[str] | None = None) -> int:
-    """Create the node with ``make_node`` and ``spin`` it; the node's ``close()`` runs last."""
+    """Create the node with ``make_node`` and ``spin`` it; the node's ``close()`` runs last.
+
+    The end of a process (``sys.exit(main())``): after it returns, SIGINT is ignored and a
+    watchdog ends an interpreter exit that takes over EXIT_TIMEOUT seconds.
+    """
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     log = logging.getLogger(name)
     interrupts = _Interrupts()
@@ -68,11 +74,13 @@ def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[typ
         log.info("interrupted during start-up")
         code = 0
     _exit_if_threads_linger(log, code)
-    for sig in SIGNALS:
-        # Interpreter finalisation resets Python-handled signals to SIG_DFL (not ignored
-        # ones) while ONNX Runtime and DDS still tear down: a late second Ctrl-C would kill
-        # the exiting process (-2).
-        signal.signal(sig, signal.SIG_IGN)
+    # Interpreter finalisation resets Python-handled signals to SIG_DFL (not ignored ones)
+    # while ONNX Runtime and DDS still tear down: a late second Ctrl-C would kill the exiting
+    # process (-2). SIGTERM stays the supervisor's way to end an exit that hangs; so does
+    # the watchdog, which also says where it hung.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    faulthandler.dump_traceback_later(EXIT_TIMEOUT, exit=True)
     return code
 
 

@@ -15,13 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from posenet_ros.camera_model import CameraInfoError, CameraModel
+from geometry_msgs.msg import PoseArray as GeometryPoseArray
+from posenet_ros.camera_model import CameraModel
 from posenet_ros.config import ConfigError
+from posenet_ros.depth.lift import DepthConfig
 from posenet_ros.msg import PoseArray
+from posenet_ros.ros.camera_info import CameraInfoInput
+from posenet_ros.ros.depth_input import DepthInput
+from posenet_ros.track.tracker import PoseTracker
 from rclpy.exceptions import NameValidationException
 from rclpy.validate_topic_name import validate_topic_name
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 
@@ -34,9 +38,19 @@ class StreamTopics:
     poses: str
     markers: str
     annotated: str
+    depth_image: str          # aligned depth (use_depth)
+    depth_camera_info: str
+    people: str               # geometry_msgs/PoseArray: people with a 3D position
+
+    @classmethod
+    def under(cls, parent: str, image: str) -> StreamTopics:
+        """Name the topics of the stream whose image topic ``image`` lies in ``parent``."""
+        return cls(image, parent + "camera_info", parent + "poses", parent + "markers",
+                   parent + "image_annotated", parent + "depth/image",
+                   parent + "depth/camera_info", parent + "people")
 
 
-DEFAULT_TOPICS = StreamTopics("image", "camera_info", "poses", "markers", "image_annotated")
+DEFAULT_TOPICS = StreamTopics.under("", "image")
 
 
 def topics_for(image_topic: str) -> StreamTopics:
@@ -47,8 +61,7 @@ def topics_for(image_topic: str) -> StreamTopics:
         raise ConfigError(f"image_topics entry {image_topic!r} is not a topic name: "
                           f"{str(exc).splitlines()[0]}") from None
     parent = image_topic[:image_topic.rfind("/") + 1]     # "cam1/", "/robot/cam1/", "~/" or ""
-    return StreamTopics(image_topic, parent + "camera_info", parent + "poses",
-                        parent + "markers", parent + "image_annotated")
+    return StreamTopics.under(parent, image_topic)
 
 
 def stream_topics(image_topics: Sequence[str]) -> list[StreamTopics]:
@@ -76,7 +89,7 @@ class Stream:
     cleanup, the image subscription only while active, so an inactive node takes no frames.
     """
 
-    def __init__(self, node, topics: StreamTopics, qos) -> None:
+    def __init__(self, node, topics: StreamTopics, qos, depth: DepthConfig | None) -> None:
         self.topics = topics
         self._qos = qos
         try:   # resolved: labels logs and diagnostics
@@ -84,15 +97,21 @@ class Stream:
         except NameValidationException as exc:   # e.g. "a//b": valid alone, not once expanded
             raise ConfigError(f"image topic {topics.image!r}: {str(exc).splitlines()[0]}") \
                 from None
-        self.camera: CameraModel | None = None
-        self._camera_key: tuple | None = None
-        self._log = node.get_logger()
         self.subscription = None
-        self._camera_info = node.create_subscription(CameraInfo, topics.camera_info,
-                                                     self._on_camera_info, qos)
+        self.tracker: PoseTracker | None = None     # set (and replaced) by the node
+        self._camera_info = CameraInfoInput(node, topics.camera_info, qos, "colour image")
+        self.depth = (DepthInput(node, topics.depth_image, topics.depth_camera_info, qos,
+                                 depth.tolerance_s, depth.buffer) if depth else None)
         self.poses_pub = node.create_lifecycle_publisher(PoseArray, topics.poses, 10)
         self.markers_pub = node.create_lifecycle_publisher(MarkerArray, topics.markers, 10)
         self.annotated_pub = node.create_lifecycle_publisher(Image, topics.annotated, 1)
+        self.people_pub = (node.create_lifecycle_publisher(GeometryPoseArray, topics.people, 10)
+                           if depth else None)
+
+    @property
+    def camera(self) -> CameraModel | None:
+        """Return the colour camera's model, once a valid CameraInfo arrived."""
+        return self._camera_info.camera
 
     def subscribe(self, node, compressed: bool, on_image: Callable[[Stream, Any], None]) -> None:
         """Start taking frames (activate)."""
@@ -113,20 +132,9 @@ class Stream:
     def destroy(self, node) -> None:
         """Free every entity (cleanup)."""
         self.unsubscribe(node)
-        node.destroy_subscription(self._camera_info)
-        for pub in (self.poses_pub, self.markers_pub, self.annotated_pub):
-            node.destroy_lifecycle_publisher(pub)
-
-    def _on_camera_info(self, msg: CameraInfo) -> None:
-        """Validate CameraInfo once per change (drivers repeat it with every frame)."""
-        key = (bytes(memoryview(np.asarray([*msg.k, *msg.d, *msg.r, *msg.p], float))),
-               msg.distortion_model, msg.width, msg.height)   # bytes: NaN equals itself
-        if key == self._camera_key:
-            return
-        self._camera_key = key
-        try:
-            self.camera = CameraModel.from_camera_info(msg)
-        except CameraInfoError as exc:
-            self.camera = None
-            self._log.error(f"camera_info for {self.name} ignored: {exc}; markers use the "
-                            "image plane and no 3D is computed until a valid one arrives")
+        self._camera_info.destroy(node)
+        if self.depth is not None:
+            self.depth.destroy(node)
+        for pub in (self.poses_pub, self.markers_pub, self.annotated_pub, self.people_pub):
+            if pub is not None:
+                node.destroy_lifecycle_publisher(pub)

@@ -13,7 +13,10 @@ import time
 import traceback
 from typing import Any
 
-from geometry_msgs.msg import Point, Pose as GeometryPose, Quaternion, Vector3
+from geometry_msgs.msg import Point, Pose as GeometryPose, PoseArray as GeometryPoseArray
+from geometry_msgs.msg import Quaternion, Vector3
+from posenet_ros.depth.decode import DepthError
+from posenet_ros.depth.lift import DepthConfig
 from posenet_ros.draw import draw_poses
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.image_decode import decode, ImageDecodeError
@@ -22,11 +25,13 @@ from posenet_ros.marker_geometry import MarkerSettings
 from posenet_ros.messages.markers import build_marker_array, MarkerClasses
 from posenet_ros.messages.pose_array import build_pose_array, MessageClasses
 from posenet_ros.msg import Keypoint, Pose, PoseArray
+from posenet_ros.people import place_in_3d, track
 from posenet_ros.result import FrameResult
 from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
 from posenet_ros.ros.images import rgb_to_image
 from posenet_ros.ros.streams import Stream
 from posenet_ros.throttle import Throttle
+from posenet_ros.track.tracker import TrackerError
 from rclpy.time import Time
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
@@ -41,12 +46,13 @@ class FrameWorker:
     """The worker thread of an active posenet_node, and the inbox that feeds it."""
 
     def __init__(self, node, estimator: PoseEstimator, values: dict[str, Any],
-                 stats: FrameStats) -> None:
+                 stats: FrameStats, depth_config: DepthConfig | None) -> None:
         self._node = node
         self._log = node.get_logger()
         self._estimator = estimator
         self._values = values          # the node's parameter values, updated in place
         self._stats = stats
+        self.depth_config = depth_config   # the node replaces it when parameters change
         self._throttle = Throttle(LOG_THROTTLE)   # per (stream, cause), with repeat counts
         self._inbox = Inbox()
         self._thread = threading.Thread(target=self._work, name="posenet_worker", daemon=True)
@@ -111,20 +117,60 @@ class FrameWorker:
         for frame, result in zip(group, results):
             header, stream = frame.msg.header, frame.stream
             t_start = time.perf_counter()
-            out = build_pose_array(POSE_CLASSES, result, header,
-                                   box_min_score=self._values["min_keypoint_score"])
+            poses, tracker = list(result.poses), stream.tracker
+            if tracker is not None:
+                poses = self._track(stream, tracker, poses, _seconds(frame.msg))
+            paired = False
+            if stream.depth is not None:
+                poses, paired = self._place_in_3d(stream, poses, frame.msg, result.image_size)
+            out = build_pose_array(
+                POSE_CLASSES, result, header, box_min_score=self._values["min_keypoint_score"],
+                poses=poses, tracking=tracker is not None,
+                smoothing=tracker is not None and tracker.config.smoothing, depth=paired)
             t_built = time.perf_counter()
             stream.poses_pub.publish(out)
+            if paired:
+                stream.people_pub.publish(people_array(header, poses))
             t3 = time.perf_counter()
             age = self._node.get_clock().now() - Time.from_msg(header.stamp)
-            self._publish_extras(stream, header, frame.rgb, result)
+            self._publish_extras(stream, header, frame.rgb, result, poses)
             self._stats.frame_processed(FrameTimes(
                 queue_wait=taken - frame.received, decode_image=frame.decode_seconds,
                 engine=t2 - t1, build=t_built - t_start, publish=t3 - t_built,
                 latency=t3 - frame.received, stamp_latency=age.nanoseconds * 1e-9,
                 stages=result.times), stream.name)
 
-    def _publish_extras(self, stream: Stream, header, rgb, result: FrameResult) -> None:
+    def _track(self, stream: Stream, tracker, poses: list, stamp: float) -> list:
+        try:
+            return track(tracker, poses, stamp)
+        except TrackerError as exc:     # e.g. a NaN stamp: these poses go out untracked
+            self._error(stream.name, str(exc), f"tracking skipped on {stream.name}: {exc}")
+            return poses
+
+    def _place_in_3d(self, stream: Stream, poses: list, msg,
+                     image_size: tuple[int, int]) -> tuple[list, bool]:
+        """Poses with 3D from the depth frame paired with ``msg``; 2D (and counted) without."""
+        try:
+            depth = stream.depth.match(_seconds(msg))
+        except DepthError as exc:
+            self._stats.count(stream.name, "depth_errors")
+            self._error(stream.name, str(exc), f"depth frame on {stream.name} refused: {exc}")
+            return poses, False
+        if depth is None:
+            self._stats.count(stream.name, "depth_unmatched")
+            return poses, False
+        if stream.camera is None:
+            self._stats.count(stream.name, "depth_unmatched")
+            self._error(stream.name, "no camera_info",
+                        f"depth on {stream.name} needs the colour camera_info (K) to place "
+                        "keypoints in 3D; publishing 2D until a valid one arrives")
+            return poses, False
+        self._stats.count(stream.name, "depth_paired")
+        return place_in_3d(poses, depth, image_size, stream.camera, self.depth_config,
+                           stream.depth.camera), True
+
+    def _publish_extras(self, stream: Stream, header, rgb, result: FrameResult,
+                        poses: list) -> None:
         """Publish markers and the annotated image, each only while someone subscribes."""
         v = self._values
         width, height = result.image_size
@@ -132,9 +178,9 @@ class FrameWorker:
             settings = MarkerSettings(v["marker_depth"], v["marker_scale"],
                                       v["min_keypoint_score"])
             stream.markers_pub.publish(build_marker_array(
-                MARKER_CLASSES, result.poses, header, width, height, settings, stream.camera))
+                MARKER_CLASSES, poses, header, width, height, settings, stream.camera))
         if stream.annotated_pub.get_subscription_count() > 0:
-            canvas = draw_poses(rgb, result.poses, v["min_keypoint_score"])
+            canvas = draw_poses(rgb, poses, v["min_keypoint_score"])
             stream.annotated_pub.publish(rgb_to_image(canvas, header))
             self._stats.annotated()
 
@@ -144,6 +190,16 @@ class FrameWorker:
         line = self._throttle.report(stream, re.sub(r"\d+", "#", cause), text)
         if line is not None:
             self._log.error(line)
+
+
+def people_array(header, poses: list) -> GeometryPoseArray:
+    """geometry_msgs/PoseArray of the people with a 3D position (metres, optical frame)."""
+    out = GeometryPoseArray(header=header)
+    for pose in poses:
+        if pose.position_3d is not None:
+            x, y, z = pose.position_3d.tolist()
+            out.poses.append(GeometryPose(position=Point(x=x, y=y, z=z)))
+    return out
 
 
 def _stamp(msg) -> str:

@@ -90,7 +90,9 @@ def test_marker_array_per_pose_and_threshold():
     assert first.action == Marker.DELETEALL
     spheres = [m for m in rest if m.type == Marker.SPHERE_LIST]
     lines = [m for m in rest if m.type == Marker.LINE_LIST]
-    assert [m.id for m in spheres] == [0, 1]      # the third person has no visible keypoint
+    # Untracked people: ids -1, -2 (Pose.slot); the third has no visible keypoint.
+    assert [m.id for m in spheres] == [-1, -2]
+    assert not [m for m in rest if m.type == Marker.TEXT_VIEW_FACING]   # labels: tracked only
     assert [len(m.points) for m in spheres] == [NUM_KEYPOINTS, NUM_KEYPOINTS - 2]
     # leftShoulder (5) and leftElbow (7) hidden: 3 limbs touch them.
     hidden = {5, 7}
@@ -98,6 +100,50 @@ def test_marker_array_per_pose_and_threshold():
     assert [len(m.points) for m in lines] == [2 * len(SKELETON), 2 * expected_limbs]
     assert all(m.header.frame_id == "cam_optical" for m in rest)
     assert spheres[0].scale.x == pytest.approx(0.05) and lines[0].scale.x == pytest.approx(0.025)
+
+
+def test_tracked_people_keep_their_id_and_colour_and_get_a_label():
+    from dataclasses import replace
+    first, second = random_pose(), random_pose()
+    one = build_marker_array(MARKER_CLASSES, [replace(first, track_id=7),
+                                              replace(second, track_id=3)],
+                             HEADER, 640, 480, MarkerSettings())
+    swapped = build_marker_array(MARKER_CLASSES, [replace(second, track_id=3),
+                                                  replace(first, track_id=7)],
+                                 HEADER, 640, 480, MarkerSettings())
+    colours = []
+    for array in (one, swapped):    # the order of people in a frame does not matter
+        labels = {m.id: m.text for m in array.markers if m.type == Marker.TEXT_VIEW_FACING}
+        assert labels == {7: "id 7", 3: "id 3"}
+        colours.append({m.id: (m.color.r, m.color.g, m.color.b) for m in array.markers
+                        if m.type == Marker.SPHERE_LIST})
+    assert colours[0] == colours[1] and colours[0][7] != colours[0][3]
+
+
+def test_pose_array_carries_track_box_and_3d():
+    from dataclasses import replace
+    pose = random_pose(low_scores=(0, 1))
+    xyz = RNG.uniform(0.5, 3.0, (NUM_KEYPOINTS, 3))
+    xyz[4] = np.nan                                      # no depth under the right ear
+    tracked = replace(pose, track_id=5, track_age=2.5, keypoints_3d=xyz,
+                      position_3d=np.array([0.1, 0.2, 2.0]))
+    result = FrameResult((pose,), (640, 480), (257, 257), EstimatorConfig(), "m.onnx", 16,
+                         StageTimes())
+    msg = build_pose_array(POSE_CLASSES, result, HEADER, box_min_score=0.5, poses=[tracked],
+                           tracking=True, depth=True)
+    assert (msg.tracking, msg.smoothing, msg.depth) == (True, False, True)
+    out = msg.poses[0]
+    assert (out.track_id, out.track_age) == (5, pytest.approx(2.5))
+    confident = pose.positions[pose.keypoint_scores >= 0.5]
+    assert (out.box_x_min, out.box_y_min) == pytest.approx(tuple(confident.min(axis=0)))
+    assert (out.box_x_max, out.box_y_max) == pytest.approx(tuple(confident.max(axis=0)))
+    assert [k.valid_3d for k in out.keypoints] == [k != 4 for k in range(NUM_KEYPOINTS)]
+    assert out.valid_3d and out.position.z == pytest.approx(2.0)
+    back = poses_from_pose_array(msg)[0]
+    assert back.track_id == 5
+    np.testing.assert_allclose(back.keypoints_3d, xyz, rtol=1e-6)   # NaN row kept as NaN
+    untracked = build_pose_array(POSE_CLASSES, result, HEADER, box_min_score=0.5)
+    assert untracked.poses[0].track_id == 0 and not untracked.poses[0].valid_3d
 
 
 def test_pose_array_round_trip_fills_every_field():
@@ -206,5 +252,5 @@ def test_every_parameter_is_described_and_ranged_like_the_engine():
     assert parameters.engine_changes(changes) == {
         "model": None, "image_scale_factor": None, "providers": ("cpu",)}
     # Engine parameters are exactly EstimatorConfig's fields (minus pass-through provider options).
-    engine = {s.name for s in parameters.SPECS if s.engine}
+    engine = {s.field or s.name for s in parameters.SPECS if s.engine}
     assert engine == {f.name for f in fields(EstimatorConfig)} - {"extra"}

@@ -249,7 +249,8 @@ def test_camera_info_and_markers_are_per_stream(rig, frames):
     for cam in CAMS:
         sphere = spheres(cam)[0]
         assert sphere.header.frame_id == f"{cam}_optical_frame"
-        pose = got[cam].poses[sphere.id]
+        pose = next(p for i, p in enumerate(got[cam].poses)   # marker id: Pose.slot
+                    if sphere.id in (p.track_id, -(i + 1)) and (p.track_id or sphere.id < 0))
         visible = [(k.x, k.y) for k in pose.keypoints
                    if k.score >= BY_NAME["min_keypoint_score"].default]
         points = np.array([(p.x, p.y, p.z) for p in sphere.points])

@@ -1,0 +1,52 @@
+"""A stream's aligned depth camera: its subscriptions and the colour-depth pairing.
+
+Depth frames are only buffered in the callback (no decoding there); the worker asks for the
+one nearest a colour frame's stamp and decodes just that one, so depth never holds colour
+back: an unmatched colour frame goes out in 2D and is counted (:mod:`posenet_ros.depth`).
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from posenet_ros.camera_model import CameraModel
+from posenet_ros.depth.decode import decode_depth
+from posenet_ros.depth.pairing import DepthPairer
+from posenet_ros.ros.camera_info import CameraInfoInput
+from sensor_msgs.msg import Image
+
+
+class DepthInput:
+    """``depth/image`` (16UC1 mm or 32FC1 m) and optional ``depth/camera_info`` of a stream."""
+
+    def __init__(self, node, image_topic: str, info_topic: str, qos, tolerance_s: float,
+                 buffer: int) -> None:
+        self._lock = threading.Lock()     # callbacks add, the worker matches
+        self._pairer = DepthPairer(tolerance_s, buffer)
+        self._info = CameraInfoInput(node, info_topic, qos, "depth image")
+        self._sub = node.create_subscription(Image, image_topic, self._on_depth, qos)
+
+    @property
+    def camera(self) -> CameraModel | None:
+        """Return the depth image's intrinsics from its CameraInfo (None: use the colour's)."""
+        return self._info.camera
+
+    def destroy(self, node) -> None:
+        node.destroy_subscription(self._sub)
+        self._info.destroy(node)
+
+    def match(self, stamp: float) -> np.ndarray | None:
+        """Return the depth image (metres, NaN: no reading) paired with ``stamp``, or None.
+
+        Raises :class:`~posenet_ros.depth.decode.DepthError` for a malformed depth message.
+        """
+        with self._lock:
+            msg = self._pairer.match(stamp)
+        if msg is None:
+            return None
+        return decode_depth(msg.width, msg.height, msg.step, msg.encoding,
+                            bool(msg.is_bigendian), bytes(msg.data))
+
+    def _on_depth(self, msg: Image) -> None:
+        with self._lock:
+            self._pairer.add_depth(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9, msg)
