@@ -10,6 +10,7 @@ import sys
 from posenet_ros.bag import cli as bag_cli
 from posenet_ros.bench import cli as bench_cli
 from posenet_ros.cli_options import add_engine_arguments, config_from_args
+from posenet_ros.cli_tracking import add_tracking_arguments, tracker_config_from_args
 from posenet_ros.config import VALID_STRIDES
 from posenet_ros.marker_geometry import MarkerSettings
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     est = sub.add_parser("estimate", help="poses in images and videos")
     est.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
     add_engine_arguments(est)
+    add_tracking_arguments(est)
     est.add_argument("--json", action="store_true", help="print one JSON array (tfjs pose format)")
     est.add_argument("--output", type=Path,
                      help="annotated image or video (a folder for several inputs)")
@@ -64,9 +66,11 @@ def _estimate(args: argparse.Namespace) -> int:
     from posenet_ros.draw import draw_poses
     from posenet_ros.errors import ImageError
     from posenet_ros.estimator import PoseEstimator
-    from posenet_ros.imageio import iter_frames
+    from posenet_ros.imageio import is_video, iter_frames, video_fps
     from posenet_ros.paths import MissingAssetError
+    from posenet_ros.people import track
     from posenet_ros.runtime import ModelError
+    from posenet_ros.track.tracker import PoseTracker
     from posenet_ros.video import AnnotatedOutput
 
     try:
@@ -76,21 +80,31 @@ def _estimate(args: argparse.Namespace) -> int:
         return 2
     if args.output and len(args.paths) > 1:
         args.output.mkdir(parents=True, exist_ok=True)
+    tracking = tracker_config_from_args(args)
     results, failed = [], 0
     for source in args.paths:
         target = (args.output / Path(source).name if args.output and len(args.paths) > 1
                   else args.output)
         writer = AnnotatedOutput(target, source) if target else None
+        # A video is one stream in time (stamps from its frame rate): tracked, and MoveNet
+        # follows the person; every still is a stream of its own.
+        video = is_video(source)
+        period = 1.0 / video_fps(source) if video else 0.0
+        tracker = PoseTracker(tracking) if video and tracking is not None else None
         try:
             for frame, rgb in iter_frames(source):
-                poses = estimator.estimate(rgb, stream=source).poses
+                stamp = frame * period if video else None
+                poses = estimator.estimate(rgb, stamp, stream=source).poses
+                if tracker is not None:
+                    poses = track(tracker, poses, stamp)
                 if writer:
                     writer.write(draw_poses(rgb, poses, args.min_keypoint_score))
                 if args.json:
                     results.append({"source": source, "frame": frame,
                                     "poses": [p.to_dict() for p in poses]})
                 else:
-                    scores = ", ".join(f"{p.score:.2f}" for p in poses)
+                    scores = ", ".join(f"{p.score:.2f}" + (f" id {p.track_id}" if p.track_id
+                                                            else "") for p in poses)
                     print(f"{source} frame {frame}: {len(poses)} pose(s) [{scores}]")
         except ImageError as exc:
             print(f"posenet-ros: {exc}", file=sys.stderr)

@@ -85,3 +85,36 @@ def test_engine_options_default_to_the_engine_config():
     parser = argparse.ArgumentParser()
     add_engine_arguments(parser)
     assert config_from_args(parser.parse_args([])) == EstimatorConfig()
+
+
+def test_estimate_on_a_video_gives_the_ids_a_tracker_gives(models, tmp_path):
+    """Ids in the CLI's JSON equal an independent PoseTracker run over the engine's poses."""
+    import cv2
+    from posenet_ros.estimator import PoseEstimator
+    from posenet_ros.imageio import iter_video
+    from posenet_ros.track.tracker import PoseTracker, TrackerConfig
+    video = paths.sample_video()
+    if not video.is_file():
+        pytest.skip(f"{video} missing: run `make setup`")
+    clip, frames = tmp_path / "clip.avi", []
+    writer = None
+    for frame in iter_video(video):
+        if len(frames) == 12:
+            break
+        bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        writer = writer or cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10,
+                                           (bgr.shape[1], bgr.shape[0]))
+        writer.write(bgr)
+        frames.append(frame)
+    writer.release()
+    done = run_cli("estimate", str(clip), "--json", "--providers", "cpu")
+    assert done.returncode == 0, done.stderr
+    got = [[p.get("track_id", 0) for p in r["poses"]] for r in json.loads(done.stdout)]
+    engine, tracker = PoseEstimator(providers=("cpu",)), PoseTracker(TrackerConfig())
+    decoded = [rgb for _, rgb in zip(range(12), iter_video(clip))]   # the clip's own pixels
+    want = [[t.track_id for t in tracker.update(list(engine.estimate(rgb).poses), i / 10)]
+            for i, rgb in enumerate(decoded)]
+    assert got == want
+    assert any(ids for ids in want[TrackerConfig().min_hits:])   # people got ids
+    off = run_cli("estimate", str(clip), "--json", "--no-tracking", "--providers", "cpu")
+    assert all("track_id" not in p for r in json.loads(off.stdout) for p in r["poses"])
