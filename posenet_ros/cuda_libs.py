@@ -23,6 +23,8 @@ CUDA_LIBS = ("libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcura
 OPTIONAL_CUDA_LIBS = ("libcufft.so.12", "libnvrtc.so.13")
 TENSORRT_LIBS = ("libnvinfer.so.10", "libnvinfer_plugin.so.10", "libnvonnxparser.so.10")
 DRIVER_LIB = "libcuda.so.1"
+# What each GPU provider needs beyond the driver and CUDA_LIBS.
+EXTRA_LIBS = {"CUDAExecutionProvider": (), "TensorrtExecutionProvider": TENSORRT_LIBS}
 CUDA_MAJOR = 13
 GPU_SETUP = "`make GPU=1 setup`"
 
@@ -62,7 +64,7 @@ def unusable(providers: list[str]) -> dict[str, str]:
     Asking ORT for a provider that cannot start prints several lines (TensorRT a whole block,
     to stdout) and says little; checked here first, such a provider is left out instead.
     """
-    gpu = [p for p in providers if p in ("CUDAExecutionProvider", "TensorrtExecutionProvider")]
+    gpu = [p for p in providers if p in EXTRA_LIBS]
     if not gpu:
         return {}
     dirs = nvidia_lib_dirs()
@@ -84,7 +86,9 @@ def unusable(providers: list[str]) -> dict[str, str]:
                             f"devices; error 35: the driver is older than CUDA {CUDA_MAJOR})")
     if problems:
         return dict.fromkeys(gpu, "; ".join(problems))
-    trt_missing = [name for name in TENSORRT_LIBS
-                   if "TensorrtExecutionProvider" in gpu and _load(name, dirs) is None]
-    return ({"TensorrtExecutionProvider": f"TensorRT 10 libraries missing "
-             f"({', '.join(trt_missing)}: README, GPU)"} if trt_missing else {})
+    why = {}
+    for provider in gpu:
+        lacking = [name for name in EXTRA_LIBS[provider] if _load(name, dirs) is None]
+        if lacking:     # only TensorRT has extra libraries
+            why[provider] = f"TensorRT 10 libraries missing ({', '.join(lacking)}: README, GPU)"
+    return why
