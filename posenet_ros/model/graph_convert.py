@@ -28,13 +28,13 @@ from google.protobuf.message import DecodeError
 import onnx
 from onnx import helper, TensorProto
 
-from posenet_ros.model import tf_ops, tfjs_reader
+from posenet_ros.model import graph_simplify, tf_ops, tfjs_reader
 from posenet_ros.model.graph_error import GraphError
 
 log = logging.getLogger(__name__)
 
 # Bump when the emitted graph changes, so `posenet-ros convert` rebuilds cached models.
-CONVERTER_VERSION = "movenet-1"
+CONVERTER_VERSION = "movenet-2"
 OPSET = 17
 IR_VERSION = 8
 INPUT = "input"         # int32 [1, height, width, 3] RGB 0..255, as the TF graph takes it
@@ -88,6 +88,7 @@ def to_onnx(graph: tfjs_reader.TfjsGraph, name: str, source: str = "") -> onnx.M
             "input_shape": ",".join(str(d) for d in dims)}
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
+    graph_simplify.simplify(model)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as err:
