@@ -17,11 +17,21 @@ image subscription, default reliable: ``ros2 bag play`` offers reliable, and meg
 over best effort lose fragments), params_file (default the
 package's config/posenet.yaml), namespace (of the node, default empty), start_delay (seconds
 from the node's start to the playback's, default 3.0: the first frames are not lost while the
-model loads).
+model loads), fastdds_profile (Fast DDS XML profile of the processes started here; default
+FASTDDS_DEFAULT_PROFILES_FILE if set, else the package's config/fastdds_large_frames.xml;
+empty: Fast DDS defaults).
+
+The launch ends when the playback does (``ros2 bag play`` exits at the bag's end), so a
+replay in a script or CI terminates by itself.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, TimerAction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.actions import (DeclareLaunchArgument, EmitEvent, ExecuteProcess, LogInfo,
+                            RegisterEventHandler, SetEnvironmentVariable, TimerAction)
+from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessExit
+from launch.events import Shutdown
+from launch.substitutions import (EnvironmentVariable, LaunchConfiguration,
+                                  PathJoinSubstitution, PythonExpression)
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
@@ -41,6 +51,11 @@ ARGUMENTS = (
     ("namespace", "", "namespace of posenet_node (its outputs: <namespace>/poses, ...)"),
     ("start_delay", "3.0", "seconds between starting the node and the playback, so the "
                            "model is loaded before the first frame"),
+    ("fastdds_profile", EnvironmentVariable(
+        "FASTDDS_DEFAULT_PROFILES_FILE", default_value=PathJoinSubstitution(
+            [FindPackageShare("posenet_ros"), "config", "fastdds_large_frames.xml"])),
+     "Fast DDS XML profile of the player and the node (camera-sized frames between "
+     "processes); empty: Fast DDS defaults"),
 )
 
 
@@ -62,5 +77,11 @@ def generate_launch_description() -> LaunchDescription:
         remappings=[("image", arg("topic")),
                     ("image/compressed", [arg("topic"), "/compressed"]),
                     ("camera_info", arg("camera_info_topic"))])
-    return LaunchDescription([*declared, node,
+    profile = SetEnvironmentVariable(
+        "FASTDDS_DEFAULT_PROFILES_FILE", arg("fastdds_profile"),
+        condition=IfCondition(PythonExpression(["'", arg("fastdds_profile"), "' != ''"])))
+    end_with_bag = RegisterEventHandler(OnProcessExit(target_action=play, on_exit=[
+        LogInfo(msg="the bag has been played: shutting down"),
+        EmitEvent(event=Shutdown(reason="the bag ended"))]))
+    return LaunchDescription([*declared, profile, node, end_with_bag,
                               TimerAction(period=arg("start_delay"), actions=[play])])

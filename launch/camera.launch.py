@@ -5,12 +5,21 @@
     ros2 launch posenet_ros camera.launch.py image_topic:=/cam/image camera_info_topic:=/cam/info
 
 ``ros2 launch posenet_ros camera.launch.py --show-args`` lists every argument. Only APIs that
-exist in Humble are used (PythonExpression conditions, ParameterValue, FindPackageShare).
+exist in Humble are used (PythonExpression conditions, ParameterValue, FindPackageShare,
+OpaqueFunction, SetEnvironmentVariable).
+
+Frames are camera-sized, so the nodes started here get the package's Fast DDS profile
+(``fastdds_profile``; without it Fast DDS loses best-effort samples over 512 KB between
+processes and repairs reliable ones slowly). The optional helpers (tf2_ros's static
+transform publisher, RViz2) are skipped with a warning when their package is not installed.
 """
+from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+import launch.logging
+from launch.substitutions import (EnvironmentVariable, LaunchConfiguration,
+                                  PathJoinSubstitution, PythonExpression)
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
@@ -40,6 +49,10 @@ ARGUMENTS = (
      "frame_id (tf2_ros); false when a URDF or driver already does"),
     ("fixed_frame", "camera_link", "RViz2 fixed frame"),
     ("use_sim_time", "false", "use /clock (bag replay) for all nodes"),
+    ("fastdds_profile", None, "Fast DDS XML profile of the nodes started here (default: "
+     "FASTDDS_DEFAULT_PROFILES_FILE if set, else this package's "
+     "config/fastdds_large_frames.xml, which delivers camera-sized frames between processes); "
+     "empty: Fast DDS defaults"),
     ("log_level", "info", "log level of the nodes: debug, info, warn, error"),
 )
 
@@ -47,7 +60,10 @@ ARGUMENTS = (
 def generate_launch_description() -> LaunchDescription:
     share = FindPackageShare("posenet_ros")
     defaults = {"params_file": PathJoinSubstitution([share, "config", "posenet.yaml"]),
-                "rviz_config": PathJoinSubstitution([share, "config", "posenet.rviz"])}
+                "rviz_config": PathJoinSubstitution([share, "config", "posenet.rviz"]),
+                "fastdds_profile": EnvironmentVariable(
+                    "FASTDDS_DEFAULT_PROFILES_FILE", default_value=PathJoinSubstitution(
+                        [share, "config", "fastdds_large_frames.xml"]))}
     arg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
     declared = [DeclareLaunchArgument(name, default_value=defaults.get(name, default),
                                       description=description)
@@ -96,4 +112,29 @@ def generate_launch_description() -> LaunchDescription:
         condition=IfCondition(arg["rviz"]),
         arguments=["-d", arg["rviz_config"], "-f", arg["fixed_frame"]],
         parameters=[{"use_sim_time": sim_time}])
-    return LaunchDescription([*declared, camera, optical_tf, posenet, rviz])
+    profile = SetEnvironmentVariable(
+        "FASTDDS_DEFAULT_PROFILES_FILE", arg["fastdds_profile"],
+        condition=IfCondition(PythonExpression(["'", arg["fastdds_profile"], "' != ''"])))
+    return LaunchDescription([*declared, profile, camera,
+                              if_installed(optical_tf, "tf2_ros", "publish_tf:=false"),
+                              posenet, if_installed(rviz, "rviz2", "rviz:=false")])
+
+
+def if_installed(node: Node, package: str, off: str) -> OpaqueFunction:
+    """Start ``node`` (when its condition holds) only if ``package`` is installed.
+
+    A Node of a missing package aborts the whole launch and leaves the nodes already started
+    orphaned; an optional helper should not.
+    """
+    def check(context):
+        if node.condition is not None and not node.condition.evaluate(context):
+            return []
+        try:
+            get_package_share_directory(package)
+        except PackageNotFoundError:
+            launch.logging.get_logger("camera.launch.py").warning(
+                f"{package} is not installed: starting the others without it (install "
+                f"ros-$ROS_DISTRO-{package.replace('_', '-')}, or pass {off})")
+            return []
+        return [node]
+    return OpaqueFunction(function=check)

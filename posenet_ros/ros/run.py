@@ -62,8 +62,8 @@ def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[typ
              spin: Callable[[Node], None] = rclpy.spin, args: list[str] | None = None) -> int:
     """Create the node with ``make_node`` and ``spin`` it; the node's ``close()`` runs last.
 
-    The end of a process (``sys.exit(main())``): after it returns, SIGINT is ignored and a
-    watchdog ends an interpreter exit that takes over EXIT_TIMEOUT seconds.
+    The end of a process (``sys.exit(main())``): after it returns, SIGINT and SIGTERM are
+    ignored and a watchdog ends an interpreter exit that takes over EXIT_TIMEOUT seconds.
     """
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     log = logging.getLogger(name)
@@ -75,11 +75,11 @@ def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[typ
         code = 0
     _exit_if_threads_linger(log, code)
     # Interpreter finalisation resets Python-handled signals to SIG_DFL (not ignored ones)
-    # while ONNX Runtime and DDS still tear down: a late second Ctrl-C would kill the exiting
-    # process (-2). SIGTERM stays the supervisor's way to end an exit that hangs; so does
-    # the watchdog, which also says where it hung.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # while ONNX Runtime and DDS still tear down: a late second Ctrl-C (or launch's SIGTERM
+    # right behind it) would kill the exiting process (-2, -15). Instead a watchdog ends an
+    # exit that hangs, and says where it hung.
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     faulthandler.dump_traceback_later(EXIT_TIMEOUT, exit=True)
     return code
 
@@ -103,16 +103,18 @@ def _run(log: logging.Logger, interrupts: _Interrupts, make_node: Callable[[], N
             log.critical("cannot start: %s", exc)
             return 2
         interrupts.spinning()
+        how = ""
         try:
-            spin(node)
+            spin(node)      # returns, or raises one of these, once the context is shut down
         except (KeyboardInterrupt, ExternalShutdownException):
-            # rclpy has already shut its context down: log through Python, not /rosout.
-            log.info("shutting down")
+            pass
         except Exception as exc:   # noqa: B902 -- re-raised unless the context vanished
             if rclpy.ok():
                 raise
-            log.info("shutting down (the executor was stopped mid-callback: %s)",
-                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            first_line = (str(exc) or type(exc).__name__).splitlines()[0]
+            how = f" (the executor was stopped mid-callback: {first_line})"
+        # rclpy may have shut its context down already: log through Python, not /rosout.
+        log.info("shutting down%s", how)
     finally:
         interrupts.cleaning_up()
         if node is not None:

@@ -1,13 +1,16 @@
-"""launch/camera.launch.py with the real launch/launch_ros.
+"""launch/camera.launch.py and bag_replay.launch.py with the real launch/launch_ros.
 
 launch and launch_ros are not on PyPI, so this module skips unless they are importable (a
 ROS 2 install, e.g. under `colcon test`). There it checks every argument is documented,
-which nodes each configuration starts, and then runs the launch file for real and waits for
-PoseArrays from the camera -> posenet pipeline.
+which nodes each configuration starts (also when tf2_ros or rviz2 is not installed: skipped
+with a warning, not an aborted launch), that the nodes get the Fast DDS profile, that a bag
+replay ends with its bag, and then runs camera.launch.py for real and waits for PoseArrays
+from the camera -> posenet pipeline.
 """
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from pathlib import Path
 import signal
@@ -18,28 +21,68 @@ import textwrap
 import pytest
 
 try:
+    from ament_index_python.packages import PackageNotFoundError
     from launch import LaunchContext
-    from launch.actions import DeclareLaunchArgument
+    from launch.actions import (DeclareLaunchArgument, EmitEvent, OpaqueFunction,
+                                RegisterEventHandler, SetEnvironmentVariable, TimerAction)
+    from launch.event_handlers import OnProcessExit
+    import launch.logging
+    from launch.events import Shutdown
+    from launch.events.process import ProcessExited
     from launch_ros.actions import Node
 except ImportError as exc:
     pytest.skip(f"launch/launch_ros not importable ({exc}): they are not on PyPI; this test "
                 "runs on a ROS 2 install (Humble or later)", allow_module_level=True)
 
-LAUNCH_FILE = Path(__file__).resolve().parents[2] / "launch" / "camera.launch.py"
+REPO = Path(__file__).resolve().parents[2]
+LAUNCH_FILE = REPO / "launch" / "camera.launch.py"
+BAG_LAUNCH_FILE = REPO / "launch" / "bag_replay.launch.py"
+PROFILE = "fastdds_large_frames.xml"
 
 
-def description():
-    """Load the launch file as `ros2 launch` does and build its description."""
-    spec = importlib.util.spec_from_file_location("camera_launch", LAUNCH_FILE)
+def load(path: Path = LAUNCH_FILE):
+    """Load a launch file as `ros2 launch` does; the module."""
+    spec = importlib.util.spec_from_file_location(path.stem.replace(".", "_"), path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.generate_launch_description()
+    return module
 
 
-def test_every_argument_is_documented():
-    arguments = [a for a in description().entities if isinstance(a, DeclareLaunchArgument)]
+def description(path: Path = LAUNCH_FILE):
+    """Build a launch file's description."""
+    return load(path).generate_launch_description()
+
+
+def evaluate(entities, overrides: dict) -> tuple[LaunchContext, list]:
+    """Run the declarations and OpaqueFunctions as LaunchService would.
+
+    Returns the context and the actions whose conditions hold for ``overrides``.
+    """
+    context = LaunchContext()
+    context.launch_configurations.update(overrides)
+    active = []
+    for action in entities:
+        if isinstance(action, DeclareLaunchArgument):
+            action.execute(context)
+        elif isinstance(action, OpaqueFunction):
+            active += evaluate_opaque(action, context)
+        elif action.condition is None or action.condition.evaluate(context):
+            active.append(action)
+    return context, active
+
+
+def evaluate_opaque(action, context) -> list:
+    return [a for a in (action.execute(context) or [])
+            if a.condition is None or a.condition.evaluate(context)]
+
+
+@pytest.mark.parametrize("path", [LAUNCH_FILE, BAG_LAUNCH_FILE], ids=lambda p: p.name)
+def test_every_argument_is_documented(path):
+    arguments = [a for a in description(path).entities if isinstance(a, DeclareLaunchArgument)]
     names = {a.name for a in arguments}
-    assert {"image_topic", "camera_info_topic", "params_file", "rviz", "source"} <= names
+    assert "fastdds_profile" in names
+    if path == LAUNCH_FILE:
+        assert {"image_topic", "camera_info_topic", "params_file", "rviz", "source"} <= names
     assert all(a.description and a.description != "no description given" for a in arguments)
 
 
@@ -49,21 +92,94 @@ def test_every_argument_is_documented():
     ({"image_topic": "/cam/image_raw"}, {"posenet_node"}),
     ({"rviz": "true", "publish_tf": "false"}, {"camera_node", "posenet_node", "rviz2"}),
 ])
-def test_which_nodes_start(overrides, expected):
+def test_which_nodes_start(monkeypatch, overrides, expected):
     """Evaluate the conditions as LaunchService would, for these argument values."""
-    context = LaunchContext()
-    context.launch_configurations.update(overrides)
-    entities = description().entities
-    for action in entities:
-        if isinstance(action, DeclareLaunchArgument):
-            action.execute(context)
-    nodes = [n for n in entities if isinstance(n, Node)
-             and (n.condition is None or n.condition.evaluate(context))]
+    module = pretend_installed(monkeypatch, missing=())
+    assert node_names(*evaluate(module.generate_launch_description().entities,
+                                overrides)) == expected
+
+
+def pretend_installed(monkeypatch, missing):
+    """Load camera.launch.py with tf2_ros and rviz2 installed, except those ``missing``."""
+    module = load()
+    real = module.get_package_share_directory
+
+    def share(package):
+        if package in missing:
+            raise PackageNotFoundError(package)
+        return real(package) if package == "posenet_ros" else f"/opt/ros/x/share/{package}"
+    monkeypatch.setattr(module, "get_package_share_directory", share)
+    return module
+
+
+def node_names(context, actions) -> set[str]:
     names = set()
-    for node in nodes:
-        node._perform_substitutions(context)   # what Node.execute does first
-        names.add(node.node_name.split("/")[-1])
+    for node in actions:
+        if isinstance(node, Node):
+            node._perform_substitutions(context)   # what Node.execute does first
+            names.add(node.node_name.split("/")[-1])
+    return names
+
+
+@pytest.mark.parametrize("missing,overrides,expected", [
+    ("tf2_ros", {}, {"camera_node", "posenet_node"}),
+    ("rviz2", {"rviz": "true"}, {"camera_node", "camera_optical_tf", "posenet_node"}),
+])
+def test_missing_optional_package_skipped(monkeypatch, missing, overrides, expected):
+    """Without tf2_ros (or rviz2) the rest still starts; the log says what and why."""
+    module = pretend_installed(monkeypatch, missing=(missing,))
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = launch.logging.get_logger("camera.launch.py")   # launch's loggers do not propagate
+    logger.addHandler(handler)
+    try:
+        names = node_names(*evaluate(module.generate_launch_description().entities,
+                                     overrides))
+    finally:
+        logger.removeHandler(handler)
     assert names == expected
+    assert [r.levelname for r in records] == ["WARNING"]
+    assert f"{missing} is not installed" in records[0].getMessage()
+
+
+@pytest.mark.parametrize("path", [LAUNCH_FILE, BAG_LAUNCH_FILE], ids=lambda p: p.name)
+def test_nodes_get_the_fastdds_profile(monkeypatch, path):
+    """The profile that delivers camera-sized frames is set, installed, and overridable."""
+    monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
+    overrides = {"bag": "/tmp/some_bag"} if path == BAG_LAUNCH_FILE else {}
+    context, actions = evaluate(description(path).entities, overrides)
+    setters = [a for a in actions if isinstance(a, SetEnvironmentVariable)]
+    assert len(setters) == 1
+    setters[0].execute(context)
+    value = context.environment["FASTDDS_DEFAULT_PROFILES_FILE"]
+    assert value.endswith(f"/config/{PROFILE}") and Path(value).is_file(), value
+    # Off on request, and a user's own profile wins.
+    context, actions = evaluate(description(path).entities, {**overrides, "fastdds_profile": ""})
+    assert not [a for a in actions if isinstance(a, SetEnvironmentVariable)]
+    monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "/etc/mine.xml")
+    context, actions = evaluate(description(path).entities, overrides)
+    next(a for a in actions if isinstance(a, SetEnvironmentVariable)).execute(context)
+    assert context.environment["FASTDDS_DEFAULT_PROFILES_FILE"] == "/etc/mine.xml"
+
+
+def test_bag_replay_ends_with_the_bag():
+    """`ros2 bag play` exiting shuts the launch down (the node would spin forever)."""
+    entities = description(BAG_LAUNCH_FILE).entities
+    timer = next(a for a in entities if isinstance(a, TimerAction))
+    play = timer.actions[0]
+    node = next(a for a in entities if isinstance(a, Node))
+    handlers = [a.event_handler for a in entities if isinstance(a, RegisterEventHandler)
+                and isinstance(a.event_handler, OnProcessExit)]
+    assert len(handlers) == 1
+
+    def exited(action):
+        return ProcessExited(action=action, name="x", cmd=["x"], cwd=None, env=None, pid=1,
+                             returncode=0)
+    assert not handlers[0].matches(exited(node))
+    assert handlers[0].matches(exited(play))
+    reaction = handlers[0].handle(exited(play), LaunchContext())
+    assert any(isinstance(a, EmitEvent) and isinstance(a.event, Shutdown) for a in reaction)
 
 
 RUNNER = textwrap.dedent("""
@@ -81,19 +197,25 @@ RUNNER = textwrap.dedent("""
 
 
 def test_launch_runs_the_pipeline(ros_context, tmp_path):
+    """Defaults (tf2_ros may be missing), PoseArrays, then a terminal's Ctrl-C.
+
+    A terminal sends SIGINT to the whole process group and launch forwards one more to each
+    node: both nodes must still finish cleanly.
+    """
     from dds_probe import Probe, wait_for
     proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(LAUNCH_FILE), "publish_tf:=false", "rate:=5.0"],
+        [sys.executable, "-c", RUNNER, str(LAUNCH_FILE), "rate:=5.0"],
         stdout=open(tmp_path / "launch.log", "w"), stderr=subprocess.STDOUT, cwd=tmp_path,
-        env=os.environ.copy())
+        env=os.environ.copy(), start_new_session=True)
     probe = Probe("/")
     try:
         wait_for(lambda: len(probe.pose_order) >= 3, 60, probe.spin, "PoseArrays from the launch")
     finally:
         probe.close()
-        proc.send_signal(signal.SIGINT)      # Ctrl-C, as on `ros2 launch`
+        os.killpg(proc.pid, signal.SIGINT)   # Ctrl-C in the terminal of `ros2 launch`
         proc.wait(60)
     log = (tmp_path / "launch.log").read_text()
     assert proc.returncode == 0, log
     assert probe.pose_order[0].header.frame_id == "camera_optical_frame"
-    assert "process has finished cleanly" in log, log
+    assert log.count("process has finished cleanly") >= 2, log
+    assert "Traceback" not in log, log
