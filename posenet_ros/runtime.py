@@ -19,7 +19,7 @@ import threading
 import numpy as np
 import onnxruntime as ort
 
-from posenet_ros import paths
+from posenet_ros import cuda_libs, paths
 from posenet_ros.model import io_names
 from posenet_ros.model.fused import letterbox_tensors, with_uint8_input
 from posenet_ros.preprocess import Letterbox
@@ -87,9 +87,11 @@ def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0
     if not any(name == "CPUExecutionProvider" for name, _ in chosen):
         chosen.append(("CPUExecutionProvider", {}))
     if missing and missing != ["cpu"]:
+        fix = (f": {cuda_libs.GPU_SETUP} installs onnxruntime-gpu"
+               if {"cuda", "tensorrt"} & {m.lower() for m in missing} else "")
         warn_once(("missing", tuple(missing), chosen[0][0]),
-                  "execution provider(s) %s not in this onnxruntime (%s); running on %s",
-                  ", ".join(missing), ort.__version__, chosen[0][0])
+                  "execution provider(s) %s not in this onnxruntime (%s)%s; running on %s",
+                  ", ".join(missing), ort.__version__, fix, chosen[0][0])
     return chosen
 
 
@@ -108,6 +110,10 @@ class PoseNetModel:
         """
         self.path = Path(path)
         wanted = resolve_providers(providers, device_id, provider_options)
+        # A GPU provider that cannot start is left out, with the reason, before ORT tries it
+        # (this also loads the CUDA wheels' libraries, which onnxruntime-gpu cannot find).
+        unusable = cuda_libs.unusable([name for name, _ in wanted])
+        wanted = [(name, opts) for name, opts in wanted if name not in unusable]
         if device_preprocess is None:
             device_preprocess = wanted[0][0] in GPU_PROVIDERS
         if not self.path.is_file():
@@ -144,9 +150,12 @@ class PoseNetModel:
         except Exception as exc:   # ORT raises bare RuntimeError/Fail subclasses for bad files
             raise ModelError(f"cannot load {self.path}: {exc}") from exc
         self.providers = self.session.get_providers()
-        if self.providers[0] != wanted[0][0]:
-            warn_once(("failed", wanted[0][0], self.providers[0]),
-                      "%s failed to initialise; running on %s", wanted[0][0], self.providers[0])
+        failed = {**unusable, **{name: "ONNX Runtime's log above says why"
+                                 for name, _ in wanted if name not in self.providers}}
+        if failed:
+            warn_once(("failed", tuple(failed), self.providers[0]),
+                      "%s could not start (%s); running on %s", ", ".join(failed),
+                      "; ".join(dict.fromkeys(failed.values())), self.providers[0])
         self._input = self.session.get_inputs()[0]
         self._channels_last = not device_preprocess and self._input.shape[-1] == 3   # a NHWC graph
         self._outputs = self._match_outputs()

@@ -131,8 +131,6 @@ def test_gpu_venv_runs_on_cuda_or_on_cpu_with_cpu_poses(venv_child, cpu_poses):
         assert_same_poses(result["poses"], cpu_poses)
 
 
-@pytest.mark.xfail(strict=True, reason="needs posenet_ros/runtime.py to check GPU providers "
-                   "with cuda_libs.unusable() first (issue 13 report); ORT prints 3 lines")
 @pytest.mark.parametrize("setup", ["wheel_child", "venv_child"])
 def test_fallback_says_one_line_naming_the_fix(setup, request):
     _, out, err = request.getfixturevalue(setup)
