@@ -1,4 +1,7 @@
-"""``posenet-ros bench``: stage table, ratios to TF.js, GFLOP/s, and an optional memory soak."""
+"""``posenet-ros bench``: stage tables and ratios to TF.js (PoseNet, MoveNet), accuracy proxies.
+
+Also GFLOP/s and an optional memory soak.
+"""
 from __future__ import annotations
 
 import argparse
@@ -15,10 +18,14 @@ from posenet_ros.config import DECODERS, EstimatorConfig, VALID_STRIDES
 
 log = logging.getLogger(__name__)
 
+SECTIONS = ("posenet", "movenet", "accuracy")
+STILL_VIDEO_FRAMES = 6      # vtest frames added to the stills for the agreement table
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench",
-                              help="per-stage timings and the ratio to TF.js PoseNet 2.2.2")
+                              help="per-stage timings and the ratio to TF.js (PoseNet 2.2.2, "
+                                   "pose-detection 2.1.3 MoveNet); accuracy proxies")
     p.add_argument("--frames", type=int, default=30,
                    help="frames of the sample video per configuration")
     p.add_argument("--video", type=Path, default=None,
@@ -36,6 +43,9 @@ def register(subparsers) -> None:
                    help="where to write results")
     p.add_argument("--soak", type=int, default=0, metavar="N",
                    help="then run N frames and report RSS")
+    p.add_argument("--skip", nargs="+", choices=SECTIONS, default=[],
+                   help="leave out sections: PoseNet rows, MoveNet rows (each model against "
+                        "pose-detection), the accuracy table")
     p.set_defaults(func=run)
 
 
@@ -50,16 +60,19 @@ def run(args: argparse.Namespace) -> int:
                           [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
              for f in frames]
     providers = tuple(p.strip() for p in args.providers.split(","))
-    reference = None if args.no_reference else _reference(args.reference_backend)
-    message = _message_stage()
+    posenet = "posenet" not in args.skip
+    reference = None if args.no_reference or not posenet else _reference(args.reference_backend)
+    message = _message_stage() if posenet else None
     configs = [EstimatorConfig(input_resolution=r, output_stride=s, decoder=m,
                                providers=providers, threads=args.threads)
-               for r in args.resolutions for s in args.strides for m in args.modes]
+               for r in args.resolutions for s in args.strides for m in args.modes
+               if "posenet" not in args.skip]
     # Decoder load at the issue's crowd sizes: a low threshold lets 5 / 15 people through.
     crowd = [EstimatorConfig(input_resolution=257, output_stride=16, max_detections=5,
                              score_threshold=0.1, providers=providers, threads=args.threads),
              EstimatorConfig(input_resolution=513, output_stride=8, max_detections=15,
                              score_threshold=0.05, providers=providers, threads=args.threads)]
+    crowd = [] if "posenet" in args.skip else crowd
     if args.int8:
         int8 = paths.default_model(16, quantized=True)
         if int8.is_file():
@@ -87,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     report = {"machine": {"platform": platform.platform(), "processor": _cpu_name(),
                           "nominal_peak_gflops": peak, "peak_assumption": peak_note},
               "frames": len(frames), "results": [r.to_json() for r in results]}
+    if "movenet" not in args.skip:
+        report["movenet"] = _movenet_rows(frames, providers, args)
+    if "accuracy" not in args.skip:
+        report["accuracy"] = _accuracy(frames, providers, args.threads)
     if args.int8:
         import onnx
         meta = {p.key: p.value
@@ -122,6 +139,52 @@ def _print_row(r, peak: float, crowd: bool) -> None:
           f"{ms['pose_decode']:6.2f} {ms.get('message', float('nan')):5.2f} | "
           f"{ms['end_to_end']:7.2f} {ref} {ratio} | "
           f"{r.gflop_per_frame:5.2f} {gflops:7.1f}{tag}", flush=True)
+
+
+def _movenet_rows(frames, providers: tuple[str, ...], args: argparse.Namespace) -> list[dict]:
+    from posenet_ros.bench.movenet_speed import format_row, HEADER, measure_movenet
+    from posenet_ros.config import MOVENET_MODELS
+
+    reference = None if args.no_reference else _movenet_reference(args.reference_backend)
+    rows = []
+    print(f"\nMoveNet vs pose-detection 2.1.3 ({args.reference_backend}), same frames, "
+          "alternating blocks\n" + HEADER)
+    try:
+        for name in MOVENET_MODELS:
+            cfg = EstimatorConfig(model=name, providers=providers, threads=args.threads)
+            result = measure_movenet(cfg, frames, reference)
+            print(format_row(result), flush=True)
+            rows.append(result.to_json())
+    finally:
+        if reference is not None:
+            reference.close()
+    return rows
+
+
+def _movenet_reference(backend: str):
+    from posenet_ros.reference.movenet_runner import ReferenceMoveNet
+    from posenet_ros.reference.runner import ReferenceUnavailable
+    try:
+        return ReferenceMoveNet(backend=backend)
+    except ReferenceUnavailable as exc:
+        print(f"pose-detection reference unavailable, no MoveNet ratios: {exc}", file=sys.stderr)
+        return None
+
+
+def _accuracy(frames, providers: tuple[str, ...], threads: int) -> list[dict]:
+    from posenet_ros.bench.movenet_accuracy import accuracy_table, format_row, HEADER
+    from posenet_ros.imageio import read_image, spread_frames
+
+    stills = [read_image(p) for p in sorted(paths.data_dir().glob("*.*"))
+              if p.suffix.lower() in (".jpg", ".png")]
+    stills += spread_frames(paths.sample_video(), STILL_VIDEO_FRAMES)
+    rows = accuracy_table(frames, stills, providers, threads)
+    print(f"\nAccuracy proxies: people per frame on {len(frames)} vtest.avi frames; agreement "
+          f"with Thunder on {len(stills)} images (no labels here: agreement, not accuracy)\n"
+          + HEADER)
+    for row in rows:
+        print(format_row(row))
+    return [row.to_json() for row in rows]
 
 
 def _reference(backend: str):

@@ -42,8 +42,12 @@ OUTPUT = "output"       # float32, the graph's own output ([1, 1, 17, 3] or [1, 
 _PASS = ("Const", "NoOp")
 
 
-def to_onnx(graph: tfjs_reader.TfjsGraph, name: str, source: str = "") -> onnx.ModelProto:
-    """Translate every node of ``graph``; the single Placeholder becomes ``input``."""
+def to_onnx(graph: tfjs_reader.TfjsGraph, name: str, source: str = "",
+            simplify: bool = True) -> onnx.ModelProto:
+    """Translate every node of ``graph``; the single Placeholder becomes ``input``.
+
+    ``simplify`` applies :mod:`graph_simplify`'s exact rewrites (off: the literal translation).
+    """
     e = tf_ops.Emitter(graph.consts)
     placeholders = [n for n in graph.nodes if n.op == "Placeholder"]
     if len(placeholders) != 1:
@@ -88,7 +92,8 @@ def to_onnx(graph: tfjs_reader.TfjsGraph, name: str, source: str = "") -> onnx.M
             "input_shape": ",".join(str(d) for d in dims)}
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
-    graph_simplify.simplify(model)
+    if simplify:
+        graph_simplify.simplify(model)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as err:
