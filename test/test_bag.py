@@ -155,13 +155,16 @@ def test_markers_follow_the_node_convention(bags, tmp_path):
     markers = read_topic(tmp_path / "poses", IMAGE_TOPIC + "/pose_markers")
     assert len(markers) == len(poses) == N_FRAMES
     settings = MarkerSettings()       # the tool's defaults: no --marker-* options given
+    labels = 0
     for log_time, array in markers:
         first, *rest = array.markers
         marker_type = type(first)     # the class from the definition stored in the bag
         assert first.action == marker_type.DELETEALL
         for marker in rest:
             pose_array = poses[log_time]
-            pose = pose_array.poses[marker.id]
+            slots = {p.track_id if p.track_id else -(i + 1): p        # Pose.slot's rule
+                     for i, p in enumerate(pose_array.poses)}
+            pose = slots[marker.id]
             visible = [k for k in pose.keypoints if k.score >= settings.min_keypoint_score]
             centre = (pose_array.image_width / 2, pose_array.image_height / 2)
             assert marker.header.frame_id == "camera_optical_frame"
@@ -172,9 +175,14 @@ def test_markers_follow_the_node_convention(bags, tmp_path):
                     assert (point.x, point.y, point.z) == pytest.approx(
                         ((k.x - centre[0]) * PIXEL_SIZE_M, (k.y - centre[1]) * PIXEL_SIZE_M,
                          settings.depth), abs=1e-6)
+            elif marker.ns == "labels":     # tracked people (on by default) are labelled
+                assert marker.type == marker_type.TEXT_VIEW_FACING
+                assert pose.track_id > 0 and marker.text == f"id {pose.track_id}"
+                labels += 1
             else:
                 assert marker.ns == "skeleton" and marker.type == marker_type.LINE_LIST
                 assert len(marker.points) % 2 == 0
+    assert labels == sum(1 for a in poses.values() for p in a.poses if p.track_id > 0) > 0
 
 
 @pytest.mark.parametrize("name", ["raw_mcap", "jpeg_mcap"])

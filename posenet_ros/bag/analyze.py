@@ -6,6 +6,11 @@ as the slower of the two, not their sum. No frame is skipped except undecodable 
 the engine refuses), which are counted and reported: they get no PoseArray (the node publishes
 nothing for them either), so every PoseArray in the output stands for a frame the engine saw.
 
+After the engine come the node's stages (:mod:`posenet_ros.bag.stages`): tracking (on by
+default, as the node's ``tracking`` parameter) and, with a depth topic, 3D keypoints from the
+depth frame paired by stamp (:mod:`posenet_ros.bag.depth_stream`, read beside the colour frames
+on the reader thread; only paired frames are decoded).
+
 Outputs (in ``out_dir``): ``poses/`` (rosbag2 MCAP bag, ``poses/poses.mcap``), ``keypoints.csv``,
 ``summary.json``, ``timeline.png``. They are written and closed even when reading stops at a
 damaged part of the bag or on Ctrl-C: then they hold every frame before that point.
@@ -13,7 +18,7 @@ damaged part of the bag or on Ctrl-C: then they hold every frame before that poi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 from pathlib import Path
 import queue
@@ -24,13 +29,18 @@ import time
 import numpy as np
 
 from posenet_ros.bag import summary as summary_mod
+from posenet_ros.bag.depth_stream import BagDepth, DepthSample
 from posenet_ros.bag.messages import MessageFactory
 from posenet_ros.bag.outputs import KeypointCsv, PoseBag
 from posenet_ros.bag.reader import BagError, BagReadError, ImageBag, TopicInfo
+from posenet_ros.bag.stages import DepthTopics, PeopleStages, resolve_depth_topics
+from posenet_ros.bag.tracks import TrackLog
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, typestore
+from posenet_ros.depth.lift import DepthConfig
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.image_decode import decode, ImageDecodeError
 from posenet_ros.marker_geometry import MarkerSettings
+from posenet_ros.track.tracker import TrackerConfig
 
 log = logging.getLogger(__name__)
 OUTPUT_NAMES = {"bag": "poses", "csv": "keypoints.csv", "summary": "summary.json",
@@ -48,6 +58,9 @@ class BagJob:
     markers: bool = False
     marker_topic: str | None = None    # default: <image topic>/pose_markers
     force: bool = False                # replace earlier outputs in out_dir
+    tracking: TrackerConfig | None = field(default_factory=TrackerConfig)   # None: off
+    depth: DepthTopics | None = None   # aligned depth: 3D keypoints
+    depth_config: DepthConfig = field(default_factory=DepthConfig)
 
 
 @dataclass
@@ -57,6 +70,7 @@ class _Frame:
     header: object | None = None
     rgb: np.ndarray | None = None
     error: str | None = None
+    depth: DepthSample | None = None
 
 
 _END = object()
@@ -90,23 +104,27 @@ def analyze(job: BagJob, estimator: PoseEstimator,
     outputs = output_paths(job.out_dir)
     with ImageBag(job.bag) as bag:
         topic = bag.select(job.topic)
+        depth_topics = resolve_depth_topics(bag, topic, job.depth) if job.depth else None
         _prepare(job.out_dir, outputs, job.force)
         store = typestore()
         poses_default, markers_default = default_topics(topic)
         pose_topic = job.output_topic or poses_default
         marker_topic = (job.marker_topic or markers_default) if job.markers else None
         factory = MessageFactory(store, MarkerSettings().min_keypoint_score)
-        timeline = summary_mod.Timeline()
+        timeline, tracks = summary_mod.Timeline(), TrackLog()
+        stages = PeopleStages(job.tracking, job.depth_config if job.depth else None)
         pose_bag = PoseBag(outputs["bag"], store, pose_topic, marker_topic)
-        csv_out = None
+        csv_out = depth = reader = None
         fault, interrupted, read, engine_s = None, False, 0, 0.0
         stop = threading.Event()
         frames: queue.Queue = queue.Queue(maxsize=PREFETCH)
-        reader = threading.Thread(target=_read_frames, name="posenet-bag-reader", daemon=True,
-                                  args=(bag, topic, store, frames, stop))
         start = time.perf_counter()
         try:
             csv_out = KeypointCsv(outputs["csv"])
+            if depth_topics:
+                depth = BagDepth(job.bag, *depth_topics, store, job.depth_config.tolerance_s)
+            reader = threading.Thread(target=_read_frames, name="posenet-bag-reader",
+                                      daemon=True, args=(bag, topic, store, frames, stop, depth))
             reader.start()
             while (item := frames.get()) is not _END:
                 if isinstance(item, BagReadError):
@@ -115,7 +133,7 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                 read += 1
                 if item.error is None:
                     try:
-                        result = estimator.estimate(item.rgb, _stamp_ns(item.header) * 1e-9)
+                        result = estimator.estimate(item.rgb, _seconds(item.header))
                     except ValueError as err:   # ImageError (e.g. a side too long): this frame
                         item.error = f"pose estimation failed: {err}"
                 if item.error is not None:
@@ -123,38 +141,53 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                 else:
                     engine_s += result.times.total
                     width, height = result.image_size
-                    header, poses = item.header, result.poses
-                    pose_bag.write(item.log_time, factory.pose_array(result, header),
-                                   factory.marker_array(poses, header, width, height)
-                                   if marker_topic else None)
+                    header = item.header
+                    poses, paired = stages.run(result, _seconds(header), item.index, item.depth)
+                    pose_bag.write(item.log_time, factory.pose_array(
+                        result, header, poses, **stages.flags, depth=paired),
+                        factory.marker_array(poses, header, width, height)
+                        if marker_topic else None)
                     csv_out.write(header.stamp.sec, header.stamp.nanosec, item.index, poses)
                     timeline.add(_stamp_ns(header), item.log_time, poses)
+                    tracks.add(_stamp_ns(header), item.log_time, poses)
                 if on_progress:
                     on_progress(read, topic.count)
         except KeyboardInterrupt:
             interrupted, fault = True, "interrupted (Ctrl-C) before the end of the bag"
         finally:
             stop.set()
-            reader.join(timeout=10)
+            if reader is not None:
+                reader.join(timeout=10)
             elapsed = time.perf_counter() - start
             pose_bag.close()
             if csv_out is not None:
                 csv_out.close()
+            if depth is not None:
+                depth.close()
         result = _summary(job, bag, topic, estimator, timeline, outputs, pose_topic, marker_topic,
                           read, elapsed, engine_s, fault)
+        result["tracking"] = summary_mod.tracking_summary(job.tracking, tracks)
+        result["depth"] = summary_mod.depth_summary(depth, stages, job.depth_config)
         summary_mod.write_json(outputs["summary"], result)
-        summary_mod.plot_timeline(outputs["plot"], timeline, f"{job.bag.name} {topic.name}")
+        summary_mod.plot_timeline(outputs["plot"], timeline, f"{job.bag.name} {topic.name}",
+                                  tracks if job.tracking else None)
     if interrupted:
         raise KeyboardInterrupt
     return result
 
 
 def _read_frames(bag: ImageBag, topic: TopicInfo, store, frames: queue.Queue,
-                 stop: threading.Event) -> None:
-    """Reader thread: bag → deserialised, decoded frames (or errors) → queue, then _END."""
+                 stop: threading.Event, depth: BagDepth | None) -> None:
+    """Reader thread: bag → deserialised, decoded frames (or errors) → queue, then _END.
+
+    With ``depth``, each decoded frame also gets its depth sample (paired and decoded here).
+    """
     try:
         for index, (log_time, raw) in enumerate(bag.messages(topic)):
-            if not _put(frames, _decode(index, log_time, raw, topic.msgtype, store), stop):
+            frame = _decode(index, log_time, raw, topic.msgtype, store)
+            if depth is not None and frame.error is None:
+                frame.depth = depth.sample(_seconds(frame.header), log_time)
+            if not _put(frames, frame, stop):
                 return
         _put(frames, _END, stop)
     except BagReadError as err:
@@ -196,6 +229,11 @@ def _report_error(timeline: summary_mod.Timeline, frame: _Frame) -> None:
 
 def _stamp_ns(header: object) -> int:
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
+
+
+def _seconds(header: object) -> float:
+    """Return the stamp in seconds exactly as posenet_node computes it (same tracker input)."""
+    return header.stamp.sec + header.stamp.nanosec * 1e-9
 
 
 def _prepare(out_dir: Path, outputs: dict[str, Path], force: bool) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import sys
 
 from posenet_ros.cli_options import add_engine_arguments, config_from_args
+from posenet_ros.cli_tracking import add_tracking_arguments, tracker_config_from_args
 
 log = logging.getLogger(__name__)
 EXIT_UNUSABLE, EXIT_DAMAGED, EXIT_INTERRUPTED = 2, 3, 130
@@ -37,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="MarkerArray topic (default: beside the PoseArray, pose_markers)")
     bag.add_argument("--force", action="store_true", help="replace outputs already in OUT_DIR")
     add_engine_arguments(bag)
+    add_tracking_arguments(bag)
+    add_depth_arguments(bag)
     bag.set_defaults(func=run_bag)
 
     video = subparsers.add_parser(
@@ -58,6 +61,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     video.set_defaults(func=run_bag_from_video)
 
 
+def add_depth_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--depth-topic`` and its CameraInfo topics; defaults from DepthConfig (the node's)."""
+    from posenet_ros.depth.lift import DepthConfig
+    g = parser.add_argument_group("depth (3D keypoints from an aligned depth image)")
+    g.add_argument("--depth-topic",
+                   help="sensor_msgs/Image depth registered to the colour image: 16UC1 "
+                        "millimetres or 32FC1 metres; other encodings are refused and counted")
+    g.add_argument("--camera-info-topic",
+                   help="the colour camera's CameraInfo (K, D), needed for 3D (default: "
+                        "camera_info beside the image topic)")
+    g.add_argument("--depth-camera-info-topic",
+                   help="the depth image's own CameraInfo, when its size or intrinsics differ "
+                        "(default: depth pixels scale with the image size)")
+    g.add_argument("--depth-tolerance", type=float, default=DepthConfig().tolerance_s,
+                   help="largest colour-depth stamp difference paired, s (default "
+                        "%(default)s, the node's depth_tolerance)")
+
+
+def depth_from_args(args: argparse.Namespace):
+    """(DepthTopics or None, DepthConfig) from the arguments; ConfigError for bad values."""
+    from posenet_ros.bag.stages import DepthTopics
+    from posenet_ros.depth.lift import DepthConfig
+    config = DepthConfig(tolerance_s=args.depth_tolerance)
+    if not args.depth_topic:
+        for option in ("camera_info_topic", "depth_camera_info_topic"):
+            if getattr(args, option):
+                raise ValueError(f"--{option.replace('_', '-')} is only used with --depth-topic")
+        return None, config
+    return DepthTopics(args.depth_topic, args.camera_info_topic,
+                       args.depth_camera_info_topic), config
+
+
 def run_bag(args: argparse.Namespace) -> int:
     from posenet_ros.bag.analyze import BagJob, analyze
     from posenet_ros.bag.progress import Progress
@@ -69,9 +104,16 @@ def run_bag(args: argparse.Namespace) -> int:
     from posenet_ros.runtime import ModelError
 
     config = config_from_args(args)
+    try:
+        depth, depth_config = depth_from_args(args)
+    except ValueError as exc:     # ConfigError too
+        print(f"posenet-ros bag: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
     job = BagJob(bag=args.input, topic=args.topic, out_dir=args.output,
                  output_topic=args.output_topic, markers=args.markers,
-                 marker_topic=args.marker_topic, force=args.force)
+                 marker_topic=args.marker_topic, force=args.force,
+                 tracking=tracker_config_from_args(args), depth=depth,
+                 depth_config=depth_config)
     progress: Progress | None = None
 
     def on_progress(done: int, total: int) -> None:

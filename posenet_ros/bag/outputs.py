@@ -7,6 +7,7 @@ was processed before a fault or Ctrl-C is a valid, complete file: the MCAP gets 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 from posenet_ros.bag.typestore import MARKER_ARRAY, POSE_ARRAY
@@ -19,7 +20,8 @@ from rosbags.typesys.store import Typestore
 # (version 9 stores QoS profiles as a list, which Humble's metadata reader rejects).
 BAG_VERSION = 8
 CSV_COLUMNS = ("stamp", "stamp_ns", "frame", "pose", "part_id", "part", "x", "y", "score",
-               "pose_score")
+               "pose_score", "track_id", "track_age", "x_3d", "y_3d", "z_3d", "valid_3d")
+_NO_3D = (("", "", "", 0),) * len(PART_NAMES)
 
 
 class PoseBag:
@@ -61,7 +63,11 @@ class KeypointCsv:
 
     ``stamp`` is the header stamp as exact decimal seconds (``sec.nanosec``, 9 digits),
     ``stamp_ns`` the same as integer nanoseconds; ``frame`` the index of the input message on
-    the topic (undecodable frames keep their index but have no rows).
+    the topic (undecodable frames keep their index but have no rows). ``track_id`` is 0 for a
+    person not (yet) confirmed by the tracker, or with tracking off; ``track_age`` its seconds
+    since the track began. ``x_3d, y_3d, z_3d`` are metres in the colour camera's optical
+    frame (x right, y down, z forward), empty where ``valid_3d`` is 0 (no depth paired, or no
+    valid depth at that keypoint).
     """
 
     def __init__(self, path: Path) -> None:
@@ -74,14 +80,23 @@ class KeypointCsv:
     def write(self, sec: int, nanosec: int, frame: int, poses: list[Pose]) -> None:
         stamp, stamp_ns = f"{sec}.{nanosec:09d}", sec * 1_000_000_000 + nanosec
         for index, pose in enumerate(poses):
-            score = f"{pose.score:.6f}"
+            score, track = f"{pose.score:.6f}", (int(pose.track_id), f"{pose.track_age:.6f}")
             self._csv.writerows(
                 (stamp, stamp_ns, frame, index, part, PART_NAMES[part], f"{x:.3f}", f"{y:.3f}",
-                 f"{s:.6f}", score)
-                for part, ((x, y), s) in
-                enumerate(zip(pose.positions.tolist(), pose.keypoint_scores.tolist())))
+                 f"{s:.6f}", score, *track, *xyz)
+                for part, ((x, y), s, xyz) in
+                enumerate(zip(pose.positions.tolist(), pose.keypoint_scores.tolist(),
+                              _points(pose))))
             self.rows += len(PART_NAMES)
 
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
+
+
+def _points(pose: Pose) -> tuple[tuple, ...]:
+    """Return (x, y, z, valid) cells per keypoint: 0.1 mm, empty where not valid."""
+    if pose.keypoints_3d is None:
+        return _NO_3D
+    return tuple((f"{x:.4f}", f"{y:.4f}", f"{z:.4f}", 1) if math.isfinite(x + y + z)
+                 else ("", "", "", 0) for x, y, z in pose.keypoints_3d.tolist())

@@ -1,14 +1,19 @@
 """Per-frame statistics of an analysed bag, the summary they add up to, and the timeline plot."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from posenet_ros.bag.depth_stream import BagDepth
+from posenet_ros.bag.stages import PeopleStages
+from posenet_ros.bag.tracks import TrackLog
+from posenet_ros.depth.lift import DepthConfig
 from posenet_ros.pose import Pose
+from posenet_ros.track.tracker import TrackerConfig
 
 MAX_ERROR_EXAMPLES = 20
 
@@ -60,6 +65,28 @@ class Timeline:
         }
 
 
+def tracking_summary(config: TrackerConfig | None, tracks: TrackLog) -> dict | None:
+    """``summary["tracking"]``: the settings and the tracks; None with tracking off."""
+    if config is None:
+        return None
+    return {"settings": asdict(config), **tracks.statistics()}
+
+
+def depth_summary(depth: BagDepth | None, stages: PeopleStages,
+                  config: DepthConfig) -> dict | None:
+    """``summary["depth"]``: colour frames paired / unmatched / refused; None without depth.
+
+    ``unmatched``: no depth frame within the tolerance (2D); ``refused``: the paired depth
+    frame could not be decoded (encoding, size; 2D); ``no_camera_info``: depth paired but no
+    valid colour CameraInfo (K) yet (2D).
+    """
+    if depth is None:
+        return None
+    return {"topic": depth.topic, "tolerance_s": config.tolerance_s,
+            **dict(stages.depth_counts), "examples": stages.depth_examples,
+            **depth.report(), "settings": asdict(config)}
+
+
 def write_json(path: Path, summary: dict) -> None:
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
@@ -81,15 +108,30 @@ def format_summary(s: dict) -> str:
         f"outputs: {s['outputs']['bag']} ({s['output_topic']}), {s['outputs']['csv']}, "
         f"{s['outputs']['plot']}",
     ]
+    tracking, depth = s.get("tracking"), s.get("depth")
+    if tracking:
+        longest = tracking["duration_s_max"]
+        lines.append(f"tracks:  {tracking['count']} confirmed"
+                     + (f" (longest {longest:.1f} s)" if longest is not None else "")
+                     + f", {tracking['people_per_frame_mean']:.2f} tracked people per frame"
+                     + (f", {tracking['passes']} passes (stamps jumped back)"
+                        if tracking["passes"] > 1 else ""))
+    if depth:
+        lines.append(f"depth:   {depth['paired']} frames in 3D from {depth['topic']}, "
+                     f"{depth['unmatched']} unmatched, {depth['refused']} refused, "
+                     f"{depth['no_camera_info']} without CameraInfo (those in 2D)")
     if s.get("fault"):
         lines.append(f"FAULT:   {s['fault']}")
     return "\n".join(lines)
 
 
-def plot_timeline(path: Path, timeline: Timeline, title: str) -> None:
+def plot_timeline(path: Path, timeline: Timeline, title: str,
+                  tracks: TrackLog | None = None) -> None:
     """Plot people count and mean pose score over receive time (s since the first frame).
 
-    Skipped frames are marked in red. Uses the Agg backend: no display needed.
+    Skipped frames are marked in red. With ``tracks``, the people panel also shows the
+    confirmed (tracked) people, and a third panel one bar per track from its first to its last
+    frame. Uses the Agg backend: no display needed.
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -97,25 +139,48 @@ def plot_timeline(path: Path, timeline: Timeline, title: str) -> None:
 
     origin = min(timeline.times_ns + timeline.error_times_ns, default=0)
     t = (np.asarray(timeline.times_ns, dtype=np.int64) - origin) / 1e9
-    fig, (ax_people, ax_score) = plt.subplots(2, 1, sharex=True, figsize=(10, 5), dpi=100)
+    rows = 3 if tracks is not None else 2
+    fig, axes = plt.subplots(rows, 1, sharex=True, figsize=(10, 2.5 * rows), dpi=100)
+    ax_people, ax_score = axes[:2]
     try:
-        ax_people.step(t, timeline.people, where="post", color="tab:blue", linewidth=1)
+        ax_people.step(t, timeline.people, where="post", color="tab:blue", linewidth=1,
+                       label="detected")
+        if tracks is not None:
+            ax_people.step(t, tracks.people, where="post", color="tab:orange", linewidth=1,
+                           label="tracked (confirmed ids)")
+            _plot_tracks(axes[2], tracks, origin)
         ax_people.set_ylabel("people")
         ax_people.yaxis.get_major_locator().set_params(integer=True)
         if timeline.error_times_ns:
             errors = (np.asarray(timeline.error_times_ns, dtype=np.int64) - origin) / 1e9
             ax_people.plot(errors, np.zeros(len(errors)), "|", color="tab:red", markersize=12,
                            label=f"undecodable frames ({timeline.error_count})")
+        if timeline.error_times_ns or tracks is not None:
             ax_people.legend(loc="upper right")
         ax_score.plot(t, timeline.mean_scores, ".-", color="tab:green", linewidth=1,
                       markersize=3)
         ax_score.set_ylim(0, 1)
         ax_score.set_ylabel("mean pose score")
-        ax_score.set_xlabel("time since first frame [s] (bag receive time)")
+        axes[-1].set_xlabel("time since first frame [s] (bag receive time)")
         ax_people.set_title(title)
-        for ax in (ax_people, ax_score):
+        for ax in axes:
             ax.grid(True, alpha=0.3)
         fig.tight_layout()
         fig.savefig(path)
     finally:
         plt.close(fig)
+
+
+def _plot_tracks(ax, tracks: TrackLog, origin: int) -> None:
+    """One horizontal bar per track (rows in order of confirmation), labelled with its id."""
+    for row, track in enumerate(tracks.tracks):
+        start = (track.first_time_ns - origin) / 1e9
+        end = (track.last_time_ns - origin) / 1e9
+        colour = f"C{track.track_id % 10}"
+        ax.plot([start, end], [row, row], color=colour, linewidth=3, solid_capstyle="butt")
+        if len(tracks.tracks) <= 40:
+            ax.annotate(f"{track.track_id}", (start, row), fontsize=7, xytext=(-2, 0),
+                        textcoords="offset points", ha="right", va="center")
+    ax.set_ylabel("tracks")
+    ax.set_ylim(len(tracks.tracks), -1)
+    ax.set_yticks([])
