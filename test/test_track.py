@@ -185,3 +185,52 @@ def test_similarity_and_assignment_pieces():
     # Greedy would take 0.9 and leave 0.1; optimal takes 0.8 + 0.8.
     assert sorted(assign(np.array([[0.9, 0.8], [0.8, 0.1]]), 0.2)) == [(0, 1), (1, 0)]
     assert assign(np.array([[0.1]]), 0.2) == [] and assign(np.zeros((0, 3)), 0.2) == []
+
+
+def test_track_smoother_equals_the_scalar_one_euro_port():
+    from posenet_ros.filters.one_euro import OneEuroFilter, OneEuroFilterConfig
+    from posenet_ros.track.smoothing import TrackSmoother
+    config = OneEuroFilterConfig(min_cutoff=1.0, beta=2.0, derivate_cutoff=1.0)
+    rng = np.random.default_rng(4)
+    smoother = TrackSmoother(config, 5)
+    slots = np.array([3, 1])
+    scalar = {}
+    stamp = 0.0
+    for step in range(40):
+        if step == 25:                      # slot 1 becomes a new track
+            smoother.start(np.array([1]))
+            scalar = {k: f for k, f in scalar.items() if k[0] != 1}
+        stamp += rng.choice([0.033, 0.1, 0.5])
+        planes = rng.normal(100, 20, size=(2, 2, 17))
+        valid = rng.random((2, 17)) > 0.2
+        scales = np.array([150.0, 0.0 if step % 7 == 3 else 80.0])
+        got = smoother.apply(slots, planes, valid, scales, stamp, same_stamp=False)
+        for t, slot in enumerate(slots.tolist()):
+            for axis in range(2):
+                for k in range(17):
+                    want = planes[t, axis, k]
+                    if valid[t, k] and scales[t] > 0:
+                        f = scalar.setdefault((slot, axis, k), OneEuroFilter(config))
+                        want = f.apply(want, stamp * 1e6, 1.0 / scales[t])
+                    assert got[t, axis, k] == want
+
+
+def test_fast_people_are_confirmed_and_cross_without_a_swap(person):
+    # About 0.25 body heights a frame (running at 10 fps): beyond OKS's reach of a track
+    # with no velocity yet; the centre stage gives it its second frame.
+    height = np.ptp(person.positions[:, 1])
+    step = 0.25 * height
+    tracker = PoseTracker()
+    got = run(tracker, [[moved(person, step * i), moved(person, 16 * step - step * i, 20)]
+                        for i in range(17)], [i / 10 for i in range(17)])
+    assert got[2] == [1, 2]
+    assert all(g == [1, 2] for g in got[2:])
+
+
+def test_centre_stage_reaches_only_as_far_as_a_person_can_go(person):
+    height = np.ptp(person.positions[:, 1])
+    tracker = PoseTracker(TrackerConfig(min_hits=2))
+    tracker.update([person], 0.0)
+    # 1.5 heights in 0.1 s is 15 heights/s: not the same person, a new tentative track.
+    assert ids(tracker.update([moved(person, 1.5 * height)], 0.1)) == [0]
+    assert ids(tracker.update([moved(person, 1.5 * height + 0.2 * height)], 0.2)) == [1]

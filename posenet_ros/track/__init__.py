@@ -1,6 +1,7 @@
 """People tracking: stable ids across frames, per-track keypoint smoothing (ROS-free).
 
-``similarity`` scores detections against tracks (OKS, box IoU), ``assignment`` matches them
-optimally, ``motion`` predicts where a track is now, ``smoothing`` holds the One Euro
-filters of all tracks, ``tracker`` runs the life cycle (birth, death, reset).
+``similarity`` scores detections against tracks (OKS, box IoU, centre distance),
+``assignment`` matches them optimally, ``cascade`` runs the two matching stages, ``motion``
+predicts where a track is now, ``smoothing`` holds the One Euro filters of all tracks,
+``tracker`` runs the life cycle (birth, death, reset).
 """

@@ -9,19 +9,29 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+_NONE = np.zeros(0, dtype=np.int64)
+
 
 def assign(similarity: np.ndarray, min_similarity: float) -> list[tuple[int, int]]:
     """Return (detection, track) pairs maximising total similarity, each >= ``min_similarity``.
 
     ``similarity`` is (detections, tracks); pairs below the threshold are never matched.
     """
+    rows, cols = assign_arrays(similarity, min_similarity)
+    return list(zip(rows.tolist(), cols.tolist()))
+
+
+def assign_arrays(similarity: np.ndarray, min_similarity: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`assign` as two index arrays (detections, tracks), for the tracker's hot path."""
     if similarity.size == 0:
-        return []
+        return _NONE, _NONE
     allowed = similarity >= min_similarity
     if not allowed.any():
-        return []
+        return _NONE, _NONE
     # Forbidden pairs cost more than any sum of allowed ones, so they are chosen only
     # when nothing else is left, and then dropped.
     cost = np.where(allowed, 1.0 - similarity, float(similarity.size + 1))
     rows, cols = linear_sum_assignment(cost)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if allowed[r, c]]
+    keep = allowed[rows, cols]
+    return rows[keep], cols[keep]

@@ -1,8 +1,10 @@
 """Stable person ids across frames: the tracker's settings and life cycle.
 
-Each frame's poses are matched to the live tracks by keypoint similarity (OKS against the
-tracks' motion-predicted keypoints, box IoU when too few keypoints are shared) with an
-optimal assignment.
+Each frame's poses are matched to the live tracks in two stages (:mod:`cascade`): keypoint
+similarity first (OKS against the tracks' motion-predicted keypoints, box IoU when too few
+keypoints are shared, optimal assignment), then the leftovers by box-centre distance in
+person sizes within how far each person can have moved, so fast movers and new tracks are
+reached without letting a near box take a person found by their keypoints.
 Time is the frames' stamps, never frame counts, so a recording replayed
 at any rate, or with frames dropped, gives the same ids.
 
@@ -36,8 +38,8 @@ from posenet_ros.filters.one_euro import OneEuroFilterConfig
 from posenet_ros.keypoints import NUM_KEYPOINTS
 from posenet_ros.pose import Pose
 from posenet_ros.track import motion
-from posenet_ros.track.assignment import assign
-from posenet_ros.track.similarity import box_iou, keypoint_boxes, oks
+from posenet_ros.track.cascade import associate
+from posenet_ros.track.similarity import encode_planes, plane_boxes
 from posenet_ros.track.smoothing import TrackSmoother
 from posenet_ros.track.tracked_pose import TrackedPose, UNTRACKED
 
@@ -47,6 +49,7 @@ MAX_AGE_RANGE = (0.01, 60.0)
 MAX_TRACKS_RANGE = (1, 1000)
 CUTOFF_RANGE = (0.001, 100.0)
 BETA_RANGE = (0.0, 1000.0)
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 class TrackerError(ValueError):
@@ -108,22 +111,29 @@ def _check(name: str, value, bounds, integer: bool = False) -> None:
 
 
 class PoseTracker:
-    """Tracks the people of one stream. :meth:`update` once per frame, in stamp order."""
+    """Tracks the people of one stream. :meth:`update` once per frame, in stamp order.
+
+    Tracks live in the fixed slots of preallocated arrays (``max_tracks`` rows, plus one
+    never-live row that untracked detections read their id 0 from), and each step of a frame
+    is one array operation over all its people and tracks, never a Python loop over them.
+    Keypoints are kept as planes, (x row, y row) per person, so distances and reductions run
+    over contiguous memory.
+    """
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
         cap = self.config.max_tracks
         self._smoother = TrackSmoother(self.config.filter_config(), cap)
-        self._positions = np.zeros((cap, NUM_KEYPOINTS, 2))
-        self._valid = np.zeros((cap, NUM_KEYPOINTS), dtype=bool)
-        self._boxes = np.zeros((cap, 4))
-        self._velocity = np.zeros((cap, 2))
-        self._has_velocity = np.zeros(cap, dtype=bool)
-        self._seen = np.zeros(cap)        # stamp of the last match
-        self._born = np.zeros(cap)        # stamp of the first frame
-        self._hits = np.zeros(cap, dtype=np.int64)
-        self._ids = np.zeros(cap, dtype=np.int64)   # 0 while tentative
-        self._active = np.zeros(cap, dtype=bool)
+        self._planes = np.zeros((cap + 1, 2, NUM_KEYPOINTS))   # keypoints, -inf invalid
+        self._valid = np.zeros((cap + 1, NUM_KEYPOINTS), dtype=bool)
+        self._boxes = np.zeros((cap + 1, 4))
+        self._velocity = np.zeros((cap + 1, 2))   # 0 until measured
+        self._has_velocity = np.zeros(cap + 1, dtype=bool)
+        self._seen = np.zeros(cap + 1)        # stamp of the last match
+        self._born = np.zeros(cap + 1)        # stamp of the first frame
+        self._hits = np.zeros(cap + 1, dtype=np.int64)
+        self._ids = np.zeros(cap + 1, dtype=np.int64)   # 0 while tentative
+        self._active = np.zeros(cap + 1, dtype=bool)
         self._last_stamp: float | None = None
         self._next_id = 1
 
@@ -147,68 +157,96 @@ class PoseTracker:
             self.reset()
         same = self._last_stamp is not None and stamp == self._last_stamp
         self._last_stamp = stamp
+        if not len(poses):
+            self._end_frame(self._live(stamp), _NONE)
+            return []
         cfg = self.config
-        positions, scores = _stack(poses)
-        valid = (scores >= cfg.keypoint_threshold) & np.isfinite(positions).all(axis=2)
-        boxes = keypoint_boxes(positions, valid)
-        # Confirmed tracks too long unseen die before they can be matched.
-        self._active &= ~((self._ids > 0) & (stamp - self._seen > cfg.max_age))
+        positions = np.array([p.positions for p in poses], dtype=np.float64)
+        scores = np.array([p.keypoint_scores for p in poses], dtype=np.float64)
+        planes = positions.transpose(0, 2, 1).copy()
+        # A NaN score fails the threshold test; x + y is finite only when both are.
+        valid = (scores >= cfg.keypoint_threshold) & np.isfinite(planes[:, 0] + planes[:, 1])
+        # Encoded planes (similarity.encode_planes): +inf / -inf at invalid keypoints.
+        high = encode_planes(planes, valid, -np.inf)     # what tracks store
+        low = encode_planes(planes, valid, np.inf)       # what OKS compares with them
+        boxes = plane_boxes(low, high, valid, planes)
+        live = self._live(stamp)
+        slots = np.full(len(poses), self.config.max_tracks, dtype=np.int64)   # untracked
+        dets, trks = self._associate(live, low, valid, boxes, stamp) if len(live) else (
+            _NONE, _NONE)
+        slots[dets] = live[trks]
+        self._end_frame(live, trks)
+        born_dets, born_slots = self._births(np.flatnonzero(slots == cfg.max_tracks), boxes,
+                                             stamp)
+        if len(born_dets):
+            slots[born_dets] = born_slots
+            dets = np.concatenate([dets, born_dets])
+        if len(dets):
+            self._match(slots[dets], low[dets], high[dets], valid[dets], boxes[dets], stamp,
+                        same, born_slots)
+        return self._results(poses, planes, valid, boxes, slots, stamp, same)
+
+    def _live(self, stamp: float) -> np.ndarray:
+        """Slots of the live tracks, after confirmed ones too long unseen have died."""
         live = np.flatnonzero(self._active)
-        predicted, predicted_boxes = self._predict(live, stamp)
-        similarity = oks(positions, valid, predicted, self._valid[live],
-                         _areas(predicted_boxes), cfg.min_keypoints)
-        similarity = np.where(similarity > 0, similarity, box_iou(boxes, predicted_boxes))
-        pairs = assign(similarity, cfg.min_similarity)
-        slots = np.full(len(poses), -1, dtype=np.int64)
-        dets = np.array([d for d, _ in pairs], dtype=np.int64)
-        slots[dets] = live[np.array([t for _, t in pairs], dtype=np.int64)]
-        claimed = np.zeros(len(self._active), dtype=bool)
-        claimed[slots[dets]] = True
-        unmatched = live[~claimed[live]]
-        self._active[unmatched[self._ids[unmatched] == UNTRACKED]] = False
-        born = self._births(np.flatnonzero(slots < 0), boxes, stamp)
-        slots[born[0]] = born[1]
-        new = np.concatenate([dets, born[0]])
-        self._match(slots[new], positions[new], valid[new], boxes[new], stamp, same, born[1])
-        return self._results(poses, positions, valid, boxes, slots, stamp, same)
+        if len(live):
+            expired = (self._ids[live] > 0) & (stamp - self._seen[live] > self.config.max_age)
+            if expired.any():
+                self._active[live[expired]] = False
+                live = live[~expired]
+        return live
 
-    def _predict(self, live: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
-        positions, boxes = self._positions[live], self._boxes[live]
-        if not self.config.motion or len(live) == 0:
-            return positions, boxes
-        velocity = np.where(self._has_velocity[live, None], self._velocity[live], 0.0)
-        dt = stamp - self._seen[live]
-        moved = motion.predict(positions, velocity, dt, self.config.max_age)
-        shift = moved[:, 0] - positions[:, 0]
-        return moved, boxes + np.concatenate([shift, shift], axis=1)
+    def _end_frame(self, live: np.ndarray, matched: np.ndarray) -> None:
+        """Kill the tentative tracks of ``live`` not in ``matched`` (indices into ``live``)."""
+        if len(matched) < len(live):
+            left = np.ones(len(live), dtype=bool)
+            left[matched] = False
+            left = live[left]
+            self._active[left[self._ids[left] == UNTRACKED]] = False
 
-    def _match(self, slots: np.ndarray, positions: np.ndarray, valid: np.ndarray,
+    def _associate(self, live: np.ndarray, planes: np.ndarray, valid: np.ndarray,
+                   boxes: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
+        """Match detections to the tracks ``live``, predicted to ``stamp`` (see cascade)."""
+        cfg = self.config
+        dt = np.clip(stamp - self._seen[live], 0.0, cfg.max_age)
+        trk_planes, trk_boxes = self._planes[live], self._boxes[live]
+        if cfg.motion:
+            has_velocity = self._has_velocity[live]
+            trk_planes, trk_boxes = motion.predict(trk_planes, trk_boxes,
+                                                   self._velocity[live], dt)
+        else:
+            has_velocity = np.zeros(len(live), dtype=bool)
+        return associate(planes, valid, boxes, trk_planes, self._valid[live], trk_boxes,
+                         has_velocity, dt, cfg.min_similarity, cfg.min_keypoints)
+
+    def _match(self, slots: np.ndarray, low: np.ndarray, high: np.ndarray, valid: np.ndarray,
                boxes: np.ndarray, stamp: float, same: bool, born: np.ndarray) -> None:
-        """Update the tracks ``slots`` with their detections; confirm those due."""
+        """Update the tracks ``slots`` with their detections (encoded planes); confirm due ones."""
         if not same:
-            measured, ok = motion.measure_velocity(
-                self._positions[slots], self._valid[slots], positions, valid,
-                stamp - self._seen[slots])
-            blended = motion.blend_velocity(self._velocity[slots], measured,
-                                            self._has_velocity[slots])
-            self._velocity[slots] = np.where(ok[:, None], blended, self._velocity[slots])
-            self._has_velocity[slots] |= ok
+            self._velocity[slots], measured = motion.update_velocity(
+                self._velocity[slots], self._has_velocity[slots], self._planes[slots],
+                self._valid[slots], low, valid, stamp - self._seen[slots])
+            self._has_velocity[slots] |= measured
             self._hits[slots] += 1
             self._seen[slots] = stamp
         elif len(born):
             self._hits[born] = 1
-            self._seen[born] = stamp
-        self._positions[slots], self._valid[slots], self._boxes[slots] = positions, valid, boxes
+        self._planes[slots], self._valid[slots], self._boxes[slots] = high, valid, boxes
         due = slots[(self._ids[slots] == UNTRACKED) & (self._hits[slots] >= self.config.min_hits)]
-        self._ids[due] = np.arange(self._next_id, self._next_id + len(due))
-        self._next_id += len(due)
+        if len(due):
+            self._ids[due] = np.arange(self._next_id, self._next_id + len(due))
+            self._next_id += len(due)
 
     def _births(self, dets: np.ndarray, boxes: np.ndarray,
                 stamp: float) -> tuple[np.ndarray, np.ndarray]:
         """Start tentative tracks for ``dets`` in free slots: (detections, slots) started."""
+        if not len(dets):
+            return _NONE, _NONE
         dets = dets[np.isfinite(boxes[dets]).all(axis=1)]
-        free = np.flatnonzero(~self._active)[:len(dets)]
+        free = np.flatnonzero(~self._active[:-1])[:len(dets)]
         dets = dets[:len(free)]
+        if not len(free):
+            return _NONE, _NONE
         self._active[free] = True
         self._ids[free] = UNTRACKED
         self._hits[free] = 0
@@ -220,36 +258,25 @@ class PoseTracker:
         self._smoother.start(free)
         return dets, free
 
-    def _results(self, poses, positions, valid, boxes, slots, stamp, same):
+    def _results(self, poses, planes, valid, boxes, slots, stamp, same):
         """One TrackedPose per input pose, smoothing the tracked ones when it is on."""
-        tracked = np.flatnonzero(slots >= 0)
-        smooth = self.config.smoothing and len(tracked) > 0
-        if smooth:
-            rows = slots[tracked]
-            scales = (boxes[tracked, 2] - boxes[tracked, 0]
-                      + boxes[tracked, 3] - boxes[tracked, 1]) / 2
-            positions = positions.copy()
-            positions[tracked] = self._smoother.apply(
-                rows, positions[tracked], valid[tracked],
-                np.where(np.isfinite(scales), scales, 0.0), stamp, same)
-        ids = np.where(slots >= 0, self._ids[slots], UNTRACKED).tolist()
-        ages = np.where(slots >= 0, stamp - self._born[slots], 0.0).tolist()
-        hits = np.where(slots >= 0, self._hits[slots], 0).tolist()
-        out = []
-        for i, (raw, box) in enumerate(zip(poses, boxes.tolist())):
-            pose = Pose(raw.score, positions[i], raw.keypoint_scores) if (
-                smooth and slots[i] >= 0) else raw
-            out.append(TrackedPose(ids[i], pose, raw, tuple(box), ages[i], hits[i]))
-        return out
-
-
-def _stack(poses: Sequence[Pose]) -> tuple[np.ndarray, np.ndarray]:
-    if len(poses) == 0:
-        return np.zeros((0, NUM_KEYPOINTS, 2)), np.zeros((0, NUM_KEYPOINTS))
-    positions = np.array([p.positions for p in poses], dtype=np.float64)
-    scores = np.array([p.keypoint_scores for p in poses], dtype=np.float64)
-    return positions, scores   # a NaN score fails every threshold test
-
-
-def _areas(boxes: np.ndarray) -> np.ndarray:
-    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        self._born[-1] = stamp              # the untracked row: age 0, id 0, hits 0
+        ids, hits = self._ids[slots].tolist(), self._hits[slots].tolist()
+        ages = (stamp - self._born[slots]).tolist()
+        shown = poses
+        if self.config.smoothing:
+            tracked = np.flatnonzero(slots < self.config.max_tracks)
+            if len(tracked):
+                b = boxes[tracked]
+                scales = (b[:, 2] - b[:, 0] + b[:, 3] - b[:, 1]) / 2
+                smooth = self._smoother.apply(
+                    slots[tracked], planes[tracked], valid[tracked],
+                    np.where(np.isfinite(scales), scales, 0.0), stamp, same)
+                smooth = smooth.transpose(0, 2, 1).copy()   # back to (n, 17, 2)
+                shown = list(poses)
+                for k, i in enumerate(tracked.tolist()):
+                    raw = poses[i]
+                    shown[i] = Pose(raw.score, smooth[k], raw.keypoint_scores)
+        return [TrackedPose(i, pose, raw, tuple(box), age, hit)
+                for i, pose, raw, box, age, hit in zip(ids, shown, poses, boxes.tolist(), ages,
+                                                       hits)]
