@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import faulthandler
+import gc
 import logging
 import os
 import signal
@@ -102,6 +103,11 @@ def _run(log: logging.Logger, interrupts: _Interrupts, make_node: Callable[[], N
                 return 0
             log.critical("cannot start: %s", exc)
             return 2
+        # Everything made so far (modules, the ONNX Runtime session, publishers) lives as long
+        # as the process: moved out of the collector's reach, a full collection during the
+        # stream walks the few objects of recent frames, not ~50,000 (a pause of 40-130 ms
+        # under load, measured with gc.callbacks in the demo's node).
+        gc.freeze()
         interrupts.spinning()
         how = ""
         try:
