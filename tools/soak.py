@@ -47,6 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="extra posenet_node parameter")
     parser.add_argument("--namespace", default="/soak")
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--series", type=Path, help="write every frame's (publisher, stamp, "
+                        "latency or null) as JSON lines here")
     parser.add_argument("--node-log", type=Path, default=Path("/tmp/soak_posenet_node.log"),
                         help="posenet_node's output")
     parser.add_argument("--role", choices=("publisher",), help=argparse.SUPPRESS)
@@ -224,6 +226,10 @@ def run_soak(args) -> dict:
                           "latency_p95_ms": round(_percentile(latencies, 0.95) * 1e3, 1),
                           "latency_max_ms": round(max(latencies) * 1e3, 1)})
         report["publishers"].append(entry)
+        if args.series:
+            with args.series.open("a") as out:
+                for stamp in counted:
+                    out.write(json.dumps([i, stamp, arrivals.get((frame_id, stamp))]) + "\n")
     if node_proc:
         last = {}
         for array in diagnostics:
