@@ -267,11 +267,10 @@ class PoseTracker:
         if self.config.smoothing:
             tracked = np.flatnonzero(slots < self.config.max_tracks)
             if len(tracked):
-                b = boxes[tracked]
-                scales = (b[:, 2] - b[:, 0] + b[:, 3] - b[:, 1]) / 2
-                smooth = self._smoother.apply(
-                    slots[tracked], planes[tracked], valid[tracked],
-                    np.where(np.isfinite(scales), scales, 0.0), stamp, same)
+                # A tracked detection's box is finite (births and matches need keypoints).
+                sides = boxes[tracked, 2:] - boxes[tracked, :2]
+                smooth = self._smoother.apply(slots[tracked], planes[tracked], valid[tracked],
+                                              sides.sum(axis=1) / 2, stamp, same)
                 smooth = smooth.transpose(0, 2, 1).copy()   # back to (n, 17, 2)
                 shown = list(poses)
                 for k, i in enumerate(tracked.tolist()):
