@@ -29,8 +29,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-# Reliable publishers match both reliable and best-effort subscribers.
+# Reliable publishers match both reliable and best-effort subscribers. Frames this size need
+# the package's Fast DDS profile between processes (camera.launch.py sets it).
 QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+CLOSE_TIMEOUT = 2.0   # seconds to wait for the reader thread
 
 
 class SourceError(RuntimeError):
@@ -153,10 +155,15 @@ class CameraNode(Node):
         self._info_pub.publish(self._info)
 
     def close(self) -> None:
-        """Stop reading and release the device or file."""
+        """Stop reading and release the device or file.
+
+        Bounded well inside ``ros2 launch``'s 5 s between SIGINT and SIGTERM: a reader stuck
+        in a device read is left to the process exit rather than released under it.
+        """
         self._stop.set()
-        self._thread.join(timeout=5.0)
-        self._capture.release()
+        self._thread.join(timeout=CLOSE_TIMEOUT)
+        if not self._thread.is_alive():
+            self._capture.release()
 
 
 def main(args: list[str] | None = None) -> int:
