@@ -77,13 +77,14 @@ def assert_same_poses(msg, poses, width: int, height: int) -> None:
 def write_camera_bag(path: Path, frames: list[np.ndarray], stamps_ns: list[int], *,
                      log_times_ns: list[int] | None = None, k: np.ndarray | None = None,
                      depth: list | None = None, depth_lag_ns: int = 0,
-                     depth_topic: str = DEPTH_TOPIC) -> None:
+                     info_lag_ns: int = 0, depth_topic: str = DEPTH_TOPIC) -> None:
     """Write real colour frames (rgb8 Image), optionally a CameraInfo with ``k`` and depth.
 
     ``depth[i]`` is None (no depth message for frame i) or ``(encoding, metres)``, encoded
     here as REP 118 says (16UC1 little-endian millimetres, 0 = none; 32FC1 metres); any
     other encoding name is written with 16UC1 bytes (what a misconfigured driver sends).
-    Depth is logged ``depth_lag_ns`` after its colour frame, with its stamp. Messages are
+    Depth is logged ``depth_lag_ns`` after its colour frame, with its stamp, the CameraInfo
+    ``info_lag_ns`` after (negative: before). Messages are
     written in receive-time order, as a recorder does.
     """
     from posenet_ros.bag.from_video import camera_info_fields
@@ -108,8 +109,8 @@ def write_camera_bag(path: Path, frames: list[np.ndarray], stamps_ns: list[int],
             info.update(k=np.asarray(k, float).ravel(), p=p.ravel())
             roi = t["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0,
                                                         width=0, do_rectify=False)
-            records.append((log_time, 1, CAMERA_INFO, t[CAMERA_INFO](header=header, roi=roi,
-                                                                     **info)))
+            records.append((log_time + info_lag_ns, 1, CAMERA_INFO,
+                            t[CAMERA_INFO](header=header, roi=roi, **info)))
         if depth is not None and depth[i] is not None:
             encoding, metres = depth[i]
             if encoding == "32FC1":

@@ -4,7 +4,9 @@
 raw CDR bytes published on the recorded topics at the recorded spacing (scaled by RATE), with
 the recording's time on /clock (the node runs with use_sim_time, as bag_replay.launch.py
 starts it). At a rate the node keeps up with, every image must come back as exactly one
-PoseArray with its stamp, equal to what the offline ``posenet-ros bag`` writes for that frame.
+PoseArray with its stamp, equal to what the offline ``posenet-ros bag`` writes for that frame:
+the same poses, the same track ids (also across a backwards stamp jump, where both restart
+them) and, with an aligned depth topic, the same 3D keypoints.
 """
 from __future__ import annotations
 
@@ -18,13 +20,15 @@ import sys
 import time
 
 from bag_fixtures import (
-    assert_same_poses, IMAGE_TOPIC, read_topic, require_model, sample_video, stamp_ns)
+    assert_same_poses, DEPTH_TOPIC, IMAGE_TOPIC, read_topic, require_model, sample_video,
+    stamp_ns, video_frames, write_camera_bag)
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = REPO / "launch" / "bag_replay.launch.py"
 PARAMS_FILE = REPO / "config" / "posenet.yaml"
 N_REPLAY = 30
+N_LOOP = 20    # frames of each pass of the looping recording
 RATE = 0.5     # 5 frames/s of vtest.avi's 10: well within what the node does on 2 CPU cores
 NS = "/replay"
 
@@ -117,6 +121,46 @@ class Player:
         rclpy.try_shutdown(context=self.context)
 
 
+def replay_through_node(tmp_path, bag: Path, topic: str, transport: str = "raw",
+                        extra: tuple[str, ...] = ()) -> list:
+    """Play ``bag`` into a fresh installed posenet_node; return its PoseArrays, 1:1 checked."""
+    images = read_topic(bag, topic)
+    log_path = tmp_path / "posenet_node.log"
+    with open(log_path, "w") as log:
+        node = subprocess.Popen(
+            [*node_command(), "--ros-args", "-r", f"__ns:={NS}",
+             "-r", f"image:={IMAGE_TOPIC}", "-r", f"image/compressed:={IMAGE_TOPIC}/compressed",
+             "-r", "camera_info:=/camera/camera_info",
+             "--params-file", str(PARAMS_FILE), "-p", f"image_transport:={transport}",
+             "-p", "use_sim_time:=true", *extra,
+             "-p", "providers:=[cpu]", "-p", "qos_reliability:=reliable", "-p", "qos_depth:=10"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=os.environ.copy())
+    player = Player(bag, f"{NS}/poses")
+    try:
+        image_pub = player.publishers[topic]
+        player.wait_for(lambda: image_pub.get_subscription_count() > 0 and
+                        player.node.count_publishers(f"{NS}/poses") > 0, 60,
+                        lambda: f"posenet_node to subscribe {topic}:\n{log_path.read_text()}")
+        player.spin_for(0.5)                   # the other subscriptions (camera_info, depth)
+        player.play(RATE)
+        player.wait_for(lambda: len(player.received) >= len(images), 30,
+                        lambda: f"{len(images)} PoseArrays (got {len(player.received)}):\n"
+                                f"{log_path.read_text()}")
+        player.spin_for(1.0)                   # a duplicate or straggler would arrive now
+    finally:
+        player.close()
+        node.send_signal(signal.SIGINT)
+        try:
+            code = node.wait(15)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            raise AssertionError(f"posenet_node ignored SIGINT:\n{log_path.read_text()}")
+    assert code == 0, log_path.read_text()
+    got = [stamp_ns(m.header) for m in player.received]
+    assert got == [stamp_ns(m.header) for _, m in images]       # 1:1, in order, none dropped
+    return player.received
+
+
 @pytest.mark.parametrize("transport", ["raw", "compressed"])
 def test_replay_through_node_maps_every_image_to_one_pose_array(tmp_path, transport):
     reason = why_no_live_replay()
@@ -134,46 +178,59 @@ def test_replay_through_node_maps_every_image_to_one_pose_array(tmp_path, transp
     offline = {stamp_ns(m.header): m for _, m in
                read_topic(tmp_path / "offline" / "poses", IMAGE_TOPIC + "/poses")}
     images = read_topic(replay_bag, topic)
-
-    log_path = tmp_path / "posenet_node.log"
-    with open(log_path, "w") as log:
-        node = subprocess.Popen(
-            [*node_command(), "--ros-args", "-r", f"__ns:={NS}",
-             "-r", f"image:={IMAGE_TOPIC}", "-r", f"image/compressed:={IMAGE_TOPIC}/compressed",
-             "-r", "camera_info:=/camera/camera_info",
-             "--params-file", str(PARAMS_FILE), "-p", f"image_transport:={transport}",
-             "-p", "use_sim_time:=true",
-             "-p", "providers:=[cpu]", "-p", "qos_reliability:=reliable", "-p", "qos_depth:=10"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=os.environ.copy())
-    player = Player(replay_bag, f"{NS}/poses")
-    try:
-        image_pub = player.publishers[topic]
-        player.wait_for(lambda: image_pub.get_subscription_count() > 0 and
-                        player.node.count_publishers(f"{NS}/poses") > 0, 60,
-                        lambda: f"posenet_node to subscribe {topic}:\n{log_path.read_text()}")
-        player.play(RATE)
-        player.wait_for(lambda: len(player.received) >= len(images), 30,
-                        lambda: f"{len(images)} PoseArrays (got {len(player.received)}):\n"
-                                f"{log_path.read_text()}")
-        player.spin_for(1.0)                   # a duplicate or straggler would arrive now
-    finally:
-        player.close()
-        node.send_signal(signal.SIGINT)
-        try:
-            code = node.wait(15)
-        except subprocess.TimeoutExpired:
-            node.kill()
-            raise AssertionError(f"posenet_node ignored SIGINT:\n{log_path.read_text()}")
-    assert code == 0, log_path.read_text()
-    got = [stamp_ns(m.header) for m in player.received]
-    assert got == [stamp_ns(m.header) for _, m in images]       # 1:1, in order, none dropped
-    for msg, (_, image) in zip(player.received, images):
+    received = replay_through_node(tmp_path, replay_bag, topic, transport)
+    for msg, (_, image) in zip(received, images):
         assert msg.header.frame_id == image.header.frame_id
         want = offline[stamp_ns(msg.header)]
         assert (msg.model, msg.input_width, msg.input_height) == (
             want.model, want.input_width, want.input_height)
         assert_same_poses(msg, [_pose(p) for p in want.poses], want.image_width,
                           want.image_height)
+        assert [p.track_id for p in msg.poses] == [p.track_id for p in want.poses]
+    assert any(p.track_id for m in received for p in m.poses)
+
+
+def test_node_ids_and_3d_equal_the_bag_tools_on_a_looping_rgbd_recording(tmp_path):
+    """A sequence played twice (stamps restart) with depth: ids reset, ids and 3D as offline."""
+    reason = why_no_live_replay()
+    if reason:
+        pytest.skip(reason)
+    require_model()
+    import numpy as np
+    from posenet_ros.bag.analyze import analyze, BagJob
+    from posenet_ros.bag.from_video import EPOCH_NS
+    from posenet_ros.bag.stages import DepthTopics
+    from posenet_ros.estimator import PoseEstimator
+    frames = video_frames(N_LOOP)
+    period = 100_000_000
+    wall = np.full(frames[0].shape[:2], 3.0)
+    k = np.array([[600.0, 0.0, 380.0], [0.0, 600.0, 290.0], [0.0, 0.0, 1.0]])
+    bag = tmp_path / "bag"
+    # Depth and CameraInfo logged just before their frame: the live node has them in hand.
+    # A pause between the passes lets the node finish the first before the second's depth
+    # (stamps 2 s back) resets its depth buffer, as it must.
+    logs = [EPOCH_NS + i * period + (i >= N_LOOP) * 10 * period for i in range(2 * N_LOOP)]
+    write_camera_bag(bag, frames + frames, [EPOCH_NS + i * period for i in range(N_LOOP)] * 2,
+                     log_times_ns=logs, k=k,
+                     depth=[("16UC1", wall)] * (2 * N_LOOP), depth_lag_ns=-period // 4,
+                     info_lag_ns=-period // 4)
+    analyze(BagJob(bag, IMAGE_TOPIC, tmp_path / "offline", depth=DepthTopics(DEPTH_TOPIC)),
+            PoseEstimator(providers=("cpu",)))
+    offline = [m for _, m in read_topic(tmp_path / "offline" / "poses", IMAGE_TOPIC + "/poses")]
+    received = replay_through_node(tmp_path, bag, IMAGE_TOPIC, extra=(
+        "-p", "use_depth:=true", "-r", f"depth/image:={DEPTH_TOPIC}"))
+    ids = [[p.track_id for p in m.poses] for m in received]
+    assert ids == [[p.track_id for p in m.poses] for m in offline]
+    assert ids[N_LOOP:] == ids[:N_LOOP] and any(i for frame in ids for i in frame)
+    live_depth = [m.depth for m in received]
+    assert live_depth == [m.depth for m in offline] == [True] * (2 * N_LOOP), live_depth
+    for live, want in zip(received, offline):
+        for got_pose, want_pose in zip(live.poses, want.poses):
+            assert got_pose.valid_3d == want_pose.valid_3d
+            for a, b in zip(got_pose.keypoints, want_pose.keypoints):
+                assert a.valid_3d == b.valid_3d
+                assert (a.position.x, a.position.y, a.position.z) == pytest.approx(
+                    (b.position.x, b.position.y, b.position.z), abs=1e-6)
 
 
 def _pose(msg):
