@@ -82,7 +82,7 @@ def _estimate(args: argparse.Namespace) -> int:
         args.output.mkdir(parents=True, exist_ok=True)
     tracking = tracker_config_from_args(args)
     results, failed = [], 0
-    for source in args.paths:
+    for index, source in enumerate(args.paths):
         target = (args.output / Path(source).name if args.output and len(args.paths) > 1
                   else args.output)
         writer = AnnotatedOutput(target, source) if target else None
@@ -94,7 +94,7 @@ def _estimate(args: argparse.Namespace) -> int:
         try:
             for frame, rgb in iter_frames(source):
                 stamp = frame * period if video else None
-                poses = estimator.estimate(rgb, stamp, stream=source).poses
+                poses = estimator.estimate(rgb, stamp, stream=(index, source)).poses
                 if tracker is not None:
                     poses = track(tracker, poses, stamp)
                 if writer:
@@ -103,8 +103,9 @@ def _estimate(args: argparse.Namespace) -> int:
                     results.append({"source": source, "frame": frame,
                                     "poses": [p.to_dict() for p in poses]})
                 else:
-                    scores = ", ".join(f"{p.score:.2f}" + (f" id {p.track_id}" if p.track_id
-                                                            else "") for p in poses)
+                    scores = ", ".join(
+                        f"{p.score:.2f}" + (f" id {p.track_id}" if p.track_id else "")
+                        for p in poses)
                     print(f"{source} frame {frame}: {len(poses)} pose(s) [{scores}]")
         except ImageError as exc:
             print(f"posenet-ros: {exc}", file=sys.stderr)

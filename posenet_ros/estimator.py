@@ -102,8 +102,10 @@ class PoseEstimator:
         t2 = time.perf_counter()
         found = model.decode(outputs, prepared, config, states, stamps)
         times = StageTimes(t1 - t0, t2 - t1, time.perf_counter() - t2)
+        decoder = model.decoder(config)
         return [FrameResult(tuple(poses), (img.shape[1], img.shape[0]), prepared.input_size,
-                            config, model.name, model.output_stride, times, stamp)
+                            config, model.name, model.output_stride, times, decoder,
+                            model.smooths(config, stamp), stamp)
                 for img, poses, stamp in zip(images, found, stamps)]
 
     def _state(self, model: PoseModel, stream: Hashable, stamp: float | None) -> Any:

@@ -29,8 +29,9 @@ class FrameResult:
     """Poses found in one image, in decoding order (as tfjs returns them), and how.
 
     ``image_size`` and ``input_size`` are (width, height): the image the keypoint pixels refer
-    to, and the network input it was resized to. ``stamp`` is the caller's stamp (seconds) or
-    None.
+    to, and the network input it was resized to. ``decoder`` is how the model decoded them
+    (``single`` or ``multi``), ``smoothed`` whether the model smoothed them across frames
+    (MoveNet single pose). ``stamp`` is the caller's stamp (seconds) or None.
     """
 
     poses: tuple[Pose, ...]
@@ -40,4 +41,6 @@ class FrameResult:
     model: str
     output_stride: int
     times: StageTimes
+    decoder: str = "multi"
+    smoothed: bool = False
     stamp: float | None = None

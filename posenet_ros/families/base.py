@@ -50,6 +50,14 @@ class PoseModel(ABC):
         """Per-stream memory across frames; None for a family without any."""
         return None
 
+    def decoder(self, config: EstimatorConfig) -> str:
+        """How poses were decoded, for messages: ``single`` or ``multi``."""
+        return config.decoder
+
+    def smooths(self, config: EstimatorConfig, stamp: float | None) -> bool:
+        """Whether the family itself smooths keypoints across frames for this frame."""
+        return False
+
     @abstractmethod
     def input_size(self, config: EstimatorConfig, image_width: int,
                    image_height: int) -> tuple[int, int]:

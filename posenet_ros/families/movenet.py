@@ -43,6 +43,13 @@ class MoveNet(PoseModel):
         self.multi = self._session.fixed_size is None
         self._size = self._session.fixed_size
 
+    def decoder(self, config: EstimatorConfig) -> str:
+        return "multi" if self.multi else "single"
+
+    def smooths(self, config: EstimatorConfig, stamp: float | None) -> bool:
+        # pose-detection smooths single-pose keypoints only when frames carry timestamps.
+        return not self.multi and config.smoothing and stamp is not None
+
     def new_state(self) -> Any:
         return None if self.multi else single_pose.SinglePoseState()
 

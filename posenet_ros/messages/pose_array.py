@@ -35,9 +35,9 @@ def build_pose_array(classes: MessageClasses, result: FrameResult, header, *,
     """Fill a PoseArray: the input's header, the poses, and the settings that produced them.
 
     ``poses`` replaces ``result.poses`` when later stages (tracking, smoothing, depth) made
-    new ones; the flags say which ran. Every pose gets all 17 keypoints in part-id order, as
-    the message's fixed-size array requires, and a box over keypoints scoring at least
-    ``box_min_score``.
+    new ones; the flags say which ran (``smoothing`` is also set when the model smoothed).
+    Every pose gets all 17 keypoints in part-id order, as the message's fixed-size array
+    requires, and a box over keypoints scoring at least ``box_min_score``.
     """
     zero = classes.point(x=0.0, y=0.0, z=0.0)
     msgs = [_pose_msg(classes, pose, zero, box_min_score)
@@ -46,12 +46,12 @@ def build_pose_array(classes: MessageClasses, result: FrameResult, header, *,
     return classes.pose_array(
         header=header, image_width=int(result.image_size[0]),
         image_height=int(result.image_size[1]), poses=msgs, model=result.model,
-        decoder=config.decoder, output_stride=int(result.output_stride),
+        decoder=result.decoder, output_stride=int(result.output_stride),
         input_width=int(result.input_size[0]), input_height=int(result.input_size[1]),
         flip_horizontal=bool(config.flip_horizontal),
         score_threshold=float(config.score_threshold), nms_radius=float(config.nms_radius),
         max_detections=int(config.max_detections), tracking=bool(tracking),
-        smoothing=bool(smoothing), depth=bool(depth))
+        smoothing=bool(smoothing or result.smoothed), depth=bool(depth))
 
 
 def _pose_msg(classes: MessageClasses, pose: Pose, zero, box_min_score: float):

@@ -93,6 +93,12 @@ def key(stamp) -> tuple[int, int]:
     return stamp.sec, stamp.nanosec
 
 
+def pose_of_marker(pose_array, marker_id: int):
+    """Return the Pose a marker draws: by track id when tracked, else -(index + 1) (Pose.slot)."""
+    slots = {p.track_id if p.track_id else -(i + 1): p for i, p in enumerate(pose_array.poses)}
+    return slots[marker_id]
+
+
 def assert_same_poses(msg, poses, width, height) -> None:
     """Assert that a received PoseArray carries these engine poses (float32 on the wire)."""
     from posenet_ros.messages.pose_array import poses_from_pose_array as from_pose_array

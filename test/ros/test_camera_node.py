@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from dds_probe import CameraInfo, Image, key, Probe, vtest_frames, wait_for
+from dds_probe import CameraInfo, Image, key, pose_of_marker, Probe, vtest_frames, wait_for
 import numpy as np
 from posenet_ros.ros.parameters import BY_NAME
 import pytest
@@ -117,7 +117,7 @@ def test_camera_to_posenet_pipeline(start_node):
     checked = 0
     for stamp, markers in sorted(with_spheres())[1:]:
         spheres = [m for m in markers.markers if m.type == m.SPHERE_LIST]
-        pose = probe.poses[stamp].poses[spheres[0].id]
+        pose = pose_of_marker(probe.poses[stamp], spheres[0].id)
         visible = [k for k in pose.keypoints if k.score >= BY_NAME["min_keypoint_score"].default]
         pixels = [(p.x / p.z * focal + cx, p.y / p.z * focal + cy) for p in spheres[0].points]
         np.testing.assert_allclose(pixels, [(k.x, k.y) for k in visible], atol=1e-3)

@@ -13,7 +13,8 @@ import time
 import cv2
 from dds_probe import (
     assert_same_poses, bgr8_message, CameraInfo, CompressedImage, Image, jpeg_message, key,
-    MarkerArray, new_header, PoseArray, Probe, RELIABLE, vtest_frames, wait_for)
+    MarkerArray, new_header, pose_of_marker, PoseArray, Probe, RELIABLE, vtest_frames,
+    wait_for)
 import numpy as np
 from posenet_ros.marker_geometry import PIXEL_SIZE_M
 import pytest
@@ -249,8 +250,7 @@ def test_camera_info_and_markers_are_per_stream(rig, frames):
     for cam in CAMS:
         sphere = spheres(cam)[0]
         assert sphere.header.frame_id == f"{cam}_optical_frame"
-        pose = next(p for i, p in enumerate(got[cam].poses)   # marker id: Pose.slot
-                    if sphere.id in (p.track_id, -(i + 1)) and (p.track_id or sphere.id < 0))
+        pose = pose_of_marker(got[cam], sphere.id)
         visible = [(k.x, k.y) for k in pose.keypoints
                    if k.score >= BY_NAME["min_keypoint_score"].default]
         points = np.array([(p.x, p.y, p.z) for p in sphere.points])
