@@ -95,6 +95,56 @@ def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0
     return chosen
 
 
+def usable_providers(requested: tuple[str, ...] | list[str], device_id: int = 0,
+                     options: dict | None = None) -> tuple[list[tuple[str, dict]], dict[str, str]]:
+    """:func:`resolve_providers` less the GPU providers that cannot start, and why those cannot.
+
+    Leaving them out before ORT tries them also loads the CUDA wheels' libraries, which
+    onnxruntime-gpu cannot find by itself.
+    """
+    wanted = resolve_providers(requested, device_id, options)
+    unusable = cuda_libs.unusable([name for name, _ in wanted])
+    return [(name, opts) for name, opts in wanted if name not in unusable], unusable
+
+
+def session_options(threads: int, busy_wait: bool) -> ort.SessionOptions:
+    """ORT options every model session uses: full optimisation, one inter-op thread, quiet log."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Spinning threads are faster (257 input, 2 cores: 2.65 vs 3.17 ms) but burn cores
+    # other threads need; in the node they starved DDS (round trip 19.8 vs 9.4 ms).
+    options.add_session_config_entry("session.intra_op.allow_spinning",
+                                     "1" if busy_wait else "0")
+    return options
+
+
+def open_session(source: str | bytes, path: Path, wanted: list[tuple[str, dict]],
+                 unusable: dict[str, str], threads: int,
+                 busy_wait: bool) -> ort.InferenceSession:
+    """Load ``source`` on ``wanted``; warn once about providers that did not start.
+
+    ``wanted`` and ``unusable`` come from :func:`usable_providers`; ``path`` names the model
+    in a :class:`ModelError` when ORT rejects it.
+    """
+    try:
+        session = ort.InferenceSession(
+            source, session_options(threads, busy_wait), providers=[p for p, _ in wanted],
+            provider_options=[o for _, o in wanted])
+    except Exception as exc:   # ORT raises bare RuntimeError/Fail subclasses for bad files
+        raise ModelError(f"cannot load {path}: {exc}") from exc
+    started = session.get_providers()
+    failed = {**unusable, **{name: "ONNX Runtime's log above says why"
+                             for name, _ in wanted if name not in started}}
+    if failed:
+        warn_once(("failed", tuple(failed), started[0]),
+                  "%s could not start (%s); running on %s", ", ".join(failed),
+                  "; ".join(dict.fromkeys(failed.values())), started[0])
+    return session
+
+
 class PoseNetModel:
     """A loaded model: ``run(batch)`` -> dict of the four outputs, channel-first."""
 
@@ -109,11 +159,7 @@ class PoseNetModel:
         threads spin for work instead of sleeping (see ``EstimatorConfig.busy_wait``).
         """
         self.path = Path(path)
-        wanted = resolve_providers(providers, device_id, provider_options)
-        # A GPU provider that cannot start is left out, with the reason, before ORT tries it
-        # (this also loads the CUDA wheels' libraries, which onnxruntime-gpu cannot find).
-        unusable = cuda_libs.unusable([name for name, _ in wanted])
-        wanted = [(name, opts) for name, opts in wanted if name not in unusable]
+        wanted, unusable = usable_providers(providers, device_id, provider_options)
         if device_preprocess is None:
             device_preprocess = wanted[0][0] in GPU_PROVIDERS
         if not self.path.is_file():
@@ -134,28 +180,8 @@ class PoseNetModel:
                 raise ModelError(
                     f"{self.path.name}: cannot preprocess on the device: {exc}") from exc
         self.device_preprocess = device_preprocess
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # Spinning threads are faster (257 input, 2 cores: 2.65 vs 3.17 ms) but burn cores
-        # other threads need; in the node they starved DDS (round trip 19.8 vs 9.4 ms).
-        options.add_session_config_entry("session.intra_op.allow_spinning",
-                                         "1" if busy_wait else "0")
-        try:
-            self.session = ort.InferenceSession(
-                source, options, providers=[p for p, _ in wanted],
-                provider_options=[o for _, o in wanted])
-        except Exception as exc:   # ORT raises bare RuntimeError/Fail subclasses for bad files
-            raise ModelError(f"cannot load {self.path}: {exc}") from exc
+        self.session = open_session(source, self.path, wanted, unusable, threads, busy_wait)
         self.providers = self.session.get_providers()
-        failed = {**unusable, **{name: "ONNX Runtime's log above says why"
-                                 for name, _ in wanted if name not in self.providers}}
-        if failed:
-            warn_once(("failed", tuple(failed), self.providers[0]),
-                      "%s could not start (%s); running on %s", ", ".join(failed),
-                      "; ".join(dict.fromkeys(failed.values())), self.providers[0])
         self._input = self.session.get_inputs()[0]
         self._channels_last = not device_preprocess and self._input.shape[-1] == 3   # a NHWC graph
         self._outputs = self._match_outputs()

@@ -4,14 +4,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from posenet_ros.model import graph_convert
-from posenet_ros.runtime import ModelError, resolve_providers
+from posenet_ros.runtime import ModelError, open_session, usable_providers
 
 
 class MoveNetSession:
-    """One graph, batch 1 (the graphs' reshapes pin it), on the first usable provider."""
+    """One graph, batch 1 (the graphs' reshapes pin it), on the first usable provider.
+
+    Providers, their fallback warning and the session options are PoseNet's
+    (:mod:`posenet_ros.runtime`), so both families fall back alike on a broken GPU stack.
+    """
 
     def __init__(self, path: str | Path, providers: tuple[str, ...] = ("cpu",),
                  device_id: int = 0, threads: int = 0, busy_wait: bool = True,
@@ -23,20 +26,8 @@ class MoveNetSession:
         if self.path.suffix == ".json":       # a TF.js graph: convert in memory
             source = graph_convert.to_onnx(graph_convert.tfjs_reader.read(self.path),
                                            self.path.stem).SerializeToString()
-        wanted = resolve_providers(providers, device_id, provider_options)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning",
-                                         "1" if busy_wait else "0")
-        try:
-            self.session = ort.InferenceSession(source, options,
-                                                providers=[p for p, _ in wanted],
-                                                provider_options=[o for _, o in wanted])
-        except Exception as exc:   # ORT raises bare RuntimeError/Fail subclasses for bad files
-            raise ModelError(f"cannot load {self.path}: {exc}") from exc
+        wanted, unusable = usable_providers(providers, device_id, provider_options)
+        self.session = open_session(source, self.path, wanted, unusable, threads, busy_wait)
         self.providers = self.session.get_providers()
         self.input = self.session.get_inputs()[0]
         if self.input.type != "tensor(int32)" or len(self.input.shape) != 4:
