@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from posenet_ros import paths
+from posenet_ros.reference.movenet_runner import ReferenceMoveNet
 from posenet_ros.reference.runner import ReferencePoseNet, ReferenceUnavailable
 import pytest
 
@@ -27,15 +28,26 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+def running(reference_class: type, what: str):
+    """Start ``reference_class`` on the wasm backend, yield it, close it; skip when it cannot."""
+    try:
+        ref = reference_class(backend="wasm")
+    except ReferenceUnavailable as err:
+        missing(f"{what} unavailable: {err}")
+    with ref:
+        yield ref
+
+
 @pytest.fixture(scope="session")
 def reference():
     """Start TF.js PoseNet 2.2.2 in Node on the wasm backend, once per session."""
-    try:
-        ref = ReferencePoseNet(backend="wasm")
-    except ReferenceUnavailable as err:
-        missing(f"TF.js reference unavailable: {err}")
-    with ref:
-        yield ref
+    yield from running(ReferencePoseNet, "TF.js reference")
+
+
+@pytest.fixture(scope="module")
+def movenet_reference():
+    """Start pose-detection 2.1.3's MoveNet in Node once per module: detector state stays in it."""
+    yield from running(ReferenceMoveNet, "pose-detection reference")
 
 
 def _video_frames(path: Path, indices: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:

@@ -21,21 +21,12 @@ import numpy as np
 from parity_fixtures import missing
 from posenet_ros import paths
 from posenet_ros.config import MOVENET_MODELS
-from posenet_ros.reference.movenet_runner import ReferenceMoveNet, ReferenceUnavailable
 import pytest
+
+pytest_plugins = ["parity_fixtures"]   # movenet_reference
 
 PX, SCORE, CONFIDENT = 3.0, 0.03, 0.3
 UNSEEN_VIDEO_FRAMES = (555, 711)
-
-
-@pytest.fixture(scope="module")
-def pose_detection():
-    try:
-        ref = ReferenceMoveNet(backend="wasm")
-    except ReferenceUnavailable as err:
-        missing(f"pose-detection reference unavailable: {err}")
-    with ref:
-        yield ref
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +67,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("model", MOVENET_MODELS)
-def test_cli_matches_pose_detection_on_unseen_images(pose_detection, unseen_images, model):
+def test_cli_matches_pose_detection_on_unseen_images(movenet_reference, unseen_images, model):
     from posenet_ros.imageio import read_image
 
     if not (paths.models_dir() / f"{model}.onnx").is_file():
@@ -88,8 +79,8 @@ def test_cli_matches_pose_detection_on_unseen_images(pose_detection, unseen_imag
     assert len(ours) == len(unseen_images)
     compared = 0
     for path in unseen_images:
-        theirs, _ = pose_detection.estimate(read_image(path), model, stream=path.name,
-                                            reset=True)
+        theirs, _ = movenet_reference.estimate(read_image(path), model, stream=path.name,
+                                               reset=True)
         found = ours[path.name]
         assert len(found) == len(theirs), f"{model} {path.name}"
         for a, b in zip(found, theirs):

@@ -11,28 +11,19 @@ stills (first frames) and MultiPose (stateless) are compared directly.
 from __future__ import annotations
 
 import numpy as np
-from parity_fixtures import missing, parity_frames  # noqa: F401 (fixture)
+from parity_fixtures import missing
 from posenet_ros import paths
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.families.movenet import MoveNet
 from posenet_ros.movenet import image_ops
 from posenet_ros.movenet.crop_region import CropRegionFilter, init_crop_region, next_crop_region
-from posenet_ros.reference.movenet_runner import ReferenceMoveNet, ReferenceUnavailable
 import pytest
+
+pytest_plugins = ["parity_fixtures"]   # movenet_reference, parity_frames
 
 SEQUENCE = 20           # consecutive vtest.avi frames per single-pose run
 FRAME_MS = 40           # vtest.avi is 25 frames/s
 PX, SCORE = 0.5, 1e-3
-
-
-@pytest.fixture(scope="module")
-def movenet_reference():
-    try:
-        ref = ReferenceMoveNet(backend="wasm")
-    except ReferenceUnavailable as err:
-        missing(f"pose-detection reference unavailable: {err}")
-    with ref:
-        yield ref
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +96,7 @@ def test_single_pose_sequence_matches_pose_detection(movenet_reference, sequence
 
 
 @pytest.mark.parametrize("name", ["movenet-lightning", "movenet-thunder", "movenet-multipose"])
-def test_stills_match_pose_detection(movenet_reference, parity_frames, name):  # noqa: F811
+def test_stills_match_pose_detection(movenet_reference, parity_frames, name):
     model, config = _model(name)
     for label, image in parity_frames:
         theirs, _ = movenet_reference.estimate(image, name, stream="still", smoothing=False,
