@@ -1,31 +1,25 @@
-"""Fixtures for comparing posenet_ros with TF.js PoseNet 2.2.2 (the Node reference).
+"""Fixtures for comparing posenet_ros with its Node references (TF.js PoseNet, pose-detection).
 
-Everything expensive is session-scoped: one Node process, one engine per (mode, resolution),
-the frames decoded once, reference answers cached per (frame, mode, resolution, input kind).
+Everything expensive is session-scoped: one PoseNet Node process (MoveNet's: one per module,
+its detectors keep state), one engine per (mode, resolution), the frames decoded once,
+reference answers cached per (frame, mode, resolution, input kind).
 Missing prerequisites skip with the reason; with ``POSENET_ROS_REQUIRE_REFERENCE=1`` (set by
 ``make test``) they fail instead, so a broken setup cannot pass the parity suite by skipping.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 from posenet_ros import paths
 from posenet_ros.reference.movenet_runner import ReferenceMoveNet
 from posenet_ros.reference.runner import ReferencePoseNet, ReferenceUnavailable
+from prerequisites import missing
 import pytest
 
 # Frames with people: pedestrians spread over vtest.avi (795 frames), and opencv-doc stills.
 VIDEO_FRAMES = (0, 158, 317, 476, 635, 794)
 STILLS = ("messi5.jpg", "basketball1.png", "basketball2.png")
-
-
-def missing(reason: str) -> None:
-    """Skip, or fail where the environment promises the reference is installed."""
-    if os.environ.get("POSENET_ROS_REQUIRE_REFERENCE") == "1":
-        pytest.fail(f"{reason} (POSENET_ROS_REQUIRE_REFERENCE=1)")
-    pytest.skip(reason)
 
 
 def running(reference_class: type, what: str):

@@ -18,9 +18,9 @@ import subprocess
 import sys
 
 import numpy as np
-from parity_fixtures import missing
 from posenet_ros import paths
 from posenet_ros.config import MOVENET_MODELS
+from prerequisites import missing
 import pytest
 
 pytest_plugins = ["parity_fixtures"]   # movenet_reference

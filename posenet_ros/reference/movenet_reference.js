@@ -9,10 +9,11 @@
  *
  * Usage: node movenet_reference.js [--backend wasm|cpu] [--home DIR] [--modules DIR] [--weights DIR]
  *
- * Protocol (stdin binary requests, stdout one JSON line per message; logs go to stderr), as
- * posenet_reference.js: on start one line {"ready": true, "backend": ..., "versions": {...}} or
- * {"error": ...} and exit 1. Request: uint32 little-endian N, N bytes of UTF-8 JSON header, then
- * height*width*3 pixels (row-major HxWx3 RGB) as uint8, or int32 little-endian for "execute".
+ * Protocol (stdin binary requests, stdout one JSON line per message; logs go to stderr; the
+ * framing, arguments and graph loading live in common.js), as posenet_reference.js: on start
+ * one line {"ready": true, "backend": ..., "versions": {...}} or {"error": ...} and exit 1.
+ * Request: uint32 little-endian N, N bytes of UTF-8 JSON header, then height*width*3 pixels
+ * (row-major HxWx3 RGB) as uint8, or int32 little-endian for "execute".
  *   Header: {"op": "estimate" | "execute", "model": "movenet-lightning" | "movenet-thunder" |
  *            "movenet-multipose", "height": H, "width": W, "dtype": "uint8" | "int32",
  *            "stream": "name",      (estimate: one detector per (model, smoothing, stream))
@@ -31,83 +32,14 @@
  */
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { createRequire } = require('module');
 const { performance } = require('perf_hooks');
-
-console.log = console.error;
-console.info = console.error;
-console.warn = console.error;
+const common = require('./common');
 
 const MODELS = {
   'movenet-lightning': 'SinglePose.Lightning',
   'movenet-thunder': 'SinglePose.Thunder',
   'movenet-multipose': 'MultiPose.Lightning',
 };
-
-function parseArgs(argv) {
-  const home = process.env.POSENET_ROS_HOME || path.join(os.homedir(), '.cache', 'posenet_ros');
-  const args = { backend: 'wasm', home, modules: null, weights: null };
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '');
-    if (!(key in args) || i + 1 >= argv.length) {
-      throw new Error(`unknown or incomplete argument ${argv[i]}`);
-    }
-    args[key] = argv[i + 1];
-  }
-  args.modules = args.modules || path.join(args.home, 'reference', 'node_modules');
-  args.weights = args.weights || path.join(args.home, 'weights');
-  if (!['wasm', 'cpu'].includes(args.backend)) {
-    throw new Error(`backend ${args.backend} is not supported: use wasm or cpu`);
-  }
-  return args;
-}
-
-function reply(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
-/** The graph as tfjs' IOHandler artifacts, unchanged. */
-function readArtifacts(weightsDir, name) {
-  const model = JSON.parse(fs.readFileSync(path.join(weightsDir, `${name}.json`), 'utf8'));
-  const bins = model.weightsManifest.flatMap((g) => g.paths)
-    .map((p) => fs.readFileSync(path.join(weightsDir, p)));
-  const bin = Buffer.concat(bins);
-  return {
-    modelTopology: model.modelTopology,
-    weightSpecs: model.weightsManifest.flatMap((group) => group.weights),
-    weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
-    signature: model.signature,
-    format: model.format,
-  };
-}
-
-function stdinReader() {
-  const chunks = [];
-  let buffered = 0;
-  let ended = false;
-  let wake = null;
-  process.stdin.on('data', (c) => { chunks.push(c); buffered += c.length; if (wake) wake(); });
-  process.stdin.on('end', () => { ended = true; if (wake) wake(); });
-  return async function read(n) {
-    while (buffered < n) {
-      if (ended) {
-        if (buffered === 0) return null;
-        throw new Error(`stdin ended inside a frame (${buffered} of ${n} bytes)`);
-      }
-      await new Promise((resolve) => { wake = resolve; });
-      wake = null;
-    }
-    const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    chunks.length = 0;
-    const out = all.subarray(0, n);
-    if (all.length > n) chunks.push(all.subarray(n));
-    buffered -= n;
-    return out;
-  };
-}
 
 function int32Pixels(header, pixels) {
   if (header.dtype === 'uint8') return Int32Array.from(pixels);
@@ -139,8 +71,8 @@ function networkInput(tf, header, image) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
-  const requireFrom = createRequire(path.join(path.dirname(args.modules), 'noop.js'));
+  const args = common.parseArgs(process.argv.slice(2));
+  const requireFrom = common.moduleRequire(args.modules);
   let tf;
   let tfconv;
   let poseDetection;
@@ -148,9 +80,7 @@ async function main() {
     tf = requireFrom('@tensorflow/tfjs-core');
     tfconv = requireFrom('@tensorflow/tfjs-converter');
     if (args.backend === 'wasm') {
-      const wasm = requireFrom('@tensorflow/tfjs-backend-wasm');
-      const dist = path.dirname(requireFrom.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-      wasm.setWasmPaths(dist + path.sep);
+      common.useLocalWasm(requireFrom);
     } else {
       requireFrom('@tensorflow/tfjs-backend-cpu');
     }
@@ -158,17 +88,17 @@ async function main() {
   } catch (err) {
     throw new Error(`pose-detection modules not found under ${args.modules} (run npm ci there): ${err.message}`);
   }
-  if (!(await tf.setBackend(args.backend)) || tf.getBackend() !== args.backend) {
-    throw new Error(`the ${args.backend} backend failed to initialise`);
+  await common.setBackend(tf, args.backend);
+  const artifacts = {};   // the graphs as tfjs' IOHandler artifacts, unchanged
+  for (const name of Object.keys(MODELS)) {
+    artifacts[name] = common.readGraph(args.weights, name).artifacts;
   }
-  const artifacts = {};
-  for (const name of Object.keys(MODELS)) artifacts[name] = readArtifacts(args.weights, name);
   const versions = {
     'pose-detection': requireFrom('@tensorflow-models/pose-detection/package.json').version,
     tfjs: tf.version_core,
     node: process.versions.node,
   };
-  reply({ ready: true, backend: tf.getBackend(), versions });
+  common.reply({ ready: true, backend: tf.getBackend(), versions });
 
   const graphs = new Map();
   async function graphFor(name) {
@@ -193,60 +123,37 @@ async function main() {
     return detectors.get(key);
   }
 
-  const read = stdinReader();
-  for (;;) {
-    const size = await read(4);
-    if (size === null) return 0;
-    let header;
-    try {
-      header = JSON.parse((await read(size.readUInt32LE(0))).toString('utf8'));
-      const { height, width, dtype, model, op } = header;
-      if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)
-          || !['uint8', 'int32'].includes(dtype) || !(model in MODELS)
-          || !['estimate', 'execute', 'preprocess'].includes(op)) {
-        throw new Error(`bad request header ${JSON.stringify(header)}`);
-      }
-    } catch (err) {
-      reply({ error: `malformed request: ${err.message}` });
-      return 2;
-    }
-    const pixels = await read(header.height * header.width * 3 * (header.dtype === 'uint8' ? 1 : 4));
-    if (pixels === null) throw new Error('stdin ended inside a frame');
+  const valid = ({ model, op }) => model in MODELS
+    && ['estimate', 'execute', 'preprocess'].includes(op);
+  return common.serve({ uint8: 1, int32: 4 }, valid, async (header, pixels) => {
     const data = int32Pixels(header, pixels);
-    try {
-      if (header.op === 'preprocess') {
-        const image = tf.tensor4d(data, [1, header.height, header.width, 3], 'int32');
-        const input = tf.tidy(() => networkInput(tf, header, image));
-        reply({ input: Array.from(input.dataSync()), shape: input.shape });
-        image.dispose();
-        input.dispose();
-      } else if (header.op === 'execute') {
-        const graph = await graphFor(header.model);
-        const input = tf.tensor4d(data, [1, header.height, header.width, 3], 'int32');
-        const output = graph.execute(input);
-        reply({ output: Array.from(output.dataSync()), shape: output.shape });
-        input.dispose();
-        output.dispose();
-      } else {
-        const tensor = tf.tensor3d(data, [header.height, header.width, 3], 'int32');
-        try {
-          const detector = await detectorFor(header, tensor);
-          if (header.reset && header.model !== 'movenet-multipose') detector.reset();
-          const timestamp = header.timestamp ?? undefined;
-          const start = performance.now();
-          const poses = await detector.estimatePoses(tensor, {}, timestamp);
-          reply({ poses, ms: { total: performance.now() - start } });
-        } finally {
-          tensor.dispose();
-        }
+    if (header.op === 'preprocess') {
+      const image = tf.tensor4d(data, [1, header.height, header.width, 3], 'int32');
+      const input = tf.tidy(() => networkInput(tf, header, image));
+      common.reply({ input: Array.from(input.dataSync()), shape: input.shape });
+      image.dispose();
+      input.dispose();
+    } else if (header.op === 'execute') {
+      const graph = await graphFor(header.model);
+      const input = tf.tensor4d(data, [1, header.height, header.width, 3], 'int32');
+      const output = graph.execute(input);
+      common.reply({ output: Array.from(output.dataSync()), shape: output.shape });
+      input.dispose();
+      output.dispose();
+    } else {
+      const tensor = tf.tensor3d(data, [header.height, header.width, 3], 'int32');
+      try {
+        const detector = await detectorFor(header, tensor);
+        if (header.reset && header.model !== 'movenet-multipose') detector.reset();
+        const timestamp = header.timestamp ?? undefined;
+        const start = performance.now();
+        const poses = await detector.estimatePoses(tensor, {}, timestamp);
+        common.reply({ poses, ms: { total: performance.now() - start } });
+      } finally {
+        tensor.dispose();
       }
-    } catch (err) {
-      reply({ error: err.message });
     }
-  }
+  });
 }
 
-main().then((code) => process.exit(code), (err) => {
-  reply({ error: err.message });
-  process.exit(1);
-});
+common.run(main);

@@ -10,7 +10,8 @@
  *   --modules  node_modules folder, default HOME/reference/node_modules
  *   --weights  folder with posenet.json + posenet.bin, default HOME/weights
  *
- * Protocol (stdin binary requests, stdout one JSON line per message; logs go to stderr):
+ * Protocol (stdin binary requests, stdout one JSON line per message; logs go to stderr; the
+ * framing, arguments and graph loading live in common.js):
  *   On start, one line: {"ready": true, "backend": "wasm", "versions": {...}}
  *     or {"error": "..."} and exit status 1 (modules, wasm binary or weights missing).
  *   Request: uint32 little-endian N, then N bytes of UTF-8 JSON header, then the pixels:
@@ -33,86 +34,22 @@
  */
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { createRequire } = require('module');
 const { performance } = require('perf_hooks');
-
-// stdout carries the protocol only: route library chatter (console.log/info) to stderr.
-console.log = console.error;
-console.info = console.error;
-
-function parseArgs(argv) {
-  const home = process.env.POSENET_ROS_HOME || path.join(os.homedir(), '.cache', 'posenet_ros');
-  const args = { backend: 'wasm', home, modules: null, weights: null };
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '');
-    if (!(key in args) || i + 1 >= argv.length) {
-      throw new Error(`unknown or incomplete argument ${argv[i]}`);
-    }
-    args[key] = argv[i + 1];
-  }
-  args.modules = args.modules || path.join(args.home, 'reference', 'node_modules');
-  args.weights = args.weights || path.join(args.home, 'weights');
-  if (!['wasm', 'cpu'].includes(args.backend)) {
-    throw new Error(`backend ${args.backend} is not supported: use wasm or cpu`);
-  }
-  return args;
-}
-
-function reply(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
+const common = require('./common');
 
 /** Graph artifacts with a dynamic H/W input and outputs in the order MobileNet reads them. */
 function readArtifacts(weightsDir) {
-  const topologyFile = path.join(weightsDir, 'posenet.json');
-  const model = JSON.parse(fs.readFileSync(topologyFile, 'utf8'));
-  const manifest = model.weightsManifest;
-  const bin = fs.readFileSync(path.join(weightsDir, manifest[0].paths[0]));
+  const { file, model, artifacts } = common.readGraph(weightsDir, 'posenet');
   const placeholder = model.modelTopology.node.find((n) => n.op === 'Placeholder');
   placeholder.attr.shape.shape.dim = [-1, -1, -1, 3].map((size) => ({ size: String(size) }));
   const order = ['offset', 'heatmap', 'displacement_fwd', 'displacement_bwd'];
   const outputs = {};
   for (const head of order) {
     const name = Object.keys(model.signature.outputs).find((k) => k.includes(`/${head}_`));
-    if (!name) throw new Error(`${topologyFile} has no ${head} output`);
+    if (!name) throw new Error(`${file} has no ${head} output`);
     outputs[name] = model.signature.outputs[name];
   }
-  return {
-    modelTopology: model.modelTopology,
-    weightSpecs: manifest.flatMap((group) => group.weights),
-    weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
-    signature: { inputs: model.signature.inputs, outputs },
-    format: model.format,
-  };
-}
-
-/** Byte reader over stdin: `await read(n)` gives exactly n bytes, or null at a clean EOF. */
-function stdinReader() {
-  const chunks = [];
-  let buffered = 0;
-  let ended = false;
-  let wake = null;
-  process.stdin.on('data', (c) => { chunks.push(c); buffered += c.length; if (wake) wake(); });
-  process.stdin.on('end', () => { ended = true; if (wake) wake(); });
-  return async function read(n) {
-    while (buffered < n) {
-      if (ended) {
-        if (buffered === 0) return null;
-        throw new Error(`stdin ended inside a frame (${buffered} of ${n} bytes)`);
-      }
-      await new Promise((resolve) => { wake = resolve; });
-      wake = null;
-    }
-    const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    chunks.length = 0;
-    const out = all.subarray(0, n);
-    if (all.length > n) chunks.push(all.subarray(n));
-    buffered -= n;
-    return out;
-  };
+  return { ...artifacts, signature: { inputs: model.signature.inputs, outputs } };
 }
 
 function toTensor(tf, header, pixels) {
@@ -124,31 +61,25 @@ function toTensor(tf, header, pixels) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
-  const requireFrom = createRequire(path.join(path.dirname(args.modules), 'noop.js'));
+  const args = common.parseArgs(process.argv.slice(2));
+  const requireFrom = common.moduleRequire(args.modules);
   let tf;
   let posenet;
   try {
     tf = requireFrom('@tensorflow/tfjs');
     posenet = requireFrom('@tensorflow-models/posenet');
-    if (args.backend === 'wasm') {
-      const wasm = requireFrom('@tensorflow/tfjs-backend-wasm');
-      const dist = path.dirname(requireFrom.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-      wasm.setWasmPaths(dist + path.sep);
-    }
+    if (args.backend === 'wasm') common.useLocalWasm(requireFrom);
   } catch (err) {
     throw new Error(`TF.js modules not found under ${args.modules} (run npm ci there): ${err.message}`);
   }
-  if (!(await tf.setBackend(args.backend)) || tf.getBackend() !== args.backend) {
-    throw new Error(`the ${args.backend} backend failed to initialise`);
-  }
+  await common.setBackend(tf, args.backend);
   const artifacts = readArtifacts(args.weights);
   const versions = {
     posenet: requireFrom('@tensorflow-models/posenet/package.json').version,
     tfjs: tf.version.tfjs,
     node: process.versions.node,
   };
-  reply({ ready: true, backend: tf.getBackend(), versions });
+  common.reply({ ready: true, backend: tf.getBackend(), versions });
 
   const models = new Map();
   async function modelFor(resolution, tensor) {
@@ -164,24 +95,7 @@ async function main() {
     return net;
   }
 
-  const read = stdinReader();
-  for (;;) {
-    const size = await read(4);
-    if (size === null) return 0;
-    let header;
-    try {
-      header = JSON.parse((await read(size.readUInt32LE(0))).toString('utf8'));
-      const { height, width, dtype } = header;
-      if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)
-          || !['uint8', 'float32'].includes(dtype)) {
-        throw new Error(`bad frame header ${JSON.stringify(header)}`);
-      }
-    } catch (err) {
-      reply({ error: `malformed request: ${err.message}` });
-      return 2;
-    }
-    const pixels = await read(header.height * header.width * 3 * (header.dtype === 'uint8' ? 1 : 4));
-    if (pixels === null) throw new Error('stdin ended inside a frame');
+  return common.serve({ uint8: 1, float32: 4 }, () => true, async (header, pixels) => {
     const tensor = toTensor(tf, header, pixels);
     try {
       const net = await modelFor(header.inputResolution ?? 257, tensor);
@@ -195,16 +109,11 @@ async function main() {
       const poses = mode === 'single'
         ? [await net.estimateSinglePose(tensor, config)]
         : await net.estimateMultiplePoses(tensor, config);
-      reply({ poses, ms: { total: performance.now() - start } });
-    } catch (err) {
-      reply({ error: err.message });
+      common.reply({ poses, ms: { total: performance.now() - start } });
     } finally {
       tensor.dispose();
     }
-  }
+  });
 }
 
-main().then((code) => process.exit(code), (err) => {
-  reply({ error: err.message });
-  process.exit(1);
-});
+common.run(main);
