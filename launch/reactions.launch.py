@@ -11,9 +11,10 @@ r"""A robot that follows people: camera_node -> posenet_node (+ depth) -> reacti
 Only APIs that exist in Humble are used.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch.substitutions import (
+    EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution, PythonExpression)
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
@@ -35,6 +36,10 @@ ARGUMENTS = (
     ("enabled", "false", "reactions_node publishes motion on cmd_vel"),
     ("cmd_vel_topic", "cmd_vel", "where the follow command goes"),
     ("use_sim_time", "false", "use /clock (bag replay) for all nodes"),
+    ("fastdds_profile", None, "Fast DDS XML profile of the nodes started here (default: "
+     "FASTDDS_DEFAULT_PROFILES_FILE if set, else this package's "
+     "config/fastdds_large_frames.xml, which delivers camera-sized frames between processes); "
+     "empty: Fast DDS defaults"),
     ("log_level", "info", "log level of the nodes: debug, info, warn, error"),
 )
 
@@ -43,7 +48,10 @@ def generate_launch_description() -> LaunchDescription:
     share = FindPackageShare("posenet_ros")
     defaults = {"params_file": PathJoinSubstitution([share, "config", "posenet.yaml"]),
                 "reactions_params_file": PathJoinSubstitution([share, "config",
-                                                               "reactions.yaml"])}
+                                                               "reactions.yaml"]),
+                "fastdds_profile": EnvironmentVariable(
+                    "FASTDDS_DEFAULT_PROFILES_FILE", default_value=PathJoinSubstitution(
+                        [share, "config", "fastdds_large_frames.xml"]))}
     arg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
     declared = [DeclareLaunchArgument(name, default_value=defaults.get(name, default),
                                       description=description)
@@ -77,4 +85,7 @@ def generate_launch_description() -> LaunchDescription:
             "enabled": ParameterValue(arg["enabled"], value_type=bool),
             "use_sim_time": sim_time}],
         remappings=[("cmd_vel", arg["cmd_vel_topic"])])
-    return LaunchDescription([*declared, camera, posenet, reactions])
+    profile = SetEnvironmentVariable(
+        "FASTDDS_DEFAULT_PROFILES_FILE", arg["fastdds_profile"],
+        condition=IfCondition(PythonExpression(["'", arg["fastdds_profile"], "' != ''"])))
+    return LaunchDescription([*declared, profile, camera, posenet, reactions])

@@ -118,9 +118,12 @@ class FrameStats:
                 window.sums[name] += seconds
                 window.maxima[name] = max(window.maxima[name], seconds)
 
-    def report(self, name: str, hardware_id: str, period: float,
-               extra: dict[str, str]) -> DiagnosticStatus:
-        """Summarise the window that ends now as a DiagnosticStatus, and start a new one."""
+    def report(self, name: str, hardware_id: str, period: float, extra: dict[str, str],
+               warnings: Sequence[str] = ()) -> DiagnosticStatus:
+        """Summarise the window that ends now as a DiagnosticStatus, and start a new one.
+
+        ``warnings`` (e.g. frames lost in transport) make the status WARN with their text.
+        """
         with self._lock:
             window, self._window = self._window, _Window()
             totals = {"frames_received": self.received, "frames_processed": self.processed,
@@ -140,7 +143,9 @@ class FrameStats:
             values[f"{timing}_max_ms"] = f"{window.maxima[timing] * 1e3:.3f}"
         values.update({key: str(value) for key, value in totals.items()})
         values.update(extra)
-        if window.decode_errors:
+        if warnings:
+            level, message = DiagnosticStatus.WARN, "; ".join(warnings)
+        elif window.decode_errors:
             level, message = DiagnosticStatus.WARN, f"{window.decode_errors} undecodable frame(s)"
         elif not window.received:
             level, message = DiagnosticStatus.WARN, "no images received"

@@ -161,10 +161,21 @@ class PoseNetNode(LifecycleNode):
                 level=DiagnosticStatus.OK, name=name, hardware_id="",
                 message="inactive" if est is not None else "unconfigured")
         else:
-            status = self._stats.report(
-                name, est.providers[0], period,
-                {"model": est.model_name, "providers": ",".join(est.providers),
-                 "decoder": est.config.decoder, "output_stride": str(est.config.output_stride)})
+            extra = {"model": est.model_name, "providers": ",".join(est.providers),
+                     "decoder": est.config.decoder,
+                     "output_stride": str(est.config.output_stride)}
+            warnings = []
+            for stream in self._streams:
+                if stream.delivery is None:
+                    continue
+                report = stream.delivery.check(
+                    time.monotonic(), self.count_publishers(stream.subscription.topic_name))
+                extra.update({f"{stream.name} {k}": v for k, v in report.values().items()})
+                if report.warning:
+                    warnings.append(report.warning)
+                if report.announce:     # once when it starts, then once a minute
+                    self.get_logger().warning(report.warning)
+            status = self._stats.report(name, est.providers[0], period, extra, warnings)
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics_pub.publish(array)

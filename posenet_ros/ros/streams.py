@@ -18,12 +18,14 @@ from typing import Any
 from geometry_msgs.msg import PoseArray as GeometryPoseArray
 from posenet_ros.camera_model import CameraModel
 from posenet_ros.config import ConfigError
+from posenet_ros.delivery import DeliveryMonitor
 from posenet_ros.depth.lift import DepthConfig
 from posenet_ros.msg import PoseArray
 from posenet_ros.ros.camera_info import CameraInfoInput
 from posenet_ros.ros.depth_input import DepthInput
 from posenet_ros.track.tracker import PoseTracker
 from rclpy.exceptions import NameValidationException
+from rclpy.qos import ReliabilityPolicy
 from rclpy.validate_topic_name import validate_topic_name
 from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
@@ -98,6 +100,7 @@ class Stream:
             raise ConfigError(f"image topic {topics.image!r}: {str(exc).splitlines()[0]}") \
                 from None
         self.subscription = None
+        self.delivery: DeliveryMonitor | None = None   # while subscribed
         self.tracker: PoseTracker | None = None     # set (and replaced) by the node
         self._camera_info = CameraInfoInput(node, topics.camera_info, qos, "colour image")
         self.depth = (DepthInput(node, topics.depth_image, topics.depth_camera_info, qos,
@@ -122,6 +125,9 @@ class Stream:
         else:
             self.subscription = node.create_subscription(
                 Image, self.topics.image, lambda msg: on_image(self, msg), self._qos)
+        self.delivery = DeliveryMonitor(
+            self.subscription.topic_name,
+            reliable=self._qos.reliability == ReliabilityPolicy.RELIABLE)
 
     def unsubscribe(self, node) -> None:
         """Stop taking frames (deactivate); outputs and CameraInfo stay."""

@@ -37,6 +37,8 @@ from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
 LOG_THROTTLE = 5.0  # seconds between repeats of a per-frame error
+# Seconds to wait for the batch in hand at shutdown: within launch's 5 s from SIGINT to SIGTERM.
+STOP_TIMEOUT = 3.0
 POSE_CLASSES = MessageClasses(Keypoint, Pose, PoseArray, Point)
 MARKER_CLASSES = MarkerClasses(Marker, MarkerArray, Point, GeometryPose, Quaternion, Vector3,
                                ColorRGBA)
@@ -62,8 +64,10 @@ class FrameWorker:
         """Subscription callback (executor thread): keep the stream's newest frame."""
         replaced = self._inbox.put(Frame(stream, msg, time.perf_counter()))
         self._stats.frame_received(replaced, stream.name)
+        stream.delivery.frame(_seconds(msg), time.monotonic(), len(msg.data),
+                              msg.header.frame_id)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop after the batch in hand, if any; pending frames are left unprocessed."""
         self._inbox.stop()
         self._thread.join(timeout=timeout)
