@@ -82,3 +82,32 @@ def test_best_effort_camera_frames_arrive(start_node, size, rate):
           f"Fast DDS defaults, {got}/{sent} with {PROFILE.name}")
     assert got >= 0.9 * sent, (f"only {got} of {sent} {size} frames reached the node with "
                                f"{PROFILE.name}:\n{node.log()}")
+
+
+def test_frames_lost_with_fast_dds_defaults_are_reported_with_the_fix(start_node):
+    """Without the profile most 640x480 best-effort frames vanish before the callback: the node
+    must say so within 5 s of the camera starting, in its log and on /diagnostics, with the fix.
+    """
+    ns = "/transport_lost"
+    node = start_node(ns, providers=["cpu"])
+    probe = Probe(ns)
+    try:
+        wait_for(lambda: probe.node.count_publishers(f"{ns}/poses") > 0, 90, probe.spin,
+                 "the node to start")
+        started = time.monotonic()
+        sent = publish(probe, "640x480", 30.0, 8.0, profile=False)
+        received = frames_received(probe)
+        warned = [(status.message, array.header.stamp) for array in probe.diagnostics
+                  for status in array.status if status.name.startswith(f"{ns}/posenet_node:")
+                  and "lost in transport" in status.message]
+    finally:
+        probe.close()
+    log = node.log()
+    if received >= 0.9 * sent:
+        pytest.skip(f"{received}/{sent} frames arrived with Fast DDS defaults on this machine: "
+                    "nothing was lost, so there is nothing to report")
+    assert "being lost in transport" in log and "qos_reliability:=reliable" in log, log
+    assert log.count("being lost in transport") == 1, log    # once, not per check
+    assert warned, "no WARN status naming the loss on /diagnostics"
+    first = min(stamp.sec + stamp.nanosec * 1e-9 for _, stamp in warned)
+    assert first - (time.time() - (time.monotonic() - started)) <= 7.0   # 5 s + diagnostics
