@@ -85,8 +85,10 @@ def test_best_effort_camera_frames_arrive(start_node, size, rate):
 
 
 def test_frames_lost_with_fast_dds_defaults_are_reported_with_the_fix(start_node):
-    """Without the profile most 640x480 best-effort frames vanish before the callback: the node
-    must say so within 5 s of the camera starting, in its log and on /diagnostics, with the fix.
+    """Report frames lost before the callback within 5 s, with the fix.
+
+    Without the profile most 640x480 best-effort frames vanish in transport: the node must
+    say so in its log (once) and on /diagnostics (WARN).
     """
     ns = "/transport_lost"
     node = start_node(ns, providers=["cpu"])
