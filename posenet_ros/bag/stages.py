@@ -80,7 +80,7 @@ class PeopleStages:
 
     @property
     def flags(self) -> dict[str, bool]:
-        """The PoseArray stage flags other than depth (which is per frame)."""
+        """Return the PoseArray stage flags other than depth (which is per frame)."""
         return {"tracking": self.tracker is not None,
                 "smoothing": self.tracker is not None and self.tracker.config.smoothing}
 
