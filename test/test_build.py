@@ -150,7 +150,7 @@ def test_installed_executables_run_installed_modules(executable):
     text = path.read_text()
     interpreter = Path(text.splitlines()[0][2:])
     assert interpreter.is_file(), f"{path}: interpreter {interpreter} does not exist"
-    module = re.search(r"^from (\S+) import main$", text, re.MULTILINE).group(1)
+    module = re.search(r"^\s*from (\S+) import main$", text, re.MULTILINE).group(1)
     source = ROOT / (module.replace(".", "/") + ".py")
     assert source.is_file(), f"{path} runs {module}, which has no source {source}"
     spec = importlib.util.find_spec(module)
