@@ -17,6 +17,7 @@ ROS-free: stamps and clocks are plain seconds.
 """
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 import statistics
@@ -24,6 +25,8 @@ import threading
 
 # Fast DDS's default shared-memory segment: best-effort samples above it are lost in transport.
 LARGE_SAMPLE_BYTES = 512 * 1024
+# No camera streams faster than 200 Hz: shorter stamp intervals are a publisher catching up.
+MIN_PERIOD = 0.005
 PROFILE = "config/fastdds_large_frames.xml"   # under the package's share directory
 
 
@@ -69,15 +72,24 @@ class _Source:
 
     last_stamp: float
     intervals: deque = field(default_factory=lambda: deque(maxlen=60))
+    owed: int = 0          # frames counted missing that a burst may still bring
 
     def period(self, min_intervals: int) -> float:
         if len(self.intervals) < min_intervals:
             return 0.0
         ordered = sorted(self.intervals)
         # With heavy loss most intervals are several periods long; the short end of the
-        # distribution still holds single periods (plus jitter).
-        short = [dt for dt in ordered if dt <= 1.5 * ordered[0]]
-        return statistics.median(short)
+        # distribution still holds single periods (plus jitter). But a publisher that stamps
+        # at publish time bursts after a stall (a few intervals of milliseconds), so the
+        # period is the shortest interval that a tenth of all intervals agree with (within
+        # 25 %), not the shortest one: a burst never has that support.
+        need = max(3, len(ordered) // 10)
+        start = bisect.bisect_left(ordered, MIN_PERIOD)
+        for i, candidate in enumerate(ordered[start:], start):
+            end = bisect.bisect_right(ordered, 1.25 * candidate)
+            if end - i >= need:
+                return statistics.median(ordered[i:end])
+        return statistics.median(ordered)
 
 
 class DeliveryMonitor:
@@ -101,7 +113,7 @@ class DeliveryMonitor:
         self._size = 0
         self._last_received: float | None = None
         self._publishers_since: float | None = None
-        self._warning_kind: str | None = None
+        self._announced_kind: str | None = None   # a flapping warning is not re-announced
         self._announced_at = 0.0
 
     def frame(self, stamp: float, received: float, size_bytes: int,
@@ -120,6 +132,11 @@ class DeliveryMonitor:
                 period = known.period(self._settings.min_intervals)
                 if period > 0 and dt > 1.5 * period:
                     missing = round(dt / period) - 1
+                    known.owed += missing
+                elif period > 0 and dt < 0.5 * period and known.owed > 0:
+                    # A frame stamped late and sent back to back after a stall: one of the
+                    # frames the gap before it was counted missing arrived after all.
+                    missing, known.owed = -1, known.owed - 1
                 known.intervals.append(dt)
                 known.last_stamp = stamp
             self._lost += missing
@@ -132,7 +149,7 @@ class DeliveryMonitor:
             while self._events and self._events[0][0] < now - s.window:
                 self._events.popleft()
             window_received = len(self._events)
-            window_lost = sum(missing for _, missing in self._events)
+            window_lost = max(0, sum(missing for _, missing in self._events))
             rate = window_received / s.window
             self._rates.append((now, rate))
             while self._rates[0][0] < now - s.rate_memory:
@@ -147,11 +164,10 @@ class DeliveryMonitor:
                 self._publishers_since = now
             kind, warning = self._judge(now, publishers, window_received, window_lost, rate,
                                         peak, expected)
-            announce = kind is not None and (kind != self._warning_kind
+            announce = kind is not None and (kind != self._announced_kind
                                              or now - self._announced_at >= s.repeat)
             if announce:
-                self._announced_at = now
-            self._warning_kind = kind
+                self._announced_at, self._announced_kind = now, kind
             return DeliveryReport(self._received, self._lost, window_received, window_lost,
                                   rate, expected, publishers, warning, announce)
 
