@@ -19,6 +19,7 @@ import sys
 import textwrap
 
 import pytest
+import yaml
 
 try:
     from ament_index_python.packages import PackageNotFoundError
@@ -37,6 +38,8 @@ except ImportError as exc:
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILE = REPO / "launch" / "camera.launch.py"
 BAG_LAUNCH_FILE = REPO / "launch" / "bag_replay.launch.py"
+REACTIONS_LAUNCH_FILE = REPO / "launch" / "reactions.launch.py"
+ALL = [LAUNCH_FILE, BAG_LAUNCH_FILE, REACTIONS_LAUNCH_FILE]
 PROFILE = "fastdds_large_frames.xml"
 
 
@@ -76,7 +79,7 @@ def evaluate_opaque(action, context) -> list:
             if a.condition is None or a.condition.evaluate(context)]
 
 
-@pytest.mark.parametrize("path", [LAUNCH_FILE, BAG_LAUNCH_FILE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
 def test_every_argument_is_documented(path):
     arguments = [a for a in description(path).entities if isinstance(a, DeclareLaunchArgument)]
     names = {a.name for a in arguments}
@@ -143,7 +146,7 @@ def test_missing_optional_package_skipped(monkeypatch, missing, overrides, expec
     assert f"{missing} is not installed" in records[0].getMessage()
 
 
-@pytest.mark.parametrize("path", [LAUNCH_FILE, BAG_LAUNCH_FILE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
 def test_nodes_get_the_fastdds_profile(monkeypatch, path):
     """The profile that delivers camera-sized frames is set, installed, and overridable."""
     monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
@@ -161,6 +164,27 @@ def test_nodes_get_the_fastdds_profile(monkeypatch, path):
     context, actions = evaluate(description(path).entities, overrides)
     next(a for a in actions if isinstance(a, SetEnvironmentVariable)).execute(context)
     assert context.environment["FASTDDS_DEFAULT_PROFILES_FILE"] == "/etc/mine.xml"
+
+
+@pytest.mark.parametrize("overrides,expected,depth", [
+    ({}, {"camera_node", "posenet_node", "reactions_node"}, False),
+    ({"image_topic": "/cam/color/image_raw"}, {"posenet_node", "reactions_node"}, False),
+    ({"image_topic": "/cam/color/image_raw",
+      "depth_topic": "/cam/aligned_depth_to_color/image_raw"},
+     {"posenet_node", "reactions_node"}, True),
+])
+def test_reactions_launch_starts_the_chain(overrides, expected, depth):
+    """Start camera (unless a topic is given), posenet_node (+ depth when given), reactions."""
+    context, actions = evaluate(description(REACTIONS_LAUNCH_FILE).entities, overrides)
+    assert node_names(context, actions) == expected     # (substitutions performed)
+    posenet = next(a for a in actions
+                   if isinstance(a, Node) and a.node_name.endswith("posenet_node"))
+    # launch_ros writes the node's dict parameters to a YAML file, as it passes them.
+    values = {}
+    for path, _ in posenet._Node__expanded_parameter_arguments:
+        for params in yaml.safe_load(Path(path).read_text()).values():
+            values.update(params.get("ros__parameters", {}))
+    assert values["use_depth"] is depth and values["qos_reliability"] == "reliable"
 
 
 def test_bag_replay_ends_with_the_bag():
