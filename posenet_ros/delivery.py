@@ -17,7 +17,6 @@ ROS-free: stamps and clocks are plain seconds.
 """
 from __future__ import annotations
 
-import bisect
 from collections import deque
 from dataclasses import dataclass, field
 import statistics
@@ -73,23 +72,53 @@ class _Source:
     last_stamp: float
     intervals: deque = field(default_factory=lambda: deque(maxlen=60))
     owed: int = 0          # frames counted missing that a burst may still bring
+    _cached: float = 0.0   # the last period estimate, and frames since
+    _age: int = 0
 
     def period(self, min_intervals: int) -> float:
+        """Estimate the camera's period from the recent stamp intervals (0: not yet known).
+
+        Lost frames make intervals whole multiples of the period; a publisher that stamps at
+        publish time also bursts after a stall (intervals of milliseconds). So the period is
+        the shortest observed interval that most intervals are whole multiples of (within a
+        quarter period): a burst's interval is not, and neither is twice the period when
+        single ones occur, and it must itself occur (a tenth of the intervals, at least 3).
+        Under very heavy loss no interval qualifies and the shortest one is taken, as the
+        short end of the distribution still holds single periods. Cached for a few frames:
+        intervals change slowly.
+        """
         if len(self.intervals) < min_intervals:
             return 0.0
-        ordered = sorted(self.intervals)
-        # With heavy loss most intervals are several periods long; the short end of the
-        # distribution still holds single periods (plus jitter). But a publisher that stamps
-        # at publish time bursts after a stall (a few intervals of milliseconds), so the
-        # period is the shortest interval that a tenth of all intervals agree with (within
-        # 25 %), not the shortest one: a burst never has that support.
+        self._age += 1
+        if self._cached and self._age < 8:
+            return self._cached
+        ordered = sorted(dt for dt in self.intervals if dt >= MIN_PERIOD)
+        if not ordered:
+            return 0.0
         need = max(3, len(ordered) // 10)
-        start = bisect.bisect_left(ordered, MIN_PERIOD)
-        for i, candidate in enumerate(ordered[start:], start):
-            end = bisect.bisect_right(ordered, 1.25 * candidate)
-            if end - i >= need:
-                return statistics.median(ordered[i:end])
-        return statistics.median(ordered)
+        for candidate in ordered:
+            near = [dt for dt in ordered if abs(dt / candidate - 1) <= 0.25]
+            if len(near) < need:        # seen too rarely to be the camera's own period
+                continue
+            fits = sum(1 for dt in ordered
+                       if abs(dt / candidate - max(1, round(dt / candidate))) <= 0.25)
+            if fits >= 0.8 * len(ordered):
+                self._cached, self._age = statistics.median(near), 0
+                return self._cached
+        return self._cached or ordered[0]
+        self._age = 0
+        ordered = sorted(dt for dt in self.intervals if dt >= MIN_PERIOD)
+        if not ordered:
+            return 0.0
+        self._cached = ordered[0]
+        for candidate in ordered:
+            fits = sum(1 for dt in ordered
+                       if abs(dt / candidate - max(1, round(dt / candidate))) <= 0.25)
+            if fits >= 0.8 * len(ordered):
+                near = [dt for dt in ordered if abs(dt / candidate - 1) <= 0.25]
+                self._cached = statistics.median(near)
+                break
+        return self._cached
 
 
 class DeliveryMonitor:
