@@ -49,12 +49,7 @@ class _Interrupts:
         self._count += 1
         if self._phase == "starting" and self._count == 1:
             raise KeyboardInterrupt   # stop a model load or other slow start-up
-        if self._phase == "spinning":
-            # rclpy's handler, which runs first, has normally shut the context down and woken
-            # the executor already (then this is a no-op). Where it did not run (it was seen:
-            # 1 run in ~20 under load ignored SIGINT), this ends the spin at the executor's
-            # next wake-up, the 1 Hz diagnostics timer at the latest.
-            rclpy.try_shutdown()
+        # spinning: rclpy's handler has shut the context down and woken the executor;
         # cleaning up: close() and destroy_node() must finish, so nothing is raised.
 
     def spinning(self) -> None:
