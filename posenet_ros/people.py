@@ -17,6 +17,14 @@ from posenet_ros.pose import Pose
 from posenet_ros.track.tracker import PoseTracker
 
 
+def stamp_seconds(header) -> float:
+    """Return a ROS header's stamp in seconds (rclpy's or rosbags'), the one time every stage uses.
+
+    The node and the bag tool must compute it alike to give the same track ids.
+    """
+    return header.stamp.sec + header.stamp.nanosec * 1e-9
+
+
 def track(tracker: PoseTracker, poses: Sequence[Pose], stamp: float) -> list[Pose]:
     """Poses with their track ids and ages; positions smoothed when the tracker smooths.
 

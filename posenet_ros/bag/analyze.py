@@ -40,6 +40,7 @@ from posenet_ros.depth.lift import DepthConfig
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.image_decode import decode, ImageDecodeError
 from posenet_ros.marker_geometry import MarkerSettings
+from posenet_ros.people import stamp_seconds
 from posenet_ros.track.tracker import TrackerConfig
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                 read += 1
                 if item.error is None:
                     try:
-                        result = estimator.estimate(item.rgb, _seconds(item.header))
+                        result = estimator.estimate(item.rgb, stamp_seconds(item.header))
                     except ValueError as err:   # ImageError (e.g. a side too long): this frame
                         item.error = f"pose estimation failed: {err}"
                 if item.error is not None:
@@ -142,7 +143,8 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                     engine_s += result.times.total
                     width, height = result.image_size
                     header = item.header
-                    poses, paired = stages.run(result, _seconds(header), item.index, item.depth)
+                    poses, paired = stages.run(result, stamp_seconds(header), item.index,
+                                               item.depth)
                     pose_bag.write(item.log_time, factory.pose_array(
                         result, header, poses, **stages.flags, depth=paired),
                         factory.marker_array(poses, header, width, height)
@@ -186,7 +188,7 @@ def _read_frames(bag: ImageBag, topic: TopicInfo, store, frames: queue.Queue,
         for index, (log_time, raw) in enumerate(bag.messages(topic)):
             frame = _decode(index, log_time, raw, topic.msgtype, store)
             if depth is not None and frame.error is None:
-                frame.depth = depth.sample(_seconds(frame.header), log_time)
+                frame.depth = depth.sample(stamp_seconds(frame.header), log_time)
             if not _put(frames, frame, stop):
                 return
         _put(frames, _END, stop)
@@ -229,11 +231,6 @@ def _report_error(timeline: summary_mod.Timeline, frame: _Frame) -> None:
 
 def _stamp_ns(header: object) -> int:
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
-
-
-def _seconds(header: object) -> float:
-    """Return the stamp in seconds exactly as posenet_node computes it (same tracker input)."""
-    return header.stamp.sec + header.stamp.nanosec * 1e-9
 
 
 def _prepare(out_dir: Path, outputs: dict[str, Path], force: bool) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from posenet_ros.camera_model import CameraModel
 from posenet_ros.depth.decode import decode_depth
 from posenet_ros.depth.pairing import DepthPairer
+from posenet_ros.people import stamp_seconds
 from posenet_ros.ros.camera_info import CameraInfoInput
 from sensor_msgs.msg import Image
 
@@ -45,8 +46,8 @@ class DepthInput:
         if msg is None:
             return None
         return decode_depth(msg.width, msg.height, msg.step, msg.encoding,
-                            bool(msg.is_bigendian), bytes(msg.data))
+                            bool(msg.is_bigendian), msg.data)   # no copy: a buffer
 
     def _on_depth(self, msg: Image) -> None:
         with self._lock:
-            self._pairer.add_depth(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9, msg)
+            self._pairer.add_depth(stamp_seconds(msg.header), msg)

@@ -19,6 +19,7 @@ from geometry_msgs.msg import Point, Twist, Vector3
 import numpy as np
 from posenet_ros.config import ConfigError
 from posenet_ros.msg import PersonEvent, PoseArray
+from posenet_ros.people import stamp_seconds
 from posenet_ros.reactions.config import FollowConfig, GestureConfig, TargetConfig
 from posenet_ros.reactions.follow import Command
 from posenet_ros.reactions.person import Frame, Person
@@ -133,7 +134,7 @@ class ReactionsNode(Node):
 
     def _on_poses(self, msg: PoseArray) -> None:
         self._last_poses, self._timed_out = self.get_clock().now().nanoseconds, False
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        stamp = stamp_seconds(msg.header)
         people = [person_from_msg(pose, msg.depth) for pose in msg.poses]
         reaction = self._reactor.step(Frame(stamp, int(msg.image_width),
                                             int(msg.image_height), people))

@@ -25,7 +25,7 @@ from posenet_ros.marker_geometry import MarkerSettings
 from posenet_ros.messages.markers import build_marker_array, MarkerClasses
 from posenet_ros.messages.pose_array import build_pose_array, MessageClasses
 from posenet_ros.msg import Keypoint, Pose, PoseArray
-from posenet_ros.people import place_in_3d, track
+from posenet_ros.people import place_in_3d, stamp_seconds, track
 from posenet_ros.result import FrameResult
 from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
 from posenet_ros.ros.images import rgb_to_image
@@ -64,7 +64,7 @@ class FrameWorker:
         """Subscription callback (executor thread): keep the stream's newest frame."""
         replaced = self._inbox.put(Frame(stream, msg, time.perf_counter()))
         self._stats.frame_received(replaced, stream.name)
-        stream.delivery.frame(_seconds(msg), time.monotonic(), len(msg.data),
+        stream.delivery.frame(stamp_seconds(msg.header), time.monotonic(), len(msg.data),
                               msg.header.frame_id)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
@@ -108,7 +108,7 @@ class FrameWorker:
         t1 = time.perf_counter()
         try:
             results = self._estimator.estimate_batch(
-                [frame.rgb for frame in group], [_seconds(f.msg) for f in group],
+                [frame.rgb for frame in group], [stamp_seconds(f.msg.header) for f in group],
                 [frame.stream.name for frame in group])
         except ValueError as exc:   # ImageError and friends: these frames only
             self._stats.estimation_failed(len(group))
@@ -123,7 +123,7 @@ class FrameWorker:
             t_start = time.perf_counter()
             poses, tracker = list(result.poses), stream.tracker
             if tracker is not None:
-                poses = self._track(stream, tracker, poses, _seconds(frame.msg))
+                poses = self._track(stream, tracker, poses, stamp_seconds(frame.msg.header))
             paired = False
             if stream.depth is not None:
                 poses, paired = self._place_in_3d(stream, poses, frame.msg, result.image_size)
@@ -155,7 +155,7 @@ class FrameWorker:
                      image_size: tuple[int, int]) -> tuple[list, bool]:
         """Poses with 3D from the depth frame paired with ``msg``; 2D (and counted) without."""
         try:
-            depth = stream.depth.match(_seconds(msg))
+            depth = stream.depth.match(stamp_seconds(msg.header))
         except DepthError as exc:
             self._stats.count(stream.name, "depth_errors")
             self._error(stream.name, str(exc), f"depth frame on {stream.name} refused: {exc}")
@@ -208,7 +208,3 @@ def people_array(header, poses: list) -> GeometryPoseArray:
 
 def _stamp(msg) -> str:
     return f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
-
-
-def _seconds(msg) -> float:
-    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
