@@ -72,8 +72,21 @@ class _Source:
     last_stamp: float
     intervals: deque = field(default_factory=lambda: deque(maxlen=60))
     owed: int = 0          # frames counted missing that a burst may still bring
+    judged: bool = False   # the gaps before the period was known have been counted
     _cached: float = 0.0   # the last period estimate, and frames since
     _age: int = 0
+
+    def missing(self, interval: float, period: float) -> int:
+        """Frames missing in a stamp ``interval``: -1 when a frame counted missing came late."""
+        if interval > 1.5 * period:
+            self.owed += round(interval / period) - 1
+            return round(interval / period) - 1
+        if interval < 0.5 * period and self.owed > 0:
+            # A frame stamped late and sent back to back after a stall: one of the frames
+            # the gap before it was counted missing arrived after all.
+            self.owed -= 1
+            return -1
+        return 0
 
     def period(self, min_intervals: int) -> float:
         """Estimate the camera's period from the recent stamp intervals (0: not yet known).
@@ -106,19 +119,6 @@ class _Source:
                 self._cached, self._age = statistics.median(near), 0
                 return self._cached
         return self._cached or ordered[0]
-        self._age = 0
-        ordered = sorted(dt for dt in self.intervals if dt >= MIN_PERIOD)
-        if not ordered:
-            return 0.0
-        self._cached = ordered[0]
-        for candidate in ordered:
-            fits = sum(1 for dt in ordered
-                       if abs(dt / candidate - max(1, round(dt / candidate))) <= 0.25)
-            if fits >= 0.8 * len(ordered):
-                near = [dt for dt in ordered if abs(dt / candidate - 1) <= 0.25]
-                self._cached = statistics.median(near)
-                break
-        return self._cached
 
 
 class DeliveryMonitor:
@@ -159,13 +159,13 @@ class DeliveryMonitor:
             elif stamp > known.last_stamp:
                 dt = stamp - known.last_stamp
                 period = known.period(self._settings.min_intervals)
-                if period > 0 and dt > 1.5 * period:
-                    missing = round(dt / period) - 1
-                    known.owed += missing
-                elif period > 0 and dt < 0.5 * period and known.owed > 0:
-                    # A frame stamped late and sent back to back after a stall: one of the
-                    # frames the gap before it was counted missing arrived after all.
-                    missing, known.owed = -1, known.owed - 1
+                if period > 0 and not known.judged:
+                    # The first intervals count too, once the period is known: under heavy
+                    # loss, waiting for it would otherwise hold the warning back by seconds.
+                    known.judged = True
+                    missing = sum(known.missing(gap, period) for gap in known.intervals)
+                if period > 0:
+                    missing += known.missing(dt, period)
                 known.intervals.append(dt)
                 known.last_stamp = stamp
             self._lost += missing

@@ -182,3 +182,17 @@ def test_values_for_diagnostics():
     assert set(values) == {"frames_lost_in_transport", "input_rate_hz",
                            "expected_input_rate_hz", "publishers", "lost_last_window"}
     assert float(values["expected_input_rate_hz"]) == pytest.approx(30, rel=0.05)
+
+
+def test_heavy_loss_at_30_hz_is_reported_within_5_s_of_the_first_frame():
+    """The issue's case: 640x480 best effort at 30 Hz, one frame in ten arriving (20 seeds).
+
+    The gaps before the period is known (8 intervals, ~2.7 s at 3 frames/s) count too.
+    """
+    for seed in range(20):
+        rng = random.Random(seed)
+        kept = [f for f in camera(30, 20, seed=seed) if rng.random() < 0.1]
+        reports = feed(DeliveryMonitor("/cam/image", reliable=False), kept)
+        first = next(i for i, r in enumerate(reports) if r.warning)
+        assert first + 1 <= 5, (seed, first + 1)    # report i is at first frame + i + 1 s
+        assert "lost before reaching the node" in reports[first].warning
