@@ -9,7 +9,9 @@ so this module infers the rest from what it does see, per stream:
 * gaps in the header stamps: the camera's period is the median of its recent stamp
   intervals (among the short ones, so heavy loss does not stretch it), and an interval of k
   periods means k - 1 frames missing;
-* the input rate fell well below the highest rate seen in the last ``rate_memory`` seconds.
+* the input rate fell well below the highest rate seen in the last ``rate_memory`` seconds;
+* large best-effort frames trickle in (under ``trickle_hz``) before the stamps say enough:
+  one frame in fifty takes 15 s to give the period, and Fast DDS's defaults do exactly that.
 
 :meth:`DeliveryMonitor.check` turns that into counters and at most one warning, worded
 with the fix. Sources are told apart by ``header.frame_id`` (two cameras on one topic).
@@ -40,6 +42,8 @@ class DeliverySettings:
     min_rate: float = 0.5          # warn below this fraction of the recent peak input rate
     rate_memory: float = 30.0      # the peak rate is that of the last this-many seconds
     repeat: float = 60.0           # a standing warning is announced again after this long
+    trickle_hz: float = 2.0        # large best-effort frames slower than this, period unknown
+    trickle_after: float = 3.0     # ... judged after this long with a publisher matched
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,7 @@ class DeliveryMonitor:
         self._size = 0
         self._last_received: float | None = None
         self._publishers_since: float | None = None
-        self._announced_kind: str | None = None   # a flapping warning is not re-announced
-        self._announced_at = 0.0
+        self._announced: dict[str, float] = {}   # kind -> when it was last logged
 
     def frame(self, stamp: float, received: float, size_bytes: int,
               source: str = "") -> None:
@@ -193,10 +196,12 @@ class DeliveryMonitor:
                 self._publishers_since = now
             kind, warning = self._judge(now, publishers, window_received, window_lost, rate,
                                         peak, expected)
-            announce = kind is not None and (kind != self._announced_kind
-                                             or now - self._announced_at >= s.repeat)
+            # Each cause is logged once per ``repeat``, however the warnings flap; a trickle
+            # found by its rate, then by its stamp gaps, is one cause.
+            same = "gaps" if kind == "trickle" else kind
+            announce = kind is not None and now - self._announced.get(same, -s.repeat) >= s.repeat
             if announce:
-                self._announced_at, self._announced_kind = now, kind
+                self._announced[same] = now
             return DeliveryReport(self._received, self._lost, window_received, window_lost,
                                   rate, expected, publishers, warning, announce)
 
@@ -215,7 +220,16 @@ class DeliveryMonitor:
                             f"reaching the node in the last {s.window:.0f} s (gaps in header "
                             f"stamps, camera at {expected:.1f} Hz): {self._fix(silent=False)}")
         watched = now - (self._publishers_since or now)
-        if publishers and peak > 0 and rate < s.min_rate * peak and watched >= s.window:
+        large_best_effort = not self._reliable and self._size > LARGE_SAMPLE_BYTES
+        if (large_best_effort and publishers and not expected and received
+                and watched >= s.trickle_after
+                and received / min(s.window, watched) < s.trickle_hz):
+            arriving = received / min(s.window, watched)
+            return "trickle", (f"only {arriving:.1f} frames/s arrive on {self.topic}: unless "
+                               f"the camera is that slow, {self._fix(silent=False)}")
+        # Below 10 frames a window, a halved count is noise, not a falling rate.
+        if (publishers and peak * s.window >= 10 and rate < s.min_rate * peak
+                and watched >= s.window):
             return "rate", (f"input rate on {self.topic} fell to {rate:.1f} Hz from "
                             f"{peak:.1f} Hz within {s.rate_memory:.0f} s: the camera slowed "
                             "down or its frames are being lost")

@@ -98,7 +98,7 @@ def test_large_best_effort_frames_lost_in_transport_name_the_fix():
     assert "image_transport:=compressed" in first.warning
     assert "fastdds_large_frames.xml" in first.warning
     true_lost = 300 - len(kept)
-    assert first.lost > 0 and reports[-1].lost <= true_lost
+    assert 0 < reports[-1].lost <= true_lost
     announced = [r for r in warned if r.announce]
     assert len(announced) <= 1 + len(reports) // 60, "the warning repeats every check"
 
@@ -196,3 +196,33 @@ def test_heavy_loss_at_30_hz_is_reported_within_5_s_of_the_first_frame():
         first = next(i for i, r in enumerate(reports) if r.warning)
         assert first + 1 <= 5, (seed, first + 1)    # report i is at first frame + i + 1 s
         assert "lost before reaching the node" in reports[first].warning
+
+
+def test_a_trickle_of_large_best_effort_frames_is_reported_within_5_s():
+    """One frame in fifty of a 30 Hz camera (0.6 Hz, seen in CI): too few stamps for a period.
+
+    The rate alone names the likely cause; once the stamps give the period, the same loss is
+    counted from them, without a second announcement.
+    """
+    for seed in range(20):
+        rng = random.Random(seed)
+        kept = [f for f in camera(30, 60, seed=seed) if rng.random() < 0.02]
+        monitor = DeliveryMonitor("/cam/image", reliable=False)
+        reports = [monitor.check(kept[0][1] - 0.5, 1)]      # the publisher matched first
+        reports += feed(monitor, kept)
+        first = next(i for i, r in enumerate(reports) if r.warning)
+        assert first <= 5, seed                              # checks are 1 s apart
+        assert reports[first].warning.startswith("only ")
+        assert "being lost in transport" in reports[first].warning
+        assert "qos_reliability:=reliable" in reports[first].warning
+        assert any("lost before reaching the node" in (r.warning or "") for r in reports)
+        announced = [i for i, r in enumerate(reports) if r.announce]
+        assert len(announced) <= 2 * len({r.warning.split(" ")[0] for r in reports
+                                          if r.announce}), seed   # each cause once a minute
+
+
+def test_a_slow_camera_is_cleared_once_its_period_is_known():
+    """A genuine 1 Hz 640x480 best-effort camera: the hedged trickle warning, then none."""
+    reports = feed(DeliveryMonitor("/cam/image", reliable=False), camera(1, 40))
+    assert reports[3].warning and reports[3].warning.startswith("only ")
+    assert not any(r.warning for r in reports[12:])

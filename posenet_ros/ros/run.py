@@ -9,9 +9,10 @@ cannot start (bad command line, settings, missing model) logs one line and retur
 How: before ``rclpy.init`` a Python handler is installed for SIGINT and SIGTERM; rclpy's own
 handler chains to it. During start-up the first signal interrupts the start (a model load can
 take seconds); while spinning the handler only records the signal and lets rclpy's handler
-shut the context down, so the executor returns instead of being interrupted at a random line;
-the spin wakes every WAKE_PERIOD to see that it has (see ``spin_until_shutdown``); from cleanup on further signals are ignored, so ``close()``, ``destroy_node()`` and the
-interpreter's exit finish.
+shut the context down, so the executor returns instead of being interrupted at a random line
+(the spin wakes every WAKE_PERIOD to see that it has: ``spin_until_shutdown``); from cleanup
+on further signals are ignored, so ``close()``, ``destroy_node()`` and the interpreter's exit
+finish.
 Errors the executor raises because the context vanished under it (e.g. ``RuntimeError:
 Unable to convert call argument '0' to Python object`` from ``_take_subscription``) are
 recognised as the shutdown they are. ``with rclpy.init()`` does not exist on Humble and
@@ -81,7 +82,8 @@ class _Interrupts:
 
 
 def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[type[Exception], ...],
-             spin: Callable[[Node], None] = spin_until_shutdown, args: list[str] | None = None) -> int:
+             spin: Callable[[Node], None] = spin_until_shutdown,
+             args: list[str] | None = None) -> int:
     """Create the node with ``make_node`` and ``spin`` it; the node's ``close()`` runs last.
 
     The end of a process (``sys.exit(main())``): after it returns, SIGINT and SIGTERM are

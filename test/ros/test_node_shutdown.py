@@ -121,7 +121,7 @@ def test_camera_node_double_sigint(start_node):
 
 @pytest.mark.parametrize("spin", ["spin_until_shutdown", "rclpy.spin"])
 def test_spin_returns_when_the_context_is_shut_down_the_way_rclpys_signal_thread_does(spin):
-    """rclpy's signal thread wakes executors, then shuts the context down at the rcl level only.
+    """The signal thread of rclpy wakes executors, then shuts the context down (rcl only).
 
     An executor woken in between waits again; ``context.handle.shutdown()`` (what that thread
     calls: no ``on_shutdown`` callback, so no wake) reproduces the state it is left in, with no
@@ -159,3 +159,30 @@ def test_spin_returns_when_the_context_is_shut_down_the_way_rclpys_signal_thread
         assert returned_after is None, "rclpy.spin returned: the workaround may be obsolete"
     else:
         assert returned_after is not None and returned_after < WAKE_PERIOD + 1.0
+
+
+def test_sigint_during_a_long_inference_exits_cleanly_and_in_time(start_node, frame):
+    """A 1921x1921 stride-8 network (seconds per frame here): Ctrl-C lands mid-inference.
+
+    The worker cannot be interrupted inside ONNX Runtime; the node stops waiting for it after
+    STOP_TIMEOUT, and the process exits (0, no traceback) instead of hanging on it.
+    """
+    from posenet_ros.ros.run import EXIT_TIMEOUT
+    from posenet_ros.ros.worker import STOP_TIMEOUT
+    ns = "/shutdown_long_inference"
+    node = start_node(ns, providers=["cpu"], input_resolution=1921, output_stride=8)
+    probe = Probe(ns)
+    try:
+        probe.wait_ready(node)
+        started = time.monotonic()
+        probe.request(bgr8_message(frame, new_header()), timeout=120, resend_every=120)
+        took = time.monotonic() - started
+        probe.image_pub.publish(bgr8_message(frame, new_header()))
+        time.sleep(min(0.5, took / 3))            # inside the next inference
+        code, elapsed = _signal(node, (signal.SIGINT,), 0.0,
+                                timeout=STOP_TIMEOUT + EXIT_TIMEOUT + 10)
+    finally:
+        probe.close()
+    _assert_clean(node, code)
+    print(f"one frame took {took:.1f} s; exited {elapsed:.2f} s after SIGINT")
+    assert elapsed < STOP_TIMEOUT + EXIT_TIMEOUT + 2.0, node.log()

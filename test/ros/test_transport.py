@@ -108,11 +108,20 @@ def test_frames_lost_with_fast_dds_defaults_are_reported_with_the_fix(start_node
     if received >= 0.9 * sent:
         pytest.skip(f"{received}/{sent} frames arrived with Fast DDS defaults on this machine: "
                     "nothing was lost, so there is nothing to report")
-    assert "being lost in transport" in log and "qos_reliability:=reliable" in log, log
-    assert log.count("being lost in transport") == 1, log    # once, not per check
+    statuses = [(array.header.stamp.sec - probe.camera_started, status.message)
+                for array in probe.diagnostics for status in array.status
+                if status.name.startswith(f"{ns}/posenet_node:")]
+    assert "being lost in transport" in log and "qos_reliability:=reliable" in log, (
+        f"{received}/{sent} arrived\n{log}\n" + "\n".join(f"{t:.1f} {m}" for t, m in statuses))
+    lines = [line.split("]: ", 1)[-1] for line in log.splitlines() if "[WARN]" in line]
+    assert len(lines) == len(set(lines)), log    # each cause once, not per check
     assert warned, "no WARN status naming the loss on /diagnostics"
     first = min(stamp.sec + stamp.nanosec * 1e-9 for _, stamp in warned)
-    # The target is 5 s from the camera's first frame; measured 4-8 s here (discovery, the 8
-    # stamp intervals a period needs at ~3 frames/s arriving, one diagnostics period), so
-    # this bounds it at 10 s: a detector that stays silent or waits for the rate rule fails.
-    assert first - probe.camera_started <= 10.0, first - probe.camera_started
+    took = first - probe.camera_started
+    print(f"{received}/{sent} frames arrived; warned {took:.1f} s after the camera started\n"
+          + "\n".join(f"{t:.1f} {m[:90]}" for t, m in statuses))
+    # The target is 5 s from the camera's first frame; measured 3.3-7.4 s here (0.4-9 % of
+    # frames arriving, the first of them 3-5 s after the camera starts, then one diagnostics
+    # period), so this bounds it at 10 s: a detector that waits for the stamps to give a
+    # period (15 s at one frame in fifty) or for the rate rule fails.
+    assert took <= 10.0, took
