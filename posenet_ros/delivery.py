@@ -42,7 +42,7 @@ class DeliverySettings:
     min_rate: float = 0.5          # warn below this fraction of the recent peak input rate
     rate_memory: float = 30.0      # the peak rate is that of the last this-many seconds
     repeat: float = 60.0           # a standing warning is announced again after this long
-    trickle_hz: float = 2.0        # large best-effort frames slower than this, period unknown
+    trickle_hz: float = 5.0        # large best-effort frames slower than this, period unknown
     trickle_after: float = 3.0     # ... judged after this long with a publisher matched
 
 

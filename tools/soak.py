@@ -48,7 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--namespace", default="/soak")
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--series", type=Path, help="write every frame's (publisher, stamp, "
-                        "latency or null) as JSON lines here")
+                        "latency or null) as JSON lines here, and the node's per-second "
+                        "timings from /diagnostics beside it (<series>.node.jsonl): where "
+                        "the latency is spent")
     parser.add_argument("--node-log", type=Path, default=Path("/tmp/soak_posenet_node.log"),
                         help="posenet_node's output")
     parser.add_argument("--role", choices=("publisher",), help=argparse.SUPPRESS)
@@ -232,10 +234,15 @@ def run_soak(args) -> dict:
                     out.write(json.dumps([i, stamp, arrivals.get((frame_id, stamp))]) + "\n")
     if node_proc:
         last = {}
+        windows = []
         for array in diagnostics:
             for status in array.status:
                 if status.name.startswith(f"{args.namespace}/posenet_node:"):
                     last = {kv.key: kv.value for kv in status.values}
+                    windows.append({"stamp": array.header.stamp.sec, **last})
+        if args.series:
+            with args.series.with_suffix(".node.jsonl").open("a") as out:
+                out.writelines(json.dumps(window) + "\n" for window in windows)
         report["node"] = {key: last.get(key) for key in (
             "frames_received", "frames_processed", "frames_dropped", "rate_hz",
             "inference_ms")}
