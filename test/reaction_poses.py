@@ -25,7 +25,7 @@ def detect_person() -> Pose:
     """Run the real estimator on basketball2.png and return its best pose."""
     image = read_image(paths.require(paths.data_dir() / "basketball2.png", "basketball2.png"))
     result = PoseEstimator(decoder="multi", input_resolution=513).estimate(image)
-    poses = list(getattr(result, "poses", result))
+    poses = list(result.poses)
     return max(poses, key=lambda pose: pose.score)
 
 

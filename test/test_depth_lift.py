@@ -31,7 +31,7 @@ CONFIG = DepthConfig()
 def estimate(estimator: PoseEstimator, image: np.ndarray) -> list[Pose]:
     """Return the poses; the one place that knows the estimator's result type."""
     result = estimator.estimate(image)
-    return list(getattr(result, "poses", result))
+    return list(result.poses)
 
 
 @pytest.fixture(scope="module")

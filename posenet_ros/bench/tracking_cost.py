@@ -71,7 +71,7 @@ def real_template() -> Pose:
     """Return the best pose PoseNet finds in messi5.jpg."""
     estimator = PoseEstimator(providers=("cpu",))
     result = estimator.estimate(read_image(paths.data_dir() / "messi5.jpg"))
-    return list(getattr(result, "poses", result))[0]
+    return result.poses[0]
 
 
 if __name__ == "__main__":

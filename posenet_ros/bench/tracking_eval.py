@@ -30,7 +30,7 @@ METRICS = ("idf1", "num_switches", "mota", "num_false_positives", "num_misses")
 def detect(estimator: PoseEstimator, image: np.ndarray) -> list[Pose]:
     """Return the estimator's poses for one image (one place for the result type)."""
     result = estimator.estimate(image)
-    return list(getattr(result, "poses", result))
+    return list(result.poses)
 
 
 class _Ours:
