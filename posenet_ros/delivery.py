@@ -3,7 +3,9 @@
 DDS drops frames silently: with Fast DDS's defaults a best-effort sample over ~512 KB (a
 640x480 bgr8 Image is 921,600 bytes) is mostly lost between processes, and a reader whose
 history is full drops the oldest sample. The node only ever sees the frames that survive,
-so this module infers the rest from what it does see, per stream:
+so this module counts what the middleware reports lost (``transport_lost()``, from the
+subscription's message-lost event: Fast DDS and Cyclone DDS report the gaps in a best-effort
+writer's sequence numbers) and infers the rest from what it does see, per stream:
 
 * a publisher is matched but no frame arrived for ``silence_timeout`` seconds;
 * gaps in the header stamps: the camera's period is the median of its recent stamp
@@ -52,6 +54,7 @@ class DeliveryReport:
 
     received: int            # frames that reached the callback, since the start
     lost: int                # frames missing from the stamp sequence, since the start
+    transport_lost: int      # frames the middleware reported lost, since the start
     window_received: int
     window_lost: int
     rate_hz: float           # frames received per second over the last window
@@ -63,6 +66,7 @@ class DeliveryReport:
     def values(self) -> dict[str, str]:
         """Diagnostic key/values."""
         return {"frames_lost_in_transport": str(self.lost),
+                "frames_lost_reported_by_dds": str(self.transport_lost),
                 "input_rate_hz": f"{self.rate_hz:.2f}",
                 "expected_input_rate_hz": f"{self.expected_hz:.2f}",
                 "publishers": str(self.publishers),
@@ -141,6 +145,8 @@ class DeliveryMonitor:
         self._lock = threading.Lock()
         self._sources: dict[str, _Source] = {}
         self._events: deque = deque()     # (receive time, frames lost just before it)
+        self._reported: deque = deque()   # (time, frames the middleware reported lost)
+        self._transport_lost = 0
         self._rates: deque = deque()      # (check time, window rate)
         self._received = self._lost = 0
         self._size = 0
@@ -174,6 +180,12 @@ class DeliveryMonitor:
             self._lost += missing
             self._events.append((received, missing))
 
+    def transport_lost(self, count: int, now: float) -> None:
+        """Record ``count`` frames the middleware reported lost at ``now`` (message-lost event)."""
+        with self._lock:
+            self._transport_lost += count
+            self._reported.append((now, count))
+
     def check(self, now: float, publishers: int) -> DeliveryReport:
         """Judge the last window at ``now`` with ``publishers`` matched publishers."""
         s = self._settings
@@ -182,6 +194,9 @@ class DeliveryMonitor:
                 self._events.popleft()
             window_received = len(self._events)
             window_lost = max(0, sum(missing for _, missing in self._events))
+            while self._reported and self._reported[0][0] < now - s.window:
+                self._reported.popleft()
+            window_reported = sum(count for _, count in self._reported)
             rate = window_received / s.window
             self._rates.append((now, rate))
             while self._rates[0][0] < now - s.rate_memory:
@@ -194,21 +209,27 @@ class DeliveryMonitor:
                 self._publishers_since = None
             elif self._publishers_since is None:
                 self._publishers_since = now
-            kind, warning = self._judge(now, publishers, window_received, window_lost, rate,
-                                        peak, expected)
+            kind, warning = self._judge(now, publishers, window_received, window_lost,
+                                        window_reported, rate, peak, expected)
             # Each cause is logged once per ``repeat``, however the warnings flap; a trickle
             # found by its rate, then by its stamp gaps, is one cause.
             same = "gaps" if kind == "trickle" else kind
             announce = kind is not None and now - self._announced.get(same, -s.repeat) >= s.repeat
             if announce:
                 self._announced[same] = now
-            return DeliveryReport(self._received, self._lost, window_received, window_lost,
-                                  rate, expected, publishers, warning, announce)
+            return DeliveryReport(self._received, self._lost, self._transport_lost,
+                                  window_received, max(window_lost, window_reported), rate,
+                                  expected, publishers, warning, announce)
 
-    def _judge(self, now: float, publishers: int, received: int, lost: int, rate: float,
-               peak: float, expected: float) -> tuple[str | None, str | None]:
+    def _judge(self, now: float, publishers: int, received: int, lost: int, reported: int,
+               rate: float, peak: float, expected: float) -> tuple[str | None, str | None]:
         """(kind, text) of the warning that applies now; (None, None) when all is well."""
         s = self._settings
+        if reported and reported > s.max_loss * (received + reported):
+            # The middleware's own count: exact, and there before any frame gets through.
+            return "gaps", (f"{reported} of {received + reported} frames on {self.topic} lost "
+                            f"in transport in the last {s.window:.0f} s (reported by the "
+                            f"middleware): {self._fix(silent=not self._size)}")
         if publishers and self._publishers_since is not None:
             since = max(self._publishers_since, self._last_received or self._publishers_since)
             if now - since >= s.silence_timeout:

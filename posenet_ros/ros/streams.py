@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+import time
 from typing import Any
 
 from geometry_msgs.msg import PoseArray as GeometryPoseArray
@@ -29,6 +30,10 @@ from rclpy.qos import ReliabilityPolicy
 from rclpy.validate_topic_name import validate_topic_name
 from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
+try:
+    from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
+except ImportError:   # Humble
+    from rclpy.qos_event import SubscriptionEventCallbacks, UnsupportedEventTypeError
 
 
 @dataclass(frozen=True)
@@ -118,16 +123,22 @@ class Stream:
 
     def subscribe(self, node, compressed: bool, on_image: Callable[[Stream, Any], None]) -> None:
         """Start taking frames (activate)."""
-        if compressed:
-            self.subscription = node.create_subscription(
-                CompressedImage, self.topics.image + "/compressed",
-                lambda msg: on_image(self, msg), self._qos)
-        else:
-            self.subscription = node.create_subscription(
-                Image, self.topics.image, lambda msg: on_image(self, msg), self._qos)
-        self.delivery = DeliveryMonitor(
-            self.subscription.topic_name,
+        kind, topic = ((CompressedImage, self.topics.image + "/compressed") if compressed
+                       else (Image, self.topics.image))
+        delivery = DeliveryMonitor(
+            node.resolve_topic_name(topic),
             reliable=self._qos.reliability == ReliabilityPolicy.RELIABLE)
+        # The middleware's count of frames lost on the way (sequence gaps of a best-effort
+        # writer): exact, and there before any frame of a lossy camera gets through.
+        events = SubscriptionEventCallbacks(message_lost=lambda info: delivery.transport_lost(
+            info.total_count_change, time.monotonic()))
+        try:
+            self.subscription = node.create_subscription(
+                kind, topic, lambda msg: on_image(self, msg), self._qos, event_callbacks=events)
+        except UnsupportedEventTypeError:   # an RMW without the event: stamps still tell
+            self.subscription = node.create_subscription(
+                kind, topic, lambda msg: on_image(self, msg), self._qos)
+        self.delivery = delivery
 
     def unsubscribe(self, node) -> None:
         """Stop taking frames (deactivate); outputs and CameraInfo stay."""
