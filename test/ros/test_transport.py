@@ -120,6 +120,7 @@ def test_frames_lost_with_fast_dds_defaults_are_reported_with_the_fix(start_node
     took = first - probe.camera_started
     print(f"{received}/{sent} frames arrived; warned {took:.1f} s after the camera started\n"
           + "\n".join(f"{t:.1f} {m[:90]}" for t, m in statuses))
-    # Measured 0.4-3.1 s (0.4 s in 7 of 10 runs): Fast DDS reports the lost samples (message-lost event) as they go;
-    # from stamps alone it took 3.3-6.4 s, as the first frames got through 2-5 s late.
+    # Measured 0.4-3.1 s (0.4 s in 7 of 10 runs): Fast DDS reports the lost samples
+    # (message-lost event) as they go; from stamps alone it took 3.3-6.4 s, as the first
+    # frames got through 2-5 s late.
     assert took <= 5.0, took
