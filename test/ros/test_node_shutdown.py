@@ -170,7 +170,9 @@ def test_sigint_during_a_long_inference_exits_cleanly_and_in_time(start_node, fr
     from posenet_ros.ros.run import EXIT_TIMEOUT
     from posenet_ros.ros.worker import STOP_TIMEOUT
     ns = "/shutdown_long_inference"
-    node = start_node(ns, providers=["cpu"], input_resolution=1921, output_stride=8)
+    # Reliable: each frame is sent once (a resend would queue a second long inference).
+    node = start_node(ns, providers=["cpu"], input_resolution=1921, output_stride=8,
+                      qos_reliability="reliable")
     probe = Probe(ns)
     try:
         probe.wait_ready(node)
