@@ -30,7 +30,8 @@ def track(tracker: PoseTracker, poses: Sequence[Pose], stamp: float) -> list[Pos
 
     Keypoint scores stay the model's (the tracker never changes them).
     """
-    return [replace(t.pose, track_id=int(t.track_id), track_age=float(t.age))
+    return [replace(t.raw, positions=t.positions, track_id=int(t.track_id),
+                    track_age=float(t.age))
             for t in tracker.update(list(poses), stamp)]
 
 

@@ -263,7 +263,7 @@ class PoseTracker:
         self._born[-1] = stamp              # the untracked row: age 0, id 0, hits 0
         ids, hits = self._ids[slots].tolist(), self._hits[slots].tolist()
         ages = (stamp - self._born[slots]).tolist()
-        shown = poses
+        shown = [pose.positions for pose in poses]
         if self.config.smoothing:
             tracked = np.flatnonzero(slots < self.config.max_tracks)
             if len(tracked):
@@ -272,10 +272,8 @@ class PoseTracker:
                 smooth = self._smoother.apply(slots[tracked], planes[tracked], valid[tracked],
                                               sides.sum(axis=1) / 2, stamp, same)
                 smooth = smooth.transpose(0, 2, 1).copy()   # back to (n, 17, 2)
-                shown = list(poses)
                 for k, i in enumerate(tracked.tolist()):
-                    raw = poses[i]
-                    shown[i] = Pose(raw.score, smooth[k], raw.keypoint_scores)
-        return [TrackedPose(i, pose, raw, tuple(box), age, hit)
-                for i, pose, raw, box, age, hit in zip(ids, shown, poses, boxes.tolist(), ages,
-                                                       hits)]
+                    shown[i] = smooth[k]
+        return [TrackedPose(i, raw, positions, tuple(box), age, hit)
+                for i, raw, positions, box, age, hit in zip(ids, poses, shown, boxes.tolist(),
+                                                            ages, hits)]
