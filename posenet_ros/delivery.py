@@ -4,8 +4,8 @@ DDS drops frames silently: with Fast DDS's defaults a best-effort sample over ~5
 640x480 bgr8 Image is 921,600 bytes) is mostly lost between processes, and a reader whose
 history is full drops the oldest sample. The node only ever sees the frames that survive,
 so this module counts what the middleware reports lost (``transport_lost()``, from the
-subscription's message-lost event: Fast DDS and Cyclone DDS report the gaps in a best-effort
-writer's sequence numbers) and infers the rest from what it does see, per stream:
+subscription's message-lost event: Fast DDS reports the samples of a best-effort writer that
+never arrived whole) and infers the rest from what it does see, per stream:
 
 * a publisher is matched but no frame arrived for ``silence_timeout`` seconds;
 * gaps in the header stamps: the camera's period is the median of its recent stamp
