@@ -56,7 +56,7 @@ class DeliveryReport:
     lost: int                # frames missing from the stamp sequence, since the start
     transport_lost: int      # frames the middleware reported lost, since the start
     window_received: int
-    window_lost: int
+    window_lost: int         # the larger of the stamp gaps and the middleware's count
     rate_hz: float           # frames received per second over the last window
     expected_hz: float       # the publishers' rate from their stamps (0: not known yet)
     publishers: int
@@ -87,8 +87,9 @@ class _Source:
     def missing(self, interval: float, period: float) -> int:
         """Frames missing in a stamp ``interval``: -1 when a frame counted missing came late."""
         if interval > 1.5 * period:
-            self.owed += round(interval / period) - 1
-            return round(interval / period) - 1
+            gap = round(interval / period) - 1
+            self.owed += gap
+            return gap
         if interval < 0.5 * period and self.owed > 0:
             # A frame stamped late and sent back to back after a stall: one of the frames
             # the gap before it was counted missing arrived after all.

@@ -22,6 +22,7 @@ class Frame:
     stream: Hashable                  # the camera stream it came from
     msg: Any
     received: float                   # perf_counter() in the subscription callback
+    stamp: float = 0.0                # the message's header stamp in seconds
     rgb: np.ndarray | None = None
     decode_seconds: float = 0.0
 

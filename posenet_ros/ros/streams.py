@@ -132,12 +132,15 @@ class Stream:
         # writer): exact, and there before any frame of a lossy camera gets through.
         events = SubscriptionEventCallbacks(message_lost=lambda info: delivery.transport_lost(
             info.total_count_change, time.monotonic()))
+
+        def on_msg(msg) -> None:
+            on_image(self, msg)
+
         try:
-            self.subscription = node.create_subscription(
-                kind, topic, lambda msg: on_image(self, msg), self._qos, event_callbacks=events)
+            self.subscription = node.create_subscription(kind, topic, on_msg, self._qos,
+                                                         event_callbacks=events)
         except UnsupportedEventTypeError:   # an RMW without the event: stamps still tell
-            self.subscription = node.create_subscription(
-                kind, topic, lambda msg: on_image(self, msg), self._qos)
+            self.subscription = node.create_subscription(kind, topic, on_msg, self._qos)
         self.delivery = delivery
 
     def unsubscribe(self, node) -> None:

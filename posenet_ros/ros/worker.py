@@ -62,10 +62,10 @@ class FrameWorker:
 
     def on_image(self, stream: Stream, msg) -> None:
         """Subscription callback (executor thread): keep the stream's newest frame."""
-        replaced = self._inbox.put(Frame(stream, msg, time.perf_counter()))
+        stamp = stamp_seconds(msg.header)   # once: the engine, tracker and depth share it
+        replaced = self._inbox.put(Frame(stream, msg, time.perf_counter(), stamp))
         self._stats.frame_received(replaced, stream.name)
-        stream.delivery.frame(stamp_seconds(msg.header), time.monotonic(), len(msg.data),
-                              msg.header.frame_id)
+        stream.delivery.frame(stamp, time.monotonic(), len(msg.data), msg.header.frame_id)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop after the batch in hand, if any; pending frames are left unprocessed."""
@@ -108,7 +108,7 @@ class FrameWorker:
         t1 = time.perf_counter()
         try:
             results = self._estimator.estimate_batch(
-                [frame.rgb for frame in group], [stamp_seconds(f.msg.header) for f in group],
+                [frame.rgb for frame in group], [f.stamp for f in group],
                 [frame.stream.name for frame in group])
         except ValueError as exc:   # ImageError and friends: these frames only
             self._stats.estimation_failed(len(group))
@@ -123,10 +123,10 @@ class FrameWorker:
             t_start = time.perf_counter()
             poses, tracker = list(result.poses), stream.tracker
             if tracker is not None:
-                poses = self._track(stream, tracker, poses, stamp_seconds(frame.msg.header))
+                poses = self._track(stream, tracker, poses, frame.stamp)
             paired = False
             if stream.depth is not None:
-                poses, paired = self._place_in_3d(stream, poses, frame.msg, result.image_size)
+                poses, paired = self._place_in_3d(stream, poses, frame.stamp, result.image_size)
             out = build_pose_array(
                 POSE_CLASSES, result, header, box_min_score=self._values["min_keypoint_score"],
                 poses=poses, tracking=tracker is not None,
@@ -151,11 +151,11 @@ class FrameWorker:
             self._error(stream.name, str(exc), f"tracking skipped on {stream.name}: {exc}")
             return poses
 
-    def _place_in_3d(self, stream: Stream, poses: list, msg,
+    def _place_in_3d(self, stream: Stream, poses: list, stamp: float,
                      image_size: tuple[int, int]) -> tuple[list, bool]:
-        """Poses with 3D from the depth frame paired with ``msg``; 2D (and counted) without."""
+        """Poses with 3D from the depth frame paired by ``stamp``; 2D (and counted) without."""
         try:
-            depth = stream.depth.match(stamp_seconds(msg.header))
+            depth = stream.depth.match(stamp)
         except DepthError as exc:
             self._stats.count(stream.name, "depth_errors")
             self._error(stream.name, str(exc), f"depth frame on {stream.name} refused: {exc}")
