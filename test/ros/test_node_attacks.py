@@ -135,3 +135,34 @@ def test_bad_camera_info_is_reported_once_and_poses_go_on(start_node, k, d, reas
     finally:
         probe.close()
     assert node.stop() == 0, node.log()
+
+
+def test_stamps_out_of_order_and_extreme_are_served(start_node):
+    """Stamps backwards, zero, the largest a header holds, two cameras interleaved.
+
+    Every frame still gets its PoseArray, and the loss detector neither crashes nor cries loss.
+    """
+    from builtin_interfaces.msg import Time
+    from dds_probe import vtest_frames
+    from std_msgs.msg import Header
+    ns = "/attacks_stamps"
+    node = start_node(ns, providers=["cpu"], qos_reliability="reliable")
+    probe = Probe(ns)
+    frame = vtest_frames([40])[0][::2, ::2]
+    stamps = [(2_000_000, 0), (2_000_000, 500_000_000), (1_999_999, 0), (0, 0), (0, 1),
+              (2**31 - 1, 999_999_999), (2_000_001, 0), (2_000_000, 900_000_000)]
+    try:
+        probe.wait_ready(node)
+        for i, (sec, nanosec) in enumerate(stamps):
+            header = Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=f"cam{i % 2}")
+            reply = probe.request(bgr8_message(frame, header))
+            assert (reply.header.stamp.sec, reply.header.stamp.nanosec) == (sec, nanosec)
+        end = time.monotonic() + 2.5                 # two diagnostics checks after them
+        while time.monotonic() < end:
+            probe.spin()
+        assert node.alive(), node.log()
+    finally:
+        probe.close()
+    log = node.log()
+    assert "Traceback" not in log, log
+    assert "lost" not in log, log
