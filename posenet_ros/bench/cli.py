@@ -142,13 +142,13 @@ def _print_row(r, peak: float, crowd: bool) -> None:
 
 
 def _movenet_rows(frames, providers: tuple[str, ...], args: argparse.Namespace) -> list[dict]:
-    from posenet_ros.bench.movenet_speed import format_row, HEADER, measure_movenet
+    from posenet_ros.bench.movenet_speed import BLOCK, format_row, HEADER, measure_movenet
     from posenet_ros.config import MOVENET_MODELS
 
     reference = None if args.no_reference else _movenet_reference(args.reference_backend)
     rows = []
     print(f"\nMoveNet vs pose-detection 2.1.3 ({args.reference_backend}), same frames, "
-          "alternating blocks\n" + HEADER)
+          f"alternating blocks of {BLOCK} frames\n" + HEADER)
     try:
         for name in MOVENET_MODELS:
             cfg = EstimatorConfig(model=name, providers=providers, threads=args.threads)
