@@ -11,7 +11,7 @@ from posenet_ros.bag import cli as bag_cli
 from posenet_ros.bench import cli as bench_cli
 from posenet_ros.cli_options import add_engine_arguments, config_from_args
 from posenet_ros.cli_tracking import add_tracking_arguments, tracker_config_from_args
-from posenet_ros.config import VALID_STRIDES
+from posenet_ros.config import MOVENET_MODELS, VALID_STRIDES
 from posenet_ros.marker_geometry import MarkerSettings
 
 log = logging.getLogger("posenet_ros")
@@ -43,10 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     conv.add_argument("--out", type=Path, help="output folder (default: $POSENET_ROS_HOME/models)")
     conv.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES,
                       default=list(VALID_STRIDES))
+    conv.add_argument("--movenet", nargs="*", choices=MOVENET_MODELS, metavar="NAME",
+                      default=list(MOVENET_MODELS),
+                      help="MoveNet models to build (default all; none: --movenet alone)")
     conv.add_argument("--force", action="store_true",
                       help="rebuild even if the models are up to date")
     conv.add_argument("--int8", action="store_true",
-                      help="also build int8 models, calibrated and checked on the sample video")
+                      help="also build int8 models (PoseNet and MoveNet), calibrated and "
+                           "checked on the sample video; installed only where the guard passes")
     conv.set_defaults(func=_convert)
 
     # Subcommands living in their own modules; their heavy imports wait until they run.
@@ -121,7 +125,6 @@ def _estimate(args: argparse.Namespace) -> int:
 
 def _convert(args: argparse.Namespace) -> int:
     from posenet_ros import paths
-    from posenet_ros.config import MOVENET_MODELS
     from posenet_ros.model.convert import build_movenet, convert, is_current
     from posenet_ros.model.fetch import FetchError, fetch_weights
     from posenet_ros.model.graph_error import GraphError
@@ -140,20 +143,22 @@ def _convert(args: argparse.Namespace) -> int:
         convert(weights, stride, target)
     # MoveNet graphs sit beside the fetched PoseNet model.json; each is rebuilt only when stale.
     movenet_dir = Path(weights).parent
-    if all((movenet_dir / f"{name}.json").is_file() for name in MOVENET_MODELS):
+    if all((movenet_dir / f"{name}.json").is_file() for name in args.movenet):
         try:
-            build_movenet(movenet_dir, out_dir, force=args.force)
+            build_movenet(movenet_dir, out_dir, force=args.force, names=args.movenet)
         except GraphError as exc:
             print(f"posenet-ros: {exc}", file=sys.stderr)
             return 2
     else:
         log.info("no MoveNet graphs in %s: MoveNet models not built", movenet_dir)
     if args.int8:
-        return _quantize(args.strides, out_dir)
+        return _quantize(args.strides, args.movenet, out_dir)
     return 0
 
 
-def _quantize(strides: list[int], out_dir: Path) -> int:
+def _quantize(strides: list[int], movenet: list[str], out_dir: Path) -> int:
+    import time
+
     from posenet_ros import paths
     from posenet_ros.bench.int8_build import build_int8, CALIBRATION_FRAMES, QuantizationRefused
     from posenet_ros.imageio import spread_frames
@@ -163,23 +168,31 @@ def _quantize(strides: list[int], out_dir: Path) -> int:
         print(f"posenet-ros: int8 calibration needs the sample video at {video} (make setup)",
               file=sys.stderr)
         return 2
+    models = [(f"stride {s}", paths.default_model(s), paths.default_model(s, quantized=True))
+              for s in strides]
+    models += [(name, paths.movenet_model(name), paths.movenet_model(name, quantized=True))
+               for name in movenet]
     frames = None
     built = 0
-    for stride in strides:
-        fp32 = out_dir / paths.default_model(stride).name
-        int8 = out_dir / paths.default_model(stride, quantized=True).name
+    for label, fp32, int8 in models:
+        fp32, int8 = out_dir / fp32.name, out_dir / int8.name
+        if not fp32.is_file():
+            log.info("no %s: no int8 for %s", fp32, label)
+            continue
         if int8.is_file() and int8.stat().st_mtime >= fp32.stat().st_mtime:
             log.info("%s is up to date", int8)
             built += 1
             continue
-        if frames is None:      # half calibrate, half are held out for the accuracy guard
+        if frames is None:      # one list for all: half calibrate, half are held out
             frames = spread_frames(video, CALIBRATION_FRAMES)
+        start = time.monotonic()
         try:
-            print(f"stride {stride}: {build_int8(fp32, int8, frames)}")
+            guard = build_int8(fp32, int8, frames)
+            print(f"{label}: {guard} ({time.monotonic() - start:.0f} s)")
             built += 1
         except QuantizationRefused as exc:
-            # A guard refusal is a finding, not a failure: that stride keeps fp32 only.
-            print(f"posenet-ros: stride {stride}: {exc}; fp32 only for this stride",
+            # A guard refusal is a finding, not a failure: that model keeps fp32 only.
+            print(f"posenet-ros: {label}: {exc}; fp32 only ({time.monotonic() - start:.0f} s)",
                   file=sys.stderr)
     return 0 if built else 1
 

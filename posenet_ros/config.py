@@ -35,7 +35,7 @@ class EstimatorConfig:
 
     # A family name (MODEL_NAMES), an ONNX file or a TF.js model.json; None: PoseNet.
     model: str | None = None
-    precision: str = "fp32"           # of the converted default: fp32, or int8 (`convert --int8`)
+    precision: str = "fp32"           # of a named model: fp32, or int8 (`convert --int8`)
     output_stride: int = 16
     input_resolution: int | tuple[int, int] = 257
     image_scale_factor: float | None = None
@@ -61,7 +61,7 @@ class EstimatorConfig:
 
     def __post_init__(self) -> None:
         if self.model is not None:
-            _check_model(self.model, self.precision)
+            _check_model(self.model)
         if not isinstance(self.smoothing, bool):
             raise ConfigError(f"smoothing must be true or false, got {self.smoothing!r}")
         if self.output_stride not in VALID_STRIDES:
@@ -124,14 +124,11 @@ def is_model_name(model: str | None) -> bool:
     return model is None or model in MODEL_NAMES
 
 
-def _check_model(model: str, precision: str) -> None:
+def _check_model(model: str) -> None:
     if not isinstance(model, str) or not model:
         raise ConfigError(f"model {model!r} is invalid: use one of {MODEL_NAMES} or a file path")
     if model in MODEL_NAMES:
-        if model != POSENET and precision != "fp32":
-            raise ConfigError(f"precision {precision!r}: {model} has fp32 only (int8 is "
-                              "PoseNet's)")
-        return
+        return      # int8 of a named model: loaded if the guard let it in (paths.require_int8)
     if not model.lower().endswith(MODEL_SUFFIXES):
         raise ConfigError(f"model {model!r} is neither one of {MODEL_NAMES} nor an ONNX or "
                           "TF.js model.json file (.onnx, .json)")

@@ -1,15 +1,25 @@
-"""The int8 model: built by setup with its accuracy guard recorded, and usable by precision.
+"""The int8 models: built by setup with their accuracy guard recorded, usable by precision.
 
-A refused stride leaves a record keyed by its inputs, so setup does not recalibrate it.
+A refused model leaves a record keyed by its inputs, so setup does not recalibrate it. PoseNet
+and MoveNet go through the same recipe; MoveNet's tests use Lightning (the smallest) on the
+eight fixture frames, so calibration and guard take seconds.
 """
+import collections
 import shutil
 
+import numpy as np
 import onnx
 from posenet_ros import cli, paths
 from posenet_ros.bench import int8_build, int8_guard
 from posenet_ros.bench.int8_guard import accuracy_guard, MIN_POSE_COUNT_AGREEMENT, MIN_WITHIN_3PX
+from posenet_ros.estimator import PoseEstimator
 from posenet_ros.model import quantize
+from posenet_ros.movenet import image_ops
+from posenet_ros.movenet.crop_region import init_crop_region
+from posenet_ros.paths import MissingAssetError
 import pytest
+
+LIGHTNING = "movenet-lightning"
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +91,114 @@ def test_a_refusal_is_recorded_and_not_recalibrated_until_inputs_change(
     assert len(refusing_guard) == 2
 
 
-def test_convert_int8_skips_a_stride_refused_with_the_same_inputs(
-        models, tmp_path, refusing_guard, monkeypatch, capsys):
+def test_convert_int8_skips_models_refused_with_the_same_inputs(
+        models, lightning, tmp_path, refusing_guard, monkeypatch, capsys):
     monkeypatch.setattr(int8_build, "CALIBRATION_FRAMES", 8)    # a short calibration
-    argv = ["convert", "--int8", "--strides", "32", "--out", str(tmp_path)]
-    assert cli.main(argv) == 1                  # the only stride asked for was refused
-    assert len(refusing_guard) == 1 and "refused: int8 vs fp32" in capsys.readouterr().err
+    for fp32 in (models[32], lightning):        # up to date there: convert only quantises
+        shutil.copy(fp32, tmp_path)
+    argv = ["convert", "--int8", "--strides", "32", "--movenet", LIGHTNING, "--out",
+            str(tmp_path)]
+    assert cli.main(argv) == 1                  # every model asked for was refused
+    err = capsys.readouterr().err
+    assert len(refusing_guard) == 2 and err.count("refused: int8 vs fp32") == 2
+    assert f"{LIGHTNING}: int8 model refused" in err
     assert cli.main(argv) == 1
-    assert len(refusing_guard) == 1 and "same inputs before" in capsys.readouterr().err
+    assert len(refusing_guard) == 2 and capsys.readouterr().err.count("same inputs before") == 2
     monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", MIN_WITHIN_3PX)   # guard settings changed
     cli.main(argv)
-    assert len(refusing_guard) == 2
+    assert len(refusing_guard) == 4
+
+
+@pytest.fixture(scope="module")
+def lightning():
+    path = paths.movenet_model(LIGHTNING)
+    if not path.is_file():
+        pytest.skip(f"{path} missing: run `posenet-ros convert`")
+    return path
+
+
+def test_movenet_is_calibrated_on_the_inputs_it_really_sees(lightning, video_frames):
+    feeds = int8_build.calibration_feeds(lightning, video_frames)
+    assert len(feeds) == len(video_frames)
+    assert all(f.dtype == np.int32 and f.shape == (1, 192, 192, 3) for f in feeds)
+    h, w = video_frames[0].shape[:2]
+    centred = init_crop_region(True, w, h).box()                    # a first frame's crop
+    np.testing.assert_array_equal(
+        feeds[0], image_ops.crop_and_resize(video_frames[0], centred, (192, 192)))
+    moved = [not np.array_equal(f, image_ops.crop_and_resize(frame, centred, (192, 192)))
+             for f, frame in zip(feeds[1:], video_frames[1:])]
+    assert any(moved)                           # later crops follow the fp32 model's keypoints
+    multipose = paths.movenet_model("movenet-multipose")
+    if multipose.is_file():
+        np.testing.assert_array_equal(int8_build.calibration_feeds(multipose, video_frames[:1])[0],
+                                      image_ops.multipose_input(video_frames[0])[0])
+
+
+def test_movenet_int8_quantises_convolutions_only_and_is_judged_on_real_frames(
+        lightning, video_frames, tmp_path):
+    calibration, held_out = video_frames[0::2], video_frames[1::2]
+    int8 = tmp_path / "lightning-int8.onnx"
+    quantize.quantize(lightning, int8, int8_build.calibration_feeds(lightning, calibration),
+                      quantize.MOVENET_SETTINGS)
+    graph = onnx.load(str(int8)).graph
+    made_by = {out: node for node in graph.node for out in node.output}
+    fed = collections.Counter()
+    for node in graph.node:
+        for name in node.input:
+            if name in made_by and made_by[name].op_type == "DequantizeLinear":
+                fed[node.op_type] += 1
+    assert fed["Conv"] > 0 and not {"ArgMax", "GatherND", "Sigmoid"} & set(fed)
+    heads = quantize.head_convs(onnx.load(str(lightning)).graph)
+    assert len(heads) == 4
+    for node in graph.node:                     # heads: fp32 weights and inputs
+        if node.name in heads:
+            assert not any(made_by.get(i) is not None
+                           and made_by[i].op_type == "DequantizeLinear" for i in node.input)
+    same = accuracy_guard(lightning, lightning, held_out)
+    assert same.within_3px == 1.0 and same.pose_count_agreement == 1.0 and same.keypoints > 0
+    guard = accuracy_guard(lightning, int8, held_out)
+    print(f"\n{guard}")
+    assert guard.frames == len(held_out) and 0.0 <= guard.within_3px <= 1.0
+    assert guard != same                        # measured: int8 does change the poses
+
+
+def _movenet_home(tmp_path, monkeypatch, lightning):
+    """Point POSENET_ROS_HOME at a folder with only Lightning's fp32 model; return both paths."""
+    monkeypatch.setenv("POSENET_ROS_HOME", str(tmp_path))
+    paths.models_dir().mkdir(parents=True)
+    shutil.copy(lightning, paths.models_dir())
+    return paths.movenet_model(LIGHTNING), paths.movenet_model(LIGHTNING, quantized=True)
+
+
+def test_a_refused_movenet_model_is_recorded_and_named_by_precision_int8(
+        lightning, video_frames, tmp_path, refusing_guard, monkeypatch):
+    fp32, int8 = _movenet_home(tmp_path, monkeypatch, lightning)
+    with pytest.raises(MissingAssetError, match="never built.*posenet-ros convert --int8"):
+        PoseEstimator(model=LIGHTNING, precision="int8", providers=("cpu",))
+    with pytest.raises(int8_build.QuantizationRefused, match="refused: int8 vs fp32") as refused:
+        int8_build.build_int8(fp32, int8, video_frames)
+    assert refusing_guard == [fp32] and not int8.exists()
+    record = paths.refusal_record(int8)
+    verdict = paths.refusal_verdict(int8)
+    assert record.name == "movenet-lightning-int8.refused.json" and verdict in str(refused.value)
+    with pytest.raises(int8_build.QuantizationRefused, match="with the same inputs before"):
+        int8_build.build_int8(fp32, int8, video_frames)
+    assert len(refusing_guard) == 1                         # not calibrated again
+    with pytest.raises(MissingAssetError, match="refused by the int8 accuracy guard") as error:
+        PoseEstimator(model=LIGHTNING, precision="int8", providers=("cpu",))
+    assert str(record) in str(error.value) and verdict in str(error.value)
+    assert int8_build.verdict(int8) == f"refused: {verdict} ({record.name})"
+    assert PoseEstimator(model=LIGHTNING, providers=("cpu",)).model_name == LIGHTNING
+
+
+def test_an_installed_movenet_model_is_loaded_by_precision_int8(
+        lightning, video_frames, tmp_path, monkeypatch):
+    fp32, int8 = _movenet_home(tmp_path, monkeypatch, lightning)
+    monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", 0.0)     # let it in, whatever it does
+    monkeypatch.setattr(int8_guard, "MIN_POSE_COUNT_AGREEMENT", 0.0)
+    guard = int8_build.build_int8(fp32, int8, video_frames)
+    assert int8.is_file() and not paths.refusal_record(int8).exists()
+    assert int8_build.verdict(int8) == f"installed: {guard}"
+    est = PoseEstimator(model=LIGHTNING, precision="int8", providers=("cpu",))
+    assert est.model_name == "movenet-lightning-int8"
+    assert est.estimate(video_frames[0], stamp=0.0).poses[0].score > 0.25

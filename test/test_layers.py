@@ -57,4 +57,4 @@ def test_nothing_outside_the_tools_imports_them():
 def test_the_layer_rules_see_real_imports():
     # The checks above would pass vacuously if _imports found nothing.
     assert "posenet_ros.ros.tools.node_process" in _imports(ROOT / "ros" / "tools" / "demo.py")
-    assert "posenet_ros.model.io_names" in _imports(ROOT / "model" / "quantize.py")
+    assert "posenet_ros.model.io_names" in _imports(ROOT / "model" / "convert.py")

@@ -34,7 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES,
                    default=list(VALID_STRIDES))
     p.add_argument("--modes", nargs="+", choices=DECODERS, default=list(DECODERS))
-    p.add_argument("--int8", action="store_true", help="also time the int8 model (stride 16)")
+    p.add_argument("--int8", action="store_true",
+                   help="also time the int8 model (stride 16); print each int8 guard verdict")
     p.add_argument("--providers", default="cpu", help="execution providers (default cpu)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--no-reference", action="store_true", help="skip TF.js (no ratios)")
@@ -73,13 +74,12 @@ def run(args: argparse.Namespace) -> int:
              EstimatorConfig(input_resolution=513, output_stride=8, max_detections=15,
                              score_threshold=0.05, providers=providers, threads=args.threads)]
     crowd = [] if "posenet" in args.skip else crowd
-    if args.int8:
-        int8 = paths.default_model(16, quantized=True)
-        if int8.is_file():
-            configs += [c.replace(precision="int8") for c in configs if c.output_stride == 16]
-        else:
-            print(f"no int8 rows: {int8} missing (`posenet-ros convert --int8`)", file=sys.stderr)
-            args.int8 = False
+    int8_rows = args.int8 and paths.default_model(16, quantized=True).is_file()
+    if int8_rows:
+        configs += [c.replace(precision="int8") for c in configs if c.output_stride == 16]
+    elif args.int8:
+        print(f"no int8 rows: {paths.default_model(16, quantized=True)} missing "
+              "(`posenet-ros convert --int8`)", file=sys.stderr)
     peak, peak_note = cpu_peak_gflops()
     results = []
     try:
@@ -104,12 +104,14 @@ def run(args: argparse.Namespace) -> int:
         report["movenet"] = _movenet_rows(frames, providers, args)
     if "accuracy" not in args.skip:
         report["accuracy"] = _accuracy(frames, providers, args.threads)
-    if args.int8:
+    if int8_rows:
         import onnx
         meta = {p.key: p.value
                 for p in onnx.load(str(paths.default_model(16, quantized=True))).metadata_props}
         report["int8_guard"] = meta.get("int8_guard", "not recorded")
         print(f"\n{report['int8_guard']}")
+    if args.int8:
+        report["int8_movenet"] = _movenet_int8_verdicts()
     if args.soak:
         from posenet_ros.bench.memory import soak
         report["soak"] = soak(EstimatorConfig(providers=providers, threads=args.threads),
@@ -142,6 +144,7 @@ def _print_row(r, peak: float, crowd: bool) -> None:
 
 
 def _movenet_rows(frames, providers: tuple[str, ...], args: argparse.Namespace) -> list[dict]:
+    from posenet_ros.bench.movenet_accuracy import installed_int8
     from posenet_ros.bench.movenet_speed import BLOCK, format_row, HEADER, measure_movenet
     from posenet_ros.config import MOVENET_MODELS
 
@@ -150,8 +153,11 @@ def _movenet_rows(frames, providers: tuple[str, ...], args: argparse.Namespace) 
     print(f"\nMoveNet vs pose-detection 2.1.3 ({args.reference_backend}), same frames, "
           f"alternating blocks of {BLOCK} frames\n" + HEADER)
     try:
-        for name in MOVENET_MODELS:
-            cfg = EstimatorConfig(model=name, providers=providers, threads=args.threads)
+        configs = [EstimatorConfig(model=name, providers=providers, threads=args.threads)
+                   for name in MOVENET_MODELS]
+        # int8 where the guard let it in, against the same (fp32) reference model
+        configs += [c.replace(precision="int8") for c in configs if installed_int8(c)]
+        for cfg in configs:
             result = measure_movenet(cfg, frames, reference)
             print(format_row(result), flush=True)
             rows.append(result.to_json())
@@ -159,6 +165,19 @@ def _movenet_rows(frames, providers: tuple[str, ...], args: argparse.Namespace) 
         if reference is not None:
             reference.close()
     return rows
+
+
+def _movenet_int8_verdicts() -> dict[str, str]:
+    """Print and return the int8 guard's verdict on each MoveNet model (metadata or record)."""
+    from posenet_ros.bench.int8_build import verdict
+    from posenet_ros.config import MOVENET_MODELS
+
+    verdicts = {name: verdict(paths.movenet_model(name, quantized=True))
+                for name in MOVENET_MODELS}
+    print("\nMoveNet int8 (accuracy guard):")
+    for name, text in verdicts.items():
+        print(f"  {name}: {text}")
+    return verdicts
 
 
 def _movenet_reference(backend: str):

@@ -1,10 +1,13 @@
 """Build an int8 model, install it only if it passes the guard, and remember a refusal.
 
-The frames are split: even ones calibrate, odd ones are held out for the guard. A refused
-model is not installed; instead a small record (``<int8 name>.refused.json``) is left beside
-where it would have gone, keyed by everything that decides the outcome: the fp32 model's
-bytes, the frames' pixels, the quantisation settings, the guard's thresholds and the
-onnxruntime version. ``posenet-ros convert --int8`` then skips that stride (stride 32 is
+One recipe for both families (:mod:`posenet_ros.model.quantize`), fed what each network
+really sees: PoseNet each frame padded and resized to 257, MoveNet single pose the crops the
+fp32 model itself chooses along the frames (one stream in order), MultiPose its resized and
+padded frame. The frames are split: even ones calibrate, odd ones are held out for the guard.
+A refused model is not installed; instead a small record (``<int8 name>.refused.json``) is
+left beside where it would have gone, keyed by everything that decides the outcome: the fp32
+model's bytes, the frames' pixels, the quantisation settings, the guard's thresholds and the
+onnxruntime version. ``posenet-ros convert --int8`` then skips that model (stride 32 is
 refused on the sample video) until one of those changes, instead of recalibrating on every
 setup only to be refused again.
 """
@@ -17,24 +20,26 @@ from pathlib import Path
 
 import numpy as np
 
+from posenet_ros import paths
 from posenet_ros.bench import int8_guard
 from posenet_ros.bench.int8_guard import accuracy_guard, Guard
+from posenet_ros.config import EstimatorConfig
+from posenet_ros.families import family_of, MOVENET
 from posenet_ros.model import quantize
 
 log = logging.getLogger(__name__)
 
-RECORD_SUFFIX = ".refused.json"
 CALIBRATION_FRAMES = 80        # from the sample video: 40 calibrate, 40 are held out
+refusal_record = paths.refusal_record
 
 
 class QuantizationRefused(RuntimeError):
     """The int8 model disagrees too much with fp32 on held-out frames; it was not installed."""
 
 
-def refusal_record(int8_path: str | Path) -> Path:
-    """Where a refusal of ``int8_path`` is recorded."""
-    int8_path = Path(int8_path)
-    return int8_path.with_name(int8_path.stem + RECORD_SUFFIX)
+def _settings(fp32_path: str | Path) -> dict:
+    """Return the quantisation settings of the model's family (by its input, as at run time)."""
+    return quantize.MOVENET_SETTINGS if family_of(fp32_path) == MOVENET else quantize.SETTINGS
 
 
 def inputs_key(fp32_path: str | Path, frames: list[np.ndarray]) -> str:
@@ -46,9 +51,11 @@ def inputs_key(fp32_path: str | Path, frames: list[np.ndarray]) -> str:
     for frame in frames:
         digest.update(repr((frame.shape, frame.dtype.str)).encode())
         digest.update(np.ascontiguousarray(frame).data)
-    settings = {"quantize": quantize.SETTINGS, "onnxruntime": onnxruntime.__version__,
-                "guard": {name: getattr(int8_guard, name) for name in (
-                    "MIN_WITHIN_3PX", "MIN_POSE_COUNT_AGREEMENT", "CONFIDENT_SCORE", "CLOSE_PX")}}
+    guard = {name: getattr(int8_guard, name) for name in (
+        "MIN_WITHIN_3PX", "MIN_POSE_COUNT_AGREEMENT", "CONFIDENT_SCORE", "CLOSE_PX")
+        + (("STREAM_PERIOD_S",) if family_of(fp32_path) == MOVENET else ())}
+    settings = {"quantize": _settings(fp32_path), "onnxruntime": onnxruntime.__version__,
+                "guard": guard}
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -82,16 +89,57 @@ def build_int8(fp32_path: str | Path, int8_path: str | Path, frames: list[np.nda
                                   f"delete {refusal_record(int8_path)} to try again)")
     calibration, held_out = frames[0::2], frames[1::2]
     tmp = int8_path.with_name(int8_path.stem + ".tmp.onnx")
-    quantize.quantize(fp32_path, tmp, calibration)
-    guard = accuracy_guard(fp32_path, tmp, held_out)
-    log.info("%s", guard)
-    if not guard.passed:
-        tmp.unlink()
-        refusal_record(int8_path).write_text(json.dumps(
-            {"key": key, "fp32": Path(fp32_path).name, "guard": str(guard)}, indent=1) + "\n")
-        raise QuantizationRefused(f"int8 model refused: {guard}")
-    quantize.add_metadata(tmp, {"int8_guard": str(guard)})
-    tmp.replace(int8_path)
+    try:        # the temporary file never outlives this call, whatever interrupts it
+        quantize.quantize(fp32_path, tmp, calibration_feeds(fp32_path, calibration),
+                          _settings(fp32_path))
+        guard = accuracy_guard(fp32_path, tmp, held_out)
+        log.info("%s", guard)
+        if not guard.passed:
+            refusal_record(int8_path).write_text(json.dumps(
+                {"key": key, "fp32": Path(fp32_path).name, "guard": str(guard)}, indent=1) + "\n")
+            raise QuantizationRefused(f"int8 model refused: {guard}")
+        quantize.add_metadata(tmp, {"int8_guard": str(guard)})
+        tmp.replace(int8_path)
+    finally:
+        tmp.unlink(missing_ok=True)
     refusal_record(int8_path).unlink(missing_ok=True)
     log.info("wrote %s (int8, calibrated on %d frames)", int8_path, len(calibration))
     return guard
+
+
+def calibration_feeds(fp32_path: str | Path, frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Return the network inputs the fp32 model itself is fed for ``frames`` (RGB, in order).
+
+    MoveNet runs through its family, the frames one stream with stamps ``STREAM_PERIOD_S``
+    apart: each single-pose crop follows the keypoints of the frame before, as at run time.
+    """
+    if family_of(fp32_path) != MOVENET:
+        return quantize.posenet_feeds(frames)
+    from posenet_ros.families.movenet import MoveNet
+
+    config = EstimatorConfig(model=str(fp32_path), providers=("cpu",))
+    model = MoveNet(config)
+    state = model.new_state()
+    feeds = []
+    for i, frame in enumerate(frames):
+        prepared = model.prepare([frame], config, [state])
+        feeds.append(prepared.feeds[0])
+        if state is not None:       # single pose: this frame's keypoints place the next crop
+            model.decode(model.run(prepared), prepared, config, [state],
+                         [i * int8_guard.STREAM_PERIOD_S])
+    return feeds
+
+
+def verdict(int8_path: str | Path) -> str:
+    """Return the guard's verdict on an int8 model: installed (metadata), refused, or not built."""
+    import onnx
+
+    int8_path = Path(int8_path)
+    if int8_path.is_file():
+        meta = {p.key: p.value
+                for p in onnx.load(str(int8_path), load_external_data=False).metadata_props}
+        return f"installed: {meta.get('int8_guard', 'no verdict recorded')}"
+    refused = paths.refusal_verdict(int8_path)
+    if refused is not None:
+        return f"refused: {refused} ({refusal_record(int8_path).name})"
+    return "not built (`posenet-ros convert --int8`)"

@@ -1,7 +1,9 @@
 """The int8 accuracy guard: how far int8 poses stray from fp32 poses on the same frames.
 
 It runs both models through the estimator, so it lives here, above the engine, and not in
-model/ (which only builds files and sits below the engine).
+model/ (which only builds files and sits below the engine). PoseNet decodes each frame on its
+own; MoveNet gets the frames as one stream in order (stamps ``STREAM_PERIOD_S`` apart), so each
+model follows the person with the crops it chooses itself, as it would on a camera.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posenet_ros.bench.movenet_speed import FRAME_S
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.pose import Pose
 
@@ -18,6 +21,7 @@ MIN_WITHIN_3PX = 0.5
 MIN_POSE_COUNT_AGREEMENT = 0.5
 CONFIDENT_SCORE = 0.5       # fp32 keypoints at least this sure are the ones compared
 CLOSE_PX = 3.0
+STREAM_PERIOD_S = FRAME_S   # MoveNet: the sample video as one stream, as the bench runs it
 
 
 @dataclass(frozen=True)
@@ -44,20 +48,30 @@ class Guard:
 
 def accuracy_guard(fp32_model: str | Path, int8_model: str | Path, frames: list[np.ndarray],
                    resolution: int = 257) -> Guard:
-    """Compare both models' multi-pose output, pairing each fp32 pose with the nearest int8 one."""
+    """Compare both models' poses frame by frame, pairing each fp32 pose with the nearest int8 one.
+
+    PoseNet: multi-pose decoding at ``resolution``. MoveNet: the model's own input, ``frames``
+    one stream in order.
+    """
     import onnx
 
     from posenet_ros.estimator import PoseEstimator
+    from posenet_ros.families import family_of, MOVENET
 
-    meta = {p.key: p.value for p in onnx.load(str(fp32_model)).metadata_props}
-    base = EstimatorConfig(providers=("cpu",), input_resolution=resolution,
-                           output_stride=int(meta.get("output_stride", 16)))
+    stamps: list[float | None] = [None] * len(frames)
+    if family_of(fp32_model) == MOVENET:
+        base = EstimatorConfig(providers=("cpu",))
+        stamps = [i * STREAM_PERIOD_S for i in range(len(frames))]
+    else:
+        meta = {p.key: p.value for p in onnx.load(str(fp32_model)).metadata_props}
+        base = EstimatorConfig(providers=("cpu",), input_resolution=resolution,
+                               output_stride=int(meta.get("output_stride", 16)))
     ref = PoseEstimator(base.replace(model=str(fp32_model)))
     q = PoseEstimator(base.replace(model=str(int8_model)))
     confident = close = same_count = 0
     score_diff = 0.0
-    for frame in frames:
-        a, b = _poses(ref, frame), _poses(q, frame)
+    for frame, stamp in zip(frames, stamps):
+        a, b = _poses(ref, frame, stamp), _poses(q, frame, stamp)
         same_count += len(a) == len(b)
         for pa, pb in _pairs(a, b):
             mask = pa.keypoint_scores >= CONFIDENT_SCORE
@@ -69,8 +83,8 @@ def accuracy_guard(fp32_model: str | Path, int8_model: str | Path, frames: list[
                  same_count / max(len(frames), 1), score_diff)
 
 
-def _poses(estimator, frame: np.ndarray) -> list[Pose]:
-    return list(estimator.estimate(frame).poses)
+def _poses(estimator, frame: np.ndarray, stamp: float | None) -> list[Pose]:
+    return list(estimator.estimate(frame, stamp).poses)
 
 
 def _pairs(a: list[Pose], b: list[Pose]) -> list[tuple[Pose, Pose]]:

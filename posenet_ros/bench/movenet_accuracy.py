@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from posenet_ros.config import EstimatorConfig
+from posenet_ros import paths
+from posenet_ros.config import EstimatorConfig, MOVENET_MODELS
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.pose import Pose
 
@@ -41,12 +42,26 @@ class AccuracyRow:
 
 
 def candidates(providers: tuple[str, ...], threads: int) -> dict[str, EstimatorConfig]:
-    """Each model at its default size (PoseNet at 257, TF.js's default, and at 513)."""
+    """Each model at its default size (PoseNet at 257, TF.js's default, and at 513).
+
+    int8 models follow where ``posenet-ros convert --int8`` installed them (the guard passed).
+    """
     base = EstimatorConfig(providers=providers, threads=threads)
-    return {"posenet 257": base, "posenet 513": base.replace(input_resolution=513),
-            "movenet-lightning": base.replace(model="movenet-lightning"),
-            REFERENCE: base.replace(model=REFERENCE),
-            "movenet-multipose": base.replace(model="movenet-multipose")}
+    configs = {"posenet 257": base, "posenet 513": base.replace(input_resolution=513),
+               "movenet-lightning": base.replace(model="movenet-lightning"),
+               REFERENCE: base.replace(model=REFERENCE),
+               "movenet-multipose": base.replace(model="movenet-multipose")}
+    for label, config in list(configs.items()):
+        if label != "posenet 513" and installed_int8(config):
+            configs[f"{label} int8"] = config.replace(precision="int8")
+    return configs
+
+
+def installed_int8(config: EstimatorConfig) -> bool:
+    """Whether the int8 copy of ``config``'s named model is installed."""
+    if config.model in MOVENET_MODELS:
+        return paths.movenet_model(config.model, quantized=True).is_file()
+    return paths.default_model(config.output_stride, quantized=True).is_file()
 
 
 def people_per_frame(estimator: PoseEstimator, video_frames: list[np.ndarray]) -> float:

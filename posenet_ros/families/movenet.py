@@ -5,7 +5,8 @@ family does what pose-detection 2.1.3 does around it (:mod:`posenet_ros.movenet`
 pin batch 1, so a batch runs frame by frame. Settings that are PoseNet's (stride, decoder,
 resolution, thresholds) do not apply: MoveNet's input sizes and its 0.25 pose score floor are
 the reference's. ``EstimatorConfig.smoothing`` (default on, as pose-detection) turns the
-single-pose keypoint filter on; it needs stamps.
+single-pose keypoint filter on; it needs stamps. ``precision: int8`` loads ``<name>-int8.onnx``
+where ``posenet-ros convert --int8`` installed it (the accuracy guard passed).
 """
 from __future__ import annotations
 
@@ -33,12 +34,17 @@ class MoveNet(PoseModel):
 
     def __init__(self, config: EstimatorConfig) -> None:
         model = str(config.model)
-        path = (paths.require(paths.models_dir() / f"{model}.onnx",
-                              f"{model} ONNX model (`posenet-ros convert`)")
-                if model in NAMES else Path(model))
+        int8 = config.precision == "int8"
+        path = Path(model)
+        if model in NAMES and int8:
+            path = paths.require_int8(paths.movenet_model(model, quantized=True),
+                                      f"int8 {model} model")
+        elif model in NAMES:
+            path = paths.require(paths.movenet_model(model),
+                                 f"{model} ONNX model (`posenet-ros convert`)")
         self._session = MoveNetSession(path, config.providers, config.device_id, config.threads,
                                        config.busy_wait, config.extra)
-        self.name = model if model in NAMES else path.name
+        self.name = path.stem if model in NAMES else path.name      # movenet-thunder(-int8)
         self.providers = list(self._session.providers)
         self.multi = self._session.fixed_size is None
         self._size = self._session.fixed_size

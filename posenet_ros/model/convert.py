@@ -11,6 +11,7 @@ The ONNX model is NCHW with dynamic batch, height and width. Output names and la
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 import logging
 from pathlib import Path
 
@@ -184,13 +185,16 @@ def convert(model_json: str | Path, output_stride: int, out_path: str | Path) ->
     return out_path
 
 
-def build_movenet(weights_dir: str | Path, out_dir: str | Path,
-                  force: bool = False) -> list[Path]:
-    """Convert each MoveNet graph in ``weights_dir`` whose ONNX model is missing or stale."""
+def build_movenet(weights_dir: str | Path, out_dir: str | Path, force: bool = False,
+                  names: Sequence[str] | None = None) -> list[Path]:
+    """Convert each MoveNet graph in ``weights_dir`` whose ONNX model is missing or stale.
+
+    ``names``: which of them (default all).
+    """
     from posenet_ros.model.fetch import MOVENET_MODELS
 
     built = []
-    for name in MOVENET_MODELS:
+    for name in MOVENET_MODELS if names is None else names:
         source, target = Path(weights_dir) / f"{name}.json", Path(out_dir) / f"{name}.onnx"
         if not force and graph_convert.is_current(target, source):
             log.info("%s is up to date", target)

@@ -1,10 +1,12 @@
-"""int8 PoseNet: static QDQ quantisation calibrated on real frames.
+"""int8 models: static QDQ quantisation calibrated on the network inputs of real frames.
 
 ONNX Runtime fuses QuantizeLinear/DequantizeLinear pairs around convolutions into integer
 kernels (VNNI on CPUs that have it). Weights are quantised per output channel, activations per
-tensor from calibration statistics of real pedestrian frames. This module only writes the
-file: whether it is accurate enough is decided by the int8 guard (``posenet_ros.bench``),
-which runs the estimator and so lives above model/.
+tensor from calibration statistics of real pedestrian frames; the heads (the convolutions no
+other convolution follows) stay fp32. This module only writes the file, from inputs already
+prepared as the network sees them: which inputs those are (MoveNet's come from its own crops
+along a video) and whether the result is accurate enough are decided above the engine
+(``posenet_ros.bench.int8_build``, ``int8_guard``), since both run the estimator.
 """
 from __future__ import annotations
 
@@ -13,57 +15,93 @@ from pathlib import Path
 
 import numpy as np
 
-from posenet_ros.model import io_names
 from posenet_ros.preprocess import letterbox, Preprocessor
 
-# Everything that decides the int8 file besides the fp32 model and the frames; the guard's
-# refusal record is keyed by it.
-SETTINGS = {"format": "QDQ", "per_channel": True,
-            "activation_type": "QUInt8", "weight_type": "QInt8",   # u8s8: VNNI's layout
-            "calibrate_method": "Percentile", "percentile": 99.99, "resolution": 257,
-            "heads": "fp32"}      # the 1x1 heads are <1% of the work; offsets keep precision
+# What decides an int8 file besides the fp32 model and the frames; the guard's refusal record
+# is keyed by it, so a change here recalibrates.
+_COMMON = {"format": "QDQ", "per_channel": True,
+           "activation_type": "QUInt8", "weight_type": "QInt8",     # u8s8: VNNI's layout
+           "calibrate_method": "Percentile", "percentile": 99.99,
+           "heads": "fp32"}      # the 1x1 heads are <1% of the work; offsets keep precision
+# PoseNet: every op type ONNX Runtime quantises, calibrated at 257x257.
+SETTINGS = {**_COMMON, "resolution": 257}
 CALIBRATION_RESOLUTION: int = SETTINGS["resolution"]
+# MoveNet: convolutions only, at the model's own input; the graph's decoding after the heads
+# (ArgMax, GatherND, the arithmetic on coordinates) stays fp32.
+MOVENET_SETTINGS = {**_COMMON, "op_types": ["Conv"]}
 
 
-class _Frames:
-    """onnxruntime CalibrationDataReader over preprocessed frames."""
+class _Feeds:
+    """onnxruntime CalibrationDataReader over prepared network inputs (batch 1 each)."""
 
-    def __init__(self, frames: list[np.ndarray], resolution: int) -> None:
-        prep = Preprocessor()
-        self._inputs = []
-        for frame in frames:
-            box = letterbox(frame.shape[1], frame.shape[0], resolution, resolution)
-            self._inputs.append(prep(frame, box).copy()[None])
-        self._it = iter(self._inputs)
+    def __init__(self, name: str, feeds: list[np.ndarray]) -> None:
+        self._name, self._feeds = name, feeds
+        self._it = iter(self._feeds)
 
     def get_next(self) -> dict | None:
         batch = next(self._it, None)
-        return None if batch is None else {io_names.INPUT: batch}
+        return None if batch is None else {self._name: batch}
 
     def rewind(self) -> None:
-        self._it = iter(self._inputs)
+        self._it = iter(self._feeds)
 
 
-def quantize(fp32_path: str | Path, out_path: str | Path, frames: list[np.ndarray]) -> None:
-    """Write a QDQ int8 copy of ``fp32_path`` calibrated on ``frames`` (RGB), tagged int8."""
+def posenet_feeds(frames: list[np.ndarray],
+                  resolution: int = CALIBRATION_RESOLUTION) -> list[np.ndarray]:
+    """Return PoseNet's network inputs for RGB frames (tfjs pad and resize, [1, 3, r, r])."""
+    prep = Preprocessor()
+    feeds = []
+    for frame in frames:
+        box = letterbox(frame.shape[1], frame.shape[0], resolution, resolution)
+        feeds.append(prep(frame, box).copy()[None])
+    return feeds
+
+
+def head_convs(graph) -> list[str]:
+    """Return the names of the Conv nodes that no other Conv follows: the model's heads.
+
+    PoseNet's four (heatmap, offsets, two displacements), Lightning's and Thunder's four
+    (keypoint heatmap, regression, centre, offsets), MultiPose's six (and its two box heads).
+    ONNX lists nodes in topological order, so walking it backwards sees consumers first.
+    """
+    consumers: dict[str, list[int]] = {}
+    for i, node in enumerate(graph.node):
+        for name in node.input:
+            consumers.setdefault(name, []).append(i)
+    conv_later = [False] * len(graph.node)
+    for i in reversed(range(len(graph.node))):
+        conv_later[i] = any(graph.node[j].op_type == "Conv" or conv_later[j]
+                            for out in graph.node[i].output for j in consumers.get(out, ()))
+    return [node.name for node, later in zip(graph.node, conv_later)
+            if node.op_type == "Conv" and not later]
+
+
+def quantize(fp32_path: str | Path, out_path: str | Path, feeds: list[np.ndarray],
+             settings: dict = SETTINGS) -> None:
+    """Write a QDQ int8 copy of ``fp32_path`` calibrated on network inputs, tagged int8.
+
+    ``feeds`` are inputs of the model's one image input, batch 1 each, as it would be fed
+    (``posenet_feeds`` for PoseNet); ``settings`` is SETTINGS or MOVENET_SETTINGS.
+    """
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    heads = [n.name for n in onnx.load(str(fp32_path)).graph.node
-             if n.op_type == "Conv" and not n.name.startswith("block")]
+    graph = onnx.load(str(fp32_path), load_external_data=False).graph
+    initialisers = {i.name for i in graph.initializer}
+    name = next(i.name for i in graph.input if i.name not in initialisers)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     level, root.level = root.level, logging.ERROR   # its advice to pre-process is for other nets
     try:
         quantize_static(
-            str(fp32_path), str(out_path), _Frames(frames, CALIBRATION_RESOLUTION),
-            quant_format=QuantFormat[SETTINGS["format"]], per_channel=SETTINGS["per_channel"],
-            activation_type=QuantType[SETTINGS["activation_type"]],
-            weight_type=QuantType[SETTINGS["weight_type"]],
-            calibrate_method=CalibrationMethod[SETTINGS["calibrate_method"]],
-            extra_options={"CalibPercentile": SETTINGS["percentile"]},
-            nodes_to_exclude=heads)
+            str(fp32_path), str(out_path), _Feeds(name, feeds),
+            quant_format=QuantFormat[settings["format"]], per_channel=settings["per_channel"],
+            activation_type=QuantType[settings["activation_type"]],
+            weight_type=QuantType[settings["weight_type"]],
+            calibrate_method=CalibrationMethod[settings["calibrate_method"]],
+            extra_options={"CalibPercentile": settings["percentile"]},
+            op_types_to_quantize=settings.get("op_types"), nodes_to_exclude=head_convs(graph))
     finally:
         root.level = level
     add_metadata(out_path, {"precision": "int8"})

@@ -75,8 +75,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("model", "", "a model name (posenet, movenet-lightning, movenet-thunder, "
          "movenet-multipose) or an ONNX file / TF.js model.json; empty: posenet (the converted "
          "MobileNetV1 0.75 for output_stride)", engine=True),
-    Spec("precision", _ENGINE.precision, "converted default model: fp32, or int8 (statically "
-         "quantised, `posenet-ros convert --int8`)", engine=True, choices=PRECISIONS),
+    Spec("precision", _ENGINE.precision, "of a named model: fp32, or int8 (statically "
+         "quantised where the accuracy guard let it in, `posenet-ros convert --int8`)",
+         engine=True, choices=PRECISIONS),
     # No integer range: (8, 32, step 8) would advertise 24, which the engine refuses.
     Spec("output_stride", _ENGINE.output_stride, f"one of {', '.join(map(str, VALID_STRIDES))}: "
          "finer strides are slower and more precise", engine=True, choices=VALID_STRIDES),
