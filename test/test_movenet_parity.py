@@ -116,18 +116,25 @@ def test_multipose_sequence_matches_pose_detection(movenet_reference, sequence):
     assert found > 0
 
 
+# Partly outside the image (zero extrapolation), zoomed in (upsampling, repeated corners),
+# the whole frame (downsampling), and a box touching the last row and column.
+BOXES = ((-0.13, 0.21, 0.77, 0.69), (0.41, 0.52, 0.55, 0.61), (0.0, 0.0, 1.0, 1.0),
+         (0.6, 0.7, 1.0, 1.0))
+
+
 @pytest.mark.parametrize("name", ["movenet-lightning", "movenet-multipose"])
 def test_network_input_is_bit_exact(movenet_reference, sequence, name):
     image = sequence[5]
     h, w = image.shape[:2]
     if name == "movenet-multipose":
-        ours = image_ops.multipose_input(image)[0]
-        theirs = movenet_reference.preprocess(image, name)
+        pairs = [(image_ops.multipose_input(frame)[0], movenet_reference.preprocess(image, name))
+                 for frame in (image, image.astype(np.float32))]
     else:
-        box = (-0.13, 0.21, 0.77, 0.69)     # partly outside the image: zero extrapolation
-        ours = image_ops.crop_and_resize(image, box, (192, 192))
-        theirs = movenet_reference.preprocess(image, name, box)
-    np.testing.assert_array_equal(ours, theirs)
+        pairs = [(image_ops.crop_and_resize(frame, box, (192, 192)),
+                  movenet_reference.preprocess(image, name, box))
+                 for box in BOXES for frame in (image, image.astype(np.float32))]
+    for ours, theirs in pairs:      # uint8 frames and float ones take different gathers
+        np.testing.assert_array_equal(ours, theirs)
     assert init_crop_region(True, w, h).width == pytest.approx(h / w)
 
 

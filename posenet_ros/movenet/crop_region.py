@@ -43,7 +43,8 @@ def init_crop_region(first_frame: bool, width: int, height: int) -> CropRegion:
 
 def torso_visible(scores: np.ndarray) -> bool:
     """Whether a hip and a shoulder both score above the crop threshold."""
-    s = [float(scores[PART_IDS[name]]) for name in _TORSO]
+    values = scores.tolist()
+    s = [values[PART_IDS[name]] for name in _TORSO]
     return (s[2] > MIN_CROP_KEYPOINT_SCORE or s[3] > MIN_CROP_KEYPOINT_SCORE) and \
         (s[0] > MIN_CROP_KEYPOINT_SCORE or s[1] > MIN_CROP_KEYPOINT_SCORE)
 
@@ -56,7 +57,8 @@ def next_crop_region(current: CropRegion | None, yx: np.ndarray, scores: np.ndar
     """
     if not torso_visible(scores):
         return init_crop_region(current is None, width, height)
-    target = [(float(y) * height, float(x) * width) for y, x in yx]
+    target = [(y * height, x * width) for y, x in yx.tolist()]
+    values = scores.tolist()
     lh, rh = target[PART_IDS["leftHip"]], target[PART_IDS["rightHip"]]
     cy, cx = (lh[0] + rh[0]) / 2, (lh[1] + rh[1]) / 2
     torso_y = torso_x = body_y = body_x = 0.0
@@ -64,7 +66,7 @@ def next_crop_region(current: CropRegion | None, yx: np.ndarray, scores: np.ndar
         dy, dx = abs(cy - target[PART_IDS[name]][0]), abs(cx - target[PART_IDS[name]][1])
         torso_y, torso_x = max(torso_y, dy), max(torso_x, dx)
     for k, (ty, tx) in enumerate(target):
-        if float(scores[k]) < MIN_CROP_KEYPOINT_SCORE:
+        if values[k] < MIN_CROP_KEYPOINT_SCORE:
             continue
         body_y, body_x = max(body_y, abs(cy - ty)), max(body_x, abs(cx - tx))
     half = max(torso_x * 1.9, torso_y * 1.9, body_y * 1.2, body_x * 1.2)

@@ -42,9 +42,9 @@ class SinglePoseState:
 def pose_score(scores: np.ndarray) -> float:
     """Mean of the keypoint scores above 0.2, summed in order as the reference (0 if none)."""
     total, count = 0.0, 0
-    for s in scores:
+    for s in scores.tolist():       # float32 values as exact doubles, as JavaScript sums them
         if s > MIN_CROP_KEYPOINT_SCORE:
-            total += float(s)
+            total += s
             count += 1
     return total / count if count else total
 
