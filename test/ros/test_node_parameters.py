@@ -95,3 +95,23 @@ def test_bad_values_are_refused_and_old_ones_kept(probe, crowd, values, reason):
     assert (after.decoder, after.output_stride, after.max_detections, after.model) == (
         before.decoder, before.output_stride, before.max_detections, before.model)
     assert len(after.poses) == len(before.poses)
+
+
+def test_movenet_int8_where_the_guard_let_it_in_and_a_refusal_named(probe, crowd):
+    from posenet_ros import paths
+    thunder = paths.movenet_model("movenet-thunder", quantized=True)
+    lightning = paths.movenet_model("movenet-lightning", quantized=True)
+    if not thunder.is_file() or not paths.refusal_record(lightning).is_file():
+        pytest.skip("setup's guard verdicts differ here (thunder int8 installed, lightning "
+                    "refused expected); see `posenet-ros bench --int8`")
+    try:
+        set_ok(probe, model="movenet-thunder", precision="int8")
+        msg = poses_now(probe, crowd)
+        assert msg.model == "movenet-thunder-int8" and len(msg.poses) <= 1
+        results = probe.set_parameters(model="movenet-lightning")
+        assert not results[0].successful
+        assert "refused by the int8 accuracy guard" in results[0].reason
+        assert str(paths.refusal_record(lightning)) in results[0].reason
+        assert poses_now(probe, crowd).model == "movenet-thunder-int8"   # kept
+    finally:
+        set_ok(probe, model="", precision="fp32")
