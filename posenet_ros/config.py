@@ -69,6 +69,10 @@ class EstimatorConfig:
                 f"output_stride {self.output_stride} is invalid: use one of {VALID_STRIDES}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision {self.precision!r} is invalid: use one of {PRECISIONS}")
+        if self.precision != "fp32" and not is_model_name(self.model):
+            raise ConfigError(f"precision {self.precision!r} picks the quantised copy of a named "
+                              f"model ({', '.join(MODEL_NAMES)}); the file {self.model} is run "
+                              "as it is: use precision fp32, or name its int8 file as model")
         if self.preprocess not in PREPROCESS:
             raise ConfigError(
                 f"preprocess {self.preprocess!r} is invalid: use one of {PREPROCESS}")

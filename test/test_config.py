@@ -23,3 +23,11 @@ def test_bad_settings_are_rejected_with_the_setting_named(change):
     with pytest.raises(ConfigError) as err:
         EstimatorConfig().replace(**change)
     assert next(iter(change)) in str(err.value)
+
+
+def test_int8_is_for_named_models_a_file_runs_as_it_is():
+    for name in (None, "posenet", "movenet-thunder", "movenet-lightning"):
+        assert EstimatorConfig(model=name, precision="int8").precision == "int8"
+    with pytest.raises(ConfigError, match="precision 'int8'.*run as it is"):
+        EstimatorConfig(model="/some/where/model.onnx", precision="int8")
+    assert EstimatorConfig(model="/some/where/model-int8.onnx").precision == "fp32"
