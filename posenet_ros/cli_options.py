@@ -44,7 +44,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"{', '.join(MODEL_NAMES)}, or an ONNX or TF.js model.json file "
                         "(default: posenet); MoveNet ignores the PoseNet options above")
     g.add_argument("--int8", action="store_true",
-                   help="use the int8 model built by `convert --int8`")
+                   help="the int8 copy of a named model, where `convert --int8` installed it")
     g.add_argument("--providers", default=",".join(d["providers"]),
                    help="execution providers in order of preference (cuda, tensorrt, cpu, ...; "
                         "default %(default)s)")

@@ -94,3 +94,20 @@ def test_cli_matches_pose_detection_on_unseen_images(movenet_reference, unseen_i
                     assert d <= PX, f"{model} {path.name} {kb['name']}: {d:.2f} px"
                     compared += 1
     assert compared > 0, f"{model}: no confident keypoint on any unseen image"
+
+
+@pytest.mark.parametrize("model", MOVENET_MODELS)
+def test_cli_int8_runs_where_the_guard_let_it_in_and_names_a_refusal(unseen_images, model):
+    int8 = paths.movenet_model(model, quantized=True)
+    record = paths.refusal_record(int8)
+    if not int8.is_file() and not record.is_file():
+        missing(f"{model}: no int8 verdict yet; run `posenet-ros convert --int8`")
+    done = _cli("estimate", *map(str, unseen_images[:2]), "--model", model, "--int8", "--json",
+                "--providers", "cpu")
+    if int8.is_file():
+        assert done.returncode == 0, done.stderr
+        assert f"loaded {model}-int8 on" in done.stderr
+        assert len(json.loads(done.stdout)) == 2
+    else:
+        assert done.returncode == 2 and not done.stdout
+        assert "refused by the int8 accuracy guard" in done.stderr and str(record) in done.stderr
