@@ -126,12 +126,12 @@ def accuracy_table(video_frames: list[np.ndarray], stills: list[np.ndarray],
     return rows
 
 
-HEADER = (f"{'model':>18} | {'people/frame':>12} | {'<=5px':>6} {'<=15px':>6} {'median':>7} "
+HEADER = (f"{'model':>20} | {'people/frame':>12} | {'<=5px':>6} {'<=15px':>6} {'median':>7} "
           f"(of Thunder's confident keypoints)")
 
 
 def format_row(r: AccuracyRow) -> str:
     """One line of the accuracy table."""
     median = f"{r.median_px:5.1f}px" if r.median_px is not None else "      -"
-    return (f"{r.label:>18} | {r.people_per_frame:12.2f} | {r.within['5px']:6.1%} "
+    return (f"{r.label:>20} | {r.people_per_frame:12.2f} | {r.within['5px']:6.1%} "
             f"{r.within['15px']:6.1%} {median}")

@@ -104,7 +104,7 @@ def measure_movenet(config: EstimatorConfig, frames: list[np.ndarray],
         load_average=(load_start, os.getloadavg()[0]))
 
 
-HEADER = (f"{'model':>18} {'input':>7} {'ppl':>4} | {'prep':>5} {'infer':>6} {'decode':>6} | "
+HEADER = (f"{'model':>20} {'input':>7} {'ppl':>4} | {'prep':>5} {'infer':>6} {'decode':>6} | "
           f"{'e2e ms':>7} {'tfjs ms':>7} {'ratio':>6} {'blocks':>10} | load")
 
 
@@ -115,6 +115,6 @@ def format_row(r: MoveNetResult) -> str:
     blocks = f"{r.block_ratios[0]:.1f}-{r.block_ratios[1]:.1f}x" if r.block_ratios else "-"
     ref = f"{r.reference_ms:7.2f}" if r.reference_ms else "      -"
     size = f"{r.input_size[0]}x{r.input_size[1]}"
-    return (f"{r.model:>18} {size:>7} {r.people_mean:4.1f} | {ms['preprocess']:5.2f} "
+    return (f"{r.model:>20} {size:>7} {r.people_mean:4.1f} | {ms['preprocess']:5.2f} "
             f"{ms['inference']:6.2f} {ms['pose_decode']:6.2f} | {ms['end_to_end']:7.2f} {ref} "
             f"{ratio} {blocks:>10} | {r.load_average[0]:.1f}-{r.load_average[1]:.1f}")
