@@ -132,7 +132,7 @@ def _check_model(model: str) -> None:
     if not isinstance(model, str) or not model:
         raise ConfigError(f"model {model!r} is invalid: use one of {MODEL_NAMES} or a file path")
     if model in MODEL_NAMES:
-        return      # int8 of a named model: loaded if the guard let it in (paths.require_int8)
+        return      # int8 of a named model: loaded if the guard let it in (paths.require_model)
     if not model.lower().endswith(MODEL_SUFFIXES):
         raise ConfigError(f"model {model!r} is neither one of {MODEL_NAMES} nor an ONNX or "
                           "TF.js model.json file (.onnx, .json)")

@@ -34,13 +34,19 @@ def data_dir() -> Path:
 
 def default_model(output_stride: int, quantized: bool = False) -> Path:
     """Return the converted MobileNetV1 0.75 model for an output stride (fp32, or int8 QDQ)."""
-    suffix = INT8_SUFFIX if quantized else ""
-    return models_dir() / f"posenet-mobilenet075-stride{output_stride}{suffix}.onnx"
+    path = models_dir() / f"posenet-mobilenet075-stride{output_stride}.onnx"
+    return int8_copy(path) if quantized else path
 
 
 def movenet_model(name: str, quantized: bool = False) -> Path:
     """Return a converted MoveNet model by name (``movenet-thunder``; fp32, or int8 QDQ)."""
-    return models_dir() / f"{name}{INT8_SUFFIX if quantized else ''}.onnx"
+    path = models_dir() / f"{name}.onnx"
+    return int8_copy(path) if quantized else path
+
+
+def int8_copy(fp32: Path) -> Path:
+    """Return where ``posenet-ros convert --int8`` puts the int8 copy of the model ``fp32``."""
+    return fp32.with_name(fp32.stem + INT8_SUFFIX + fp32.suffix)
 
 
 def refusal_record(int8_path: str | Path) -> Path:
@@ -66,30 +72,47 @@ def require(path: Path, what: str) -> Path:
     return path
 
 
+def read_refusal(int8_path: str | Path) -> dict | None:
+    """Return the accuracy guard's refusal record of ``int8_path``; None without one.
+
+    Raises OSError or ValueError when the record exists but cannot be read.
+    """
+    path = refusal_record(int8_path)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path} holds no JSON object")
+    return record
+
+
 def refusal_verdict(int8_path: str | Path) -> str | None:
     """Return the guard's verdict from the refusal record of ``int8_path``; None without one."""
-    record = refusal_record(int8_path)
-    if not record.is_file():
-        return None
     try:
-        return str(json.loads(record.read_text()).get("guard", "no verdict recorded"))
-    except (OSError, ValueError, AttributeError) as exc:
+        record = read_refusal(int8_path)
+    except (OSError, ValueError) as exc:
         return f"record unreadable: {exc}"
+    return None if record is None else str(record.get("guard", "no verdict recorded"))
 
 
-def require_int8(path: Path, what: str) -> Path:
-    """Return the int8 model ``path``, or raise saying whether the guard refused it or why not.
+def require_model(fp32: Path, precision: str, what: str) -> Path:
+    """Return the converted model ``fp32``, or its int8 copy for precision int8.
 
-    A refusal names its record and the guard's verdict; without one, it was never built.
+    A missing int8 copy raises saying whether the accuracy guard refused it (naming the record
+    and its verdict) or it was never built.
     """
+    if precision != "int8":
+        return require(fp32, what)
+    path = int8_copy(fp32)
     if path.is_file():
         return path
     verdict = refusal_verdict(path)
     if verdict is None:
         raise MissingAssetError(
-            f"{what} not found at {path}: it was never built. Run `posenet-ros convert --int8` "
-            f"(`make setup` does), or use precision fp32.")
+            f"int8 {what} not found at {path}: it was never built. Run `posenet-ros convert "
+            f"--int8` (`make setup` does), or use precision fp32.")
     raise MissingAssetError(
-        f"{what} was refused by the int8 accuracy guard and not installed ({verdict}; "
+        f"int8 {what} was refused by the int8 accuracy guard and not installed ({verdict}; "
         f"recorded in {refusal_record(path)}): use precision fp32, or delete the record and "
         f"run `posenet-ros convert --int8` to try again.")

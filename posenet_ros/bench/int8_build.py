@@ -26,11 +26,11 @@ from posenet_ros.bench.int8_guard import accuracy_guard, Guard
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.families import family_of, MOVENET
 from posenet_ros.model import quantize
+from posenet_ros.paths import refusal_record
 
 log = logging.getLogger(__name__)
 
 CALIBRATION_FRAMES = 80        # from the sample video: 40 calibrate, 40 are held out
-refusal_record = paths.refusal_record
 
 
 class QuantizationRefused(RuntimeError):
@@ -62,15 +62,12 @@ def inputs_key(fp32_path: str | Path, frames: list[np.ndarray]) -> str:
 
 def recorded_refusal(int8_path: str | Path, key: str) -> str | None:
     """Return the guard's verdict of an earlier refusal with the same inputs, else None."""
-    path = refusal_record(int8_path)
     try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
+        record = paths.read_refusal(int8_path)
     except (OSError, ValueError) as exc:    # unreadable: try again, and rewrite it if refused
-        log.warning("ignoring %s: %s", path, exc)
+        log.warning("ignoring %s: %s", refusal_record(int8_path), exc)
         return None
-    if not isinstance(record, dict) or record.get("key") != key:
+    if record is None or record.get("key") != key:
         return None
     return str(record.get("guard", "no verdict recorded"))
 

@@ -34,14 +34,9 @@ class MoveNet(PoseModel):
 
     def __init__(self, config: EstimatorConfig) -> None:
         model = str(config.model)
-        int8 = config.precision == "int8"
-        path = Path(model)
-        if model in NAMES and int8:
-            path = paths.require_int8(paths.movenet_model(model, quantized=True),
-                                      f"int8 {model} model")
-        elif model in NAMES:
-            path = paths.require(paths.movenet_model(model),
-                                 f"{model} ONNX model (`posenet-ros convert`)")
+        path = (paths.require_model(paths.movenet_model(model), config.precision,
+                                    f"{model} model")
+                if model in NAMES else Path(model))
         self._session = MoveNetSession(path, config.providers, config.device_id, config.threads,
                                        config.busy_wait, config.extra)
         self.name = path.stem if model in NAMES else path.name      # movenet-thunder(-int8)

@@ -27,12 +27,9 @@ class PoseNet(PoseModel):
     """PoseNet MobileNetV1 (or any ONNX/TF.js model with its four outputs)."""
 
     def __init__(self, config: EstimatorConfig) -> None:
-        path = config.model
-        if config.model in (None, NAME) and config.precision == "int8":
-            path = paths.require_int8(paths.default_model(config.output_stride, quantized=True),
-                                      f"int8 PoseNet model (stride {config.output_stride})")
-        elif config.model in (None, NAME):
-            path = paths.require(paths.default_model(config.output_stride), "PoseNet ONNX model")
+        path = config.model if config.model not in (None, NAME) else paths.require_model(
+            paths.default_model(config.output_stride), config.precision,
+            f"PoseNet model (stride {config.output_stride})")
         device = {"device": True, "host": False, "auto": None}[config.preprocess]
         self._model = PoseNetModel(path, config.providers, config.device_id, config.threads,
                                    config.output_stride, config.extra, device_preprocess=device,

@@ -6,6 +6,7 @@ operations keep pose-detection's order, so regions match the reference bit for b
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +42,9 @@ def init_crop_region(first_frame: bool, width: int, height: int) -> CropRegion:
     return CropRegion(y_min, x_min, y_min + box_h, x_min + box_w, box_h, box_w)
 
 
-def torso_visible(scores: np.ndarray) -> bool:
+def torso_visible(scores: Sequence[float]) -> bool:
     """Whether a hip and a shoulder both score above the crop threshold."""
-    values = scores.tolist()
-    s = [values[PART_IDS[name]] for name in _TORSO]
+    s = [scores[PART_IDS[name]] for name in _TORSO]
     return (s[2] > MIN_CROP_KEYPOINT_SCORE or s[3] > MIN_CROP_KEYPOINT_SCORE) and \
         (s[0] > MIN_CROP_KEYPOINT_SCORE or s[1] > MIN_CROP_KEYPOINT_SCORE)
 
@@ -55,10 +55,10 @@ def next_crop_region(current: CropRegion | None, yx: np.ndarray, scores: np.ndar
 
     ``yx`` is (17, 2) normalised (y, x) of the (smoothed) keypoints.
     """
-    if not torso_visible(scores):
+    values = scores.tolist()
+    if not torso_visible(values):
         return init_crop_region(current is None, width, height)
     target = [(y * height, x * width) for y, x in yx.tolist()]
-    values = scores.tolist()
     lh, rh = target[PART_IDS["leftHip"]], target[PART_IDS["rightHip"]]
     cy, cx = (lh[0] + rh[0]) / 2, (lh[1] + rh[1]) / 2
     torso_y = torso_x = body_y = body_x = 0.0
