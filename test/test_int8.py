@@ -17,6 +17,7 @@ from posenet_ros.model import quantize
 from posenet_ros.movenet import image_ops
 from posenet_ros.movenet.crop_region import init_crop_region
 from posenet_ros.paths import MissingAssetError
+from posenet_ros.runtime import ModelError
 import pytest
 
 LIGHTNING = "movenet-lightning"
@@ -202,3 +203,22 @@ def test_an_installed_movenet_model_is_loaded_by_precision_int8(
     est = PoseEstimator(model=LIGHTNING, precision="int8", providers=("cpu",))
     assert est.model_name == "movenet-lightning-int8"
     assert est.estimate(video_frames[0], stamp=0.0).poses[0].score > 0.25
+
+
+@pytest.mark.parametrize("content", [b"\x00\xff not json", b"[1, 2]", b""])
+def test_a_corrupt_refusal_record_is_named_and_recalibrated(
+        lightning, video_frames, tmp_path, refusing_guard, monkeypatch, content):
+    fp32, int8 = _movenet_home(tmp_path, monkeypatch, lightning)
+    paths.refusal_record(int8).write_bytes(content)
+    with pytest.raises(MissingAssetError, match="refused .*record unreadable"):
+        PoseEstimator(model=LIGHTNING, precision="int8", providers=("cpu",))
+    with pytest.raises(int8_build.QuantizationRefused, match="refused: int8 vs fp32"):
+        int8_build.build_int8(fp32, int8, video_frames)     # not trusted: calibrated again
+    assert refusing_guard == [fp32] and paths.refusal_verdict(int8).startswith("int8 vs fp32")
+
+
+def test_a_malformed_int8_model_file_is_a_clear_error(lightning, tmp_path, monkeypatch):
+    fp32, int8 = _movenet_home(tmp_path, monkeypatch, lightning)
+    int8.write_bytes(fp32.read_bytes()[:5000])              # truncated, as a full disk leaves it
+    with pytest.raises(ModelError, match=f"cannot load {int8}"):
+        PoseEstimator(model=LIGHTNING, precision="int8", providers=("cpu",))
