@@ -179,17 +179,16 @@ def _quantize(strides: list[int], movenet: list[str], out_dir: Path) -> int:
         if not fp32.is_file():
             log.info("no %s: no int8 for %s", fp32, label)
             continue
-        if int8.is_file() and int8.stat().st_mtime >= fp32.stat().st_mtime:
-            log.info("%s is up to date", int8)
-            built += 1
-            continue
         if frames is None:      # one list for all: half calibrate, half are held out
             frames = spread_frames(video, CALIBRATION_FRAMES)
         start = time.monotonic()
         try:
             guard = build_int8(fp32, int8, frames)
-            print(f"{label}: {guard} ({time.monotonic() - start:.0f} s)")
             built += 1
+            if guard is None:
+                log.info("%s is up to date", int8)
+            else:
+                print(f"{label}: {guard} ({time.monotonic() - start:.0f} s)")
         except QuantizationRefused as exc:
             # A guard refusal is a finding, not a failure: that model keeps fp32 only.
             print(f"posenet-ros: {label}: {exc}; fp32 only ({time.monotonic() - start:.0f} s)",

@@ -5,6 +5,7 @@ and MoveNet go through the same recipe; MoveNet's tests use Lightning (the small
 eight fixture frames, so calibration and guard take seconds.
 """
 import collections
+from pathlib import Path
 import shutil
 
 import numpy as np
@@ -14,6 +15,7 @@ from posenet_ros.bench import int8_build, int8_guard
 from posenet_ros.bench.int8_guard import accuracy_guard, MIN_POSE_COUNT_AGREEMENT, MIN_WITHIN_3PX
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.model import quantize
+from posenet_ros.model.metadata import add_metadata
 from posenet_ros.movenet import image_ops
 from posenet_ros.movenet.crop_region import init_crop_region
 from posenet_ros.paths import MissingAssetError
@@ -86,7 +88,7 @@ def test_a_refusal_is_recorded_and_not_recalibrated_until_inputs_change(
     monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", MIN_WITHIN_3PX)
     assert int8_build.inputs_key(fp32, video_frames) != key
     monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", 1.01)
-    quantize.add_metadata(fp32, {"edited": "yes"})
+    add_metadata(fp32, {"edited": "yes"})
     with pytest.raises(int8_build.QuantizationRefused, match="refused: int8 vs fp32"):
         int8_build.build_int8(fp32, int8, video_frames)     # the edited model is tried again
     assert len(refusing_guard) == 2
@@ -203,6 +205,39 @@ def test_an_installed_movenet_model_is_loaded_by_precision_int8(
     est = PoseEstimator(model=LIGHTNING, precision="int8", providers=("cpu",))
     assert est.model_name == "movenet-lightning-int8"
     assert est.estimate(video_frames[0], stamp=0.0).poses[0].score > 0.25
+
+
+def test_an_installed_model_is_rebuilt_only_when_its_inputs_change(
+        lightning, video_frames, tmp_path, monkeypatch):
+    fp32, int8 = _movenet_home(tmp_path, monkeypatch, lightning)
+    monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", 0.0)
+    monkeypatch.setattr(int8_guard, "MIN_POSE_COUNT_AGREEMENT", 0.0)
+    calls = []
+    real = quantize.quantize
+    monkeypatch.setattr(quantize, "quantize", lambda *a, **k: (calls.append(a[0]), real(*a, **k)))
+    assert int8_build.build_int8(fp32, int8, video_frames) is not None
+    key = int8_build.installed_key(int8)
+    assert key == int8_build.inputs_key(fp32, video_frames)
+    assert int8_build.build_int8(fp32, int8, video_frames) is None and len(calls) == 1
+    # More calibration code (as an edit to it would) changes the key: built again.
+    more = int8_build.CALIBRATION_CODE + ("paths.py",)
+    monkeypatch.setattr(int8_build, "CALIBRATION_CODE", more)
+    assert int8_build.inputs_key(fp32, video_frames) != key
+    assert int8_build.build_int8(fp32, int8, video_frames) is not None and len(calls) == 2
+    int8.write_bytes(int8.read_bytes()[:5000])              # truncated: not trusted, rebuilt
+    assert int8_build.installed_key(int8) is None
+    assert int8_build.build_int8(fp32, int8, video_frames) is not None and len(calls) == 3
+    assert int8_build.installed_key(int8) == int8_build.inputs_key(fp32, video_frames)
+
+
+def test_the_models_stamp_covers_the_calibration_code():
+    """`make setup` reruns convert --int8 after an edit to any file the int8 keys hash."""
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text().replace("\\\n", " ")
+    line = next(row for row in makefile.splitlines() if row.startswith("CALIBRATION_CODE :="))
+    in_make = set(line.split(":=", 1)[1].split())
+    assert in_make == {f"posenet_ros/{pattern}" for pattern in int8_build.CALIBRATION_CODE}
+    assert "$(CALIBRATION_CODE)" in next(row for row in makefile.splitlines()
+                                         if row.startswith("MODELS_STAMP :="))
 
 
 @pytest.mark.parametrize("content", [b"\x00\xff not json", b"[1, 2]", b""])

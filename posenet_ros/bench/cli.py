@@ -105,9 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if "accuracy" not in args.skip:
         report["accuracy"] = _accuracy(frames, providers, args.threads)
     if int8_rows:
-        import onnx
-        meta = {p.key: p.value
-                for p in onnx.load(str(paths.default_model(16, quantized=True))).metadata_props}
+        from posenet_ros.model.metadata import read_metadata
+        meta = read_metadata(paths.default_model(16, quantized=True))
         report["int8_guard"] = meta.get("int8_guard", "not recorded")
         print(f"\n{report['int8_guard']}")
     if args.int8:

@@ -6,10 +6,12 @@ fp32 model itself chooses along the frames (one stream in order), MultiPose its 
 padded frame. The frames are split: even ones calibrate, odd ones are held out for the guard.
 A refused model is not installed; instead a small record (``<int8 name>.refused.json``) is
 left beside where it would have gone, keyed by everything that decides the outcome: the fp32
-model's bytes, the frames' pixels, the quantisation settings, the guard's thresholds and the
+model's bytes, the frames' pixels, the quantisation settings, the guard's thresholds, the code
+that prepares the calibration inputs and judges the result (:data:`CALIBRATION_CODE`) and the
 onnxruntime version. ``posenet-ros convert --int8`` then skips that model (stride 32 is
 refused on the sample video) until one of those changes, instead of recalibrating on every
-setup only to be refused again.
+setup only to be refused again. An installed model carries the same key in its metadata, so
+an edit to any of those rebuilds it too.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import json
 import logging
 from pathlib import Path
 
+from google.protobuf.message import DecodeError
 import numpy as np
 
 from posenet_ros import paths
@@ -26,11 +29,17 @@ from posenet_ros.bench.int8_guard import accuracy_guard, Guard
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.families import family_of, MOVENET
 from posenet_ros.model import quantize
+from posenet_ros.model.metadata import add_metadata, read_metadata
 from posenet_ros.paths import refusal_record
 
 log = logging.getLogger(__name__)
 
 CALIBRATION_FRAMES = 80        # from the sample video: 40 calibrate, 40 are held out
+# Package files whose code decides what calibration sees and how the result is judged. The
+# Makefile's models stamp covers them too, so `make setup` runs the check (test_int8 checks).
+CALIBRATION_CODE = ("bench/int8_*.py", "model/quantize.py", "preprocess.py",
+                    "families/movenet.py", "movenet/*.py", "filters/*.py")
+KEY_PROPERTY = "int8_inputs"    # the installed model's metadata entry holding its inputs_key
 
 
 class QuantizationRefused(RuntimeError):
@@ -57,7 +66,19 @@ def inputs_key(fp32_path: str | Path, frames: list[np.ndarray]) -> str:
     settings = {"quantize": _settings(fp32_path), "onnxruntime": onnxruntime.__version__,
                 "guard": guard}
     digest.update(json.dumps(settings, sort_keys=True).encode())
+    package = Path(__file__).resolve().parents[1]
+    for source in sorted({f for pattern in CALIBRATION_CODE for f in package.glob(pattern)}):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(hashlib.sha256(source.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def installed_key(int8_path: str | Path) -> str | None:
+    """Return the inputs_key an installed int8 model was built from (None: absent or older)."""
+    try:
+        return read_metadata(int8_path).get(KEY_PROPERTY)
+    except (OSError, DecodeError):      # unreadable counts as not built: the build replaces it
+        return None
 
 
 def recorded_refusal(int8_path: str | Path, key: str) -> str | None:
@@ -72,14 +93,18 @@ def recorded_refusal(int8_path: str | Path, key: str) -> str | None:
     return str(record.get("guard", "no verdict recorded"))
 
 
-def build_int8(fp32_path: str | Path, int8_path: str | Path, frames: list[np.ndarray]) -> Guard:
+def build_int8(fp32_path: str | Path, int8_path: str | Path,
+               frames: list[np.ndarray]) -> Guard | None:
     """Quantise ``fp32_path`` into ``int8_path`` if the result passes the accuracy guard.
 
-    Raises QuantizationRefused, without calibrating, when the same inputs were refused before,
-    and after calibrating when the guard refuses now (which is then recorded).
+    Returns the guard's verdict, or None when ``int8_path`` is already built from the same
+    inputs. Raises QuantizationRefused, without calibrating, when the same inputs were refused
+    before, and after calibrating when the guard refuses now (which is then recorded).
     """
     int8_path = Path(int8_path)
     key = inputs_key(fp32_path, frames)
+    if int8_path.is_file() and installed_key(int8_path) == key:
+        return None
     earlier = recorded_refusal(int8_path, key)
     if earlier is not None:
         raise QuantizationRefused(f"int8 model refused with the same inputs before ({earlier}; "
@@ -95,7 +120,7 @@ def build_int8(fp32_path: str | Path, int8_path: str | Path, frames: list[np.nda
             refusal_record(int8_path).write_text(json.dumps(
                 {"key": key, "fp32": Path(fp32_path).name, "guard": str(guard)}, indent=1) + "\n")
             raise QuantizationRefused(f"int8 model refused: {guard}")
-        quantize.add_metadata(tmp, {"int8_guard": str(guard)})
+        add_metadata(tmp, {"int8_guard": str(guard), KEY_PROPERTY: key})
         tmp.replace(int8_path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -129,12 +154,9 @@ def calibration_feeds(fp32_path: str | Path, frames: list[np.ndarray]) -> list[n
 
 def verdict(int8_path: str | Path) -> str:
     """Return the guard's verdict on an int8 model: installed (metadata), refused, or not built."""
-    import onnx
-
     int8_path = Path(int8_path)
     if int8_path.is_file():
-        meta = {p.key: p.value
-                for p in onnx.load(str(int8_path), load_external_data=False).metadata_props}
+        meta = read_metadata(int8_path)
         return f"installed: {meta.get('int8_guard', 'no verdict recorded')}"
     refused = paths.refusal_verdict(int8_path)
     if refused is not None:

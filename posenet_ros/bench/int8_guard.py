@@ -21,7 +21,7 @@ MIN_WITHIN_3PX = 0.5
 MIN_POSE_COUNT_AGREEMENT = 0.5
 CONFIDENT_SCORE = 0.5       # fp32 keypoints at least this sure are the ones compared
 CLOSE_PX = 3.0
-STREAM_PERIOD_S = FRAME_S   # MoveNet: the sample video as one stream, as the bench runs it
+STREAM_PERIOD_S = FRAME_S   # MoveNet: the spread frames as one stream, as the bench runs them
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,16 @@ def accuracy_guard(fp32_model: str | Path, int8_model: str | Path, frames: list[
     PoseNet: multi-pose decoding at ``resolution``. MoveNet: the model's own input, ``frames``
     one stream in order.
     """
-    import onnx
-
     from posenet_ros.estimator import PoseEstimator
     from posenet_ros.families import family_of, MOVENET
+    from posenet_ros.model.metadata import read_metadata
 
     stamps: list[float | None] = [None] * len(frames)
     if family_of(fp32_model) == MOVENET:
         base = EstimatorConfig(providers=("cpu",))
         stamps = [i * STREAM_PERIOD_S for i in range(len(frames))]
     else:
-        meta = {p.key: p.value for p in onnx.load(str(fp32_model)).metadata_props}
+        meta = read_metadata(fp32_model)
         base = EstimatorConfig(providers=("cpu",), input_resolution=resolution,
                                output_stride=int(meta.get("output_stride", 16)))
     ref = PoseEstimator(base.replace(model=str(fp32_model)))

@@ -10,13 +10,14 @@ it replies (tfjs-wasm itself runs on one thread here, without wasm threads in No
 is V8's own), so the same ONNX session ran 11.6 ms instead of 5.7 ms right after a
 pose-detection call; and each side's weights must come back into the caches.
 
-Both sides treat the frames as one video stream with stamps 1/25 s apart (the single-pose
-crop region follows the person, keypoints are smoothed) and start afresh each round. End to
-end is an RGB frame in memory -> poses; the reference's time is pose-detection's
-``estimatePoses`` measured inside Node (no transfer). ``block_ratios`` is the spread of the
-ratio from block to block. The load average is recorded at the start and end of each model's
-run: the machines are shared, and ratios from one run are the figures to trust, not absolute
-milliseconds.
+Both sides treat the frames as one camera stream with stamps 1/25 s apart, whatever the
+video's own rate and spacing (vtest.avi is 10 frames/s, and the bench spreads its frames over
+it): the single-pose crop region follows the person, keypoints are smoothed. Each round
+starts afresh. End to end is an RGB frame in memory -> poses; the reference's time is
+pose-detection's ``estimatePoses`` measured inside Node (no transfer). ``block_ratios`` is
+the spread of the ratio from block to block. The load average is recorded at the start and
+end of each model's run: the machines are shared, and ratios from one run are the figures to
+trust, not absolute milliseconds.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from posenet_ros.estimator import PoseEstimator
 ROUNDS = 2
 BLOCK = 10
 SWITCH_WARMUP = 2       # untimed frames at the start of each block
-FRAME_S = 0.04          # vtest.avi: 25 frames/s
+FRAME_S = 0.04          # the frames as a 25 frames/s camera would stamp them
 
 
 @dataclass

@@ -20,8 +20,9 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
 
-from posenet_ros.config import VALID_STRIDES
+from posenet_ros.config import MOVENET_MODELS, VALID_STRIDES
 from posenet_ros.model import graph_convert, io_names
+from posenet_ros.model.metadata import read_metadata
 from posenet_ros.model.tfjs_graph import ConvLayer, GraphError, load, PoseNetGraph
 
 log = logging.getLogger(__name__)
@@ -164,8 +165,7 @@ def _source_tag(model_json: Path) -> str:
 def is_current(onnx_path: str | Path, model_json: str | Path) -> bool:
     """Tell whether ``onnx_path`` was built from these weights by this converter version."""
     try:
-        meta = {p.key: p.value
-                for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+        meta = read_metadata(onnx_path)
         tag = _source_tag(Path(model_json))
     except (OSError, DecodeError, GraphError):       # missing or unreadable: rebuild
         return False
@@ -191,8 +191,6 @@ def build_movenet(weights_dir: str | Path, out_dir: str | Path, force: bool = Fa
 
     ``names``: which of them (default all).
     """
-    from posenet_ros.model.fetch import MOVENET_MODELS
-
     built = []
     for name in MOVENET_MODELS if names is None else names:
         source, target = Path(weights_dir) / f"{name}.json", Path(out_dir) / f"{name}.onnx"

@@ -17,7 +17,7 @@ import subprocess
 import tarfile
 import tempfile
 
-from posenet_ros import config, paths
+from posenet_ros import paths
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ FILES = {
     "movenet-multipose.json": "3c76e18669efc50148b28d0be97db491dc055cb2be292d248ec129031c5aa5de",
     "movenet-multipose.bin": "19828492d4a69c2e08915916c70f4d22c421c3b59152dfa5601834fc54f54118",
 }
-MOVENET_MODELS = config.MOVENET_MODELS
 
 
 class FetchError(RuntimeError):

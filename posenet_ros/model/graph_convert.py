@@ -30,6 +30,7 @@ from onnx import helper, TensorProto
 
 from posenet_ros.model import graph_simplify, tf_ops, tfjs_reader
 from posenet_ros.model.graph_error import GraphError
+from posenet_ros.model.metadata import read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,7 @@ def source_tag(model_json: str | Path) -> str:
 def is_current(onnx_path: str | Path, model_json: str | Path) -> bool:
     """Tell whether ``onnx_path`` was built from these files by this converter version."""
     try:
-        meta = {p.key: p.value
-                for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+        meta = read_metadata(onnx_path)
         tag = source_tag(model_json)
     except (OSError, DecodeError, GraphError):      # missing or unreadable: rebuild
         return False

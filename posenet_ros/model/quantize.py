@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posenet_ros.model.metadata import add_metadata
 from posenet_ros.preprocess import letterbox, Preprocessor
 
 # What decides an int8 file besides the fp32 model and the frames; the guard's refusal record
@@ -105,13 +106,3 @@ def quantize(fp32_path: str | Path, out_path: str | Path, feeds: list[np.ndarray
     finally:
         root.level = level
     add_metadata(out_path, {"precision": "int8"})
-
-
-def add_metadata(path: str | Path, props: dict[str, str]) -> None:
-    """Add string metadata properties to an ONNX file in place."""
-    import onnx
-
-    model = onnx.load(str(path))
-    for key, value in props.items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(path))
