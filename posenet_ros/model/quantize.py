@@ -10,6 +10,8 @@ along a video) and whether the result is accurate enough are decided above the e
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import numpy as np
 
 from posenet_ros.model.metadata import add_metadata
 from posenet_ros.preprocess import letterbox, Preprocessor
+
+log = logging.getLogger(__name__)
 
 # What decides an int8 file besides the fp32 model and the frames; the guard's refusal record
 # is keyed by it, so a change here recalibrates.
@@ -94,15 +98,19 @@ def quantize(fp32_path: str | Path, out_path: str | Path, feeds: list[np.ndarray
     out_path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     level, root.level = root.level, logging.ERROR   # its advice to pre-process is for other nets
+    progress = io.StringIO()        # calibrate prints its steps to stdout: kept for debug only
     try:
-        quantize_static(
-            str(fp32_path), str(out_path), _Feeds(name, feeds),
-            quant_format=QuantFormat[settings["format"]], per_channel=settings["per_channel"],
-            activation_type=QuantType[settings["activation_type"]],
-            weight_type=QuantType[settings["weight_type"]],
-            calibrate_method=CalibrationMethod[settings["calibrate_method"]],
-            extra_options={"CalibPercentile": settings["percentile"]},
-            op_types_to_quantize=settings.get("op_types"), nodes_to_exclude=head_convs(graph))
+        with contextlib.redirect_stdout(progress):
+            quantize_static(
+                str(fp32_path), str(out_path), _Feeds(name, feeds),
+                quant_format=QuantFormat[settings["format"]], per_channel=settings["per_channel"],
+                activation_type=QuantType[settings["activation_type"]],
+                weight_type=QuantType[settings["weight_type"]],
+                calibrate_method=CalibrationMethod[settings["calibrate_method"]],
+                extra_options={"CalibPercentile": settings["percentile"]},
+                op_types_to_quantize=settings.get("op_types"),
+                nodes_to_exclude=head_convs(graph))
     finally:
         root.level = level
+        log.debug("onnxruntime calibration of %s:\n%s", fp32_path, progress.getvalue())
     add_metadata(out_path, {"precision": "int8"})
