@@ -227,6 +227,7 @@ def test_an_installed_model_is_rebuilt_only_when_its_inputs_change(
     assert int8_build.build_int8(fp32, int8, video_frames) is not None and len(calls) == 2
     int8.write_bytes(int8.read_bytes()[:5000])              # truncated: not trusted, rebuilt
     assert int8_build.installed_key(int8) is None
+    assert int8_build.verdict(int8).startswith("unreadable (")
     assert int8_build.build_int8(fp32, int8, video_frames) is not None and len(calls) == 3
     assert int8_build.installed_key(int8) == int8_build.inputs_key(fp32, video_frames)
 

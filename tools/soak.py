@@ -27,6 +27,8 @@ import sys
 import time
 
 REPO = Path(__file__).resolve().parents[1]
+MATCH_TIMEOUT_S = 30.0      # a publisher waits this long for its first subscriber
+MATCH_SETTLE_S = 0.5        # then this long, for the subscriber to match it in turn
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -95,7 +97,17 @@ def run_publisher(args) -> int:
         messages.append(msg)
     stop = []
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    print(json.dumps({"ready": True}), flush=True)
+    # Frames published before discovery has matched the subscriber are lost to discovery, not
+    # to transport (a missed first announcement delays it by seconds): start once matched.
+    # The subscribers exist before a publisher is started, so this only waits for discovery.
+    waited, deadline = time.monotonic(), time.monotonic() + MATCH_TIMEOUT_S
+    while pub.get_subscription_count() == 0 and time.monotonic() < deadline and not stop:
+        time.sleep(0.01)
+    matched, waited = pub.get_subscription_count() > 0, time.monotonic() - waited
+    if matched:
+        time.sleep(MATCH_SETTLE_S)      # the subscriber's side of the match
+    print(json.dumps({"ready": True, "matched": matched, "discovery_s": round(waited, 3)}),
+          flush=True)
     period, sent, stamps = 1.0 / args.rate, 0, []
     next_time = time.monotonic()
     while not stop:

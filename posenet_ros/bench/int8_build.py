@@ -156,7 +156,10 @@ def verdict(int8_path: str | Path) -> str:
     """Return the guard's verdict on an int8 model: installed (metadata), refused, or not built."""
     int8_path = Path(int8_path)
     if int8_path.is_file():
-        meta = read_metadata(int8_path)
+        try:
+            meta = read_metadata(int8_path)
+        except (OSError, DecodeError) as exc:
+            return f"unreadable ({exc}; `posenet-ros convert --int8` rebuilds it)"
         return f"installed: {meta.get('int8_guard', 'no verdict recorded')}"
     refused = paths.refusal_verdict(int8_path)
     if refused is not None:
