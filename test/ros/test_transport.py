@@ -8,9 +8,9 @@ with config/fastdds_large_frames.xml, and the installed node, with its default b
 subscription, must count at least 90 % of the frames as received (its ``frames_received``
 diagnostic: what reached the callback, whether or not it was then processed). The camera
 starts publishing once discovery has matched it with the node: frames sent before that are
-lost to discovery, not transport (a missed first announcement cost 1.5 s, 22 of 91 frames). Without the
-profile the same run is printed for comparison, not asserted: it depends on Fast DDS's
-defaults and the kernel.
+lost to discovery, not transport (matching took up to 0.9 s here; before this wait, 22-25 of
+91 frames went missing in 1 run of 3). Without the profile the same run is printed for
+comparison, not asserted: it depends on Fast DDS's defaults and the kernel.
 """
 from __future__ import annotations
 
