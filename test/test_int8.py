@@ -57,9 +57,8 @@ def test_precision_int8_selects_the_quantized_model(estimator_factory, still_wit
 
 
 @pytest.fixture
-def refusing_guard(monkeypatch):
-    """Make the guard unpassable (a share above 1); return the calibration runs seen."""
-    monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", 1.01)
+def calibrations(monkeypatch):
+    """Return the fp32 models calibrated from now on, in order."""
     calls = []
     real = quantize.quantize
 
@@ -68,6 +67,21 @@ def refusing_guard(monkeypatch):
         return real(*args, **kwargs)
     monkeypatch.setattr(quantize, "quantize", spy)
     return calls
+
+
+@pytest.fixture
+def refusing_guard(monkeypatch, calibrations):
+    """Make the guard unpassable (a share above 1); return the calibration runs seen."""
+    monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", 1.01)
+    return calibrations
+
+
+@pytest.fixture
+def passing_guard(monkeypatch, calibrations):
+    """Let any int8 model in, whatever it does; return the calibration runs seen."""
+    monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", 0.0)
+    monkeypatch.setattr(int8_guard, "MIN_POSE_COUNT_AGREEMENT", 0.0)
+    return calibrations
 
 
 def test_a_refusal_is_recorded_and_not_recalibrated_until_inputs_change(
@@ -196,10 +210,8 @@ def test_a_refused_movenet_model_is_recorded_and_named_by_precision_int8(
 
 
 def test_an_installed_movenet_model_is_loaded_by_precision_int8(
-        lightning, video_frames, tmp_path, monkeypatch):
+        lightning, video_frames, tmp_path, monkeypatch, passing_guard):
     fp32, int8 = _movenet_home(tmp_path, monkeypatch, lightning)
-    monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", 0.0)     # let it in, whatever it does
-    monkeypatch.setattr(int8_guard, "MIN_POSE_COUNT_AGREEMENT", 0.0)
     guard = int8_build.build_int8(fp32, int8, video_frames)
     assert int8.is_file() and not paths.refusal_record(int8).exists()
     assert int8_build.verdict(int8) == f"installed: {guard}"
@@ -209,13 +221,9 @@ def test_an_installed_movenet_model_is_loaded_by_precision_int8(
 
 
 def test_an_installed_model_is_rebuilt_only_when_its_inputs_change(
-        lightning, video_frames, tmp_path, monkeypatch):
+        lightning, video_frames, tmp_path, monkeypatch, passing_guard):
     fp32, int8 = _movenet_home(tmp_path, monkeypatch, lightning)
-    monkeypatch.setattr(int8_guard, "MIN_WITHIN_3PX", 0.0)
-    monkeypatch.setattr(int8_guard, "MIN_POSE_COUNT_AGREEMENT", 0.0)
-    calls = []
-    real = quantize.quantize
-    monkeypatch.setattr(quantize, "quantize", lambda *a, **k: (calls.append(a[0]), real(*a, **k)))
+    calls = passing_guard
     assert int8_build.build_int8(fp32, int8, video_frames) is not None
     key = int8_build.installed_key(int8)
     assert key == int8_build.inputs_key(fp32, video_frames)

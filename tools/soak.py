@@ -98,7 +98,7 @@ def run_publisher(args) -> int:
     stop = []
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     # Frames published before discovery has matched the subscriber are lost to discovery, not
-    # to transport (a missed first announcement delays it by seconds): start once matched.
+    # to transport (matching took up to 0.9 s in test_transport): start once matched.
     # The subscribers exist before a publisher is started, so this only waits for discovery.
     waited, deadline = time.monotonic(), time.monotonic() + MATCH_TIMEOUT_S
     while pub.get_subscription_count() == 0 and time.monotonic() < deadline and not stop:

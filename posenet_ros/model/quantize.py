@@ -22,8 +22,8 @@ from posenet_ros.preprocess import letterbox, Preprocessor
 
 log = logging.getLogger(__name__)
 
-# What decides an int8 file besides the fp32 model and the frames; the guard's refusal record
-# is keyed by it, so a change here recalibrates.
+# What decides an int8 file besides the fp32 model and the frames; its key (an installed
+# model's metadata, a refusal record) hashes it, so a change here recalibrates.
 _COMMON = {"format": "QDQ", "per_channel": True,
            "activation_type": "QUInt8", "weight_type": "QInt8",     # u8s8: VNNI's layout
            "calibrate_method": "Percentile", "percentile": 99.99,
