@@ -152,10 +152,10 @@ CONVERT_ARGS ?= --int8
 MODEL_FILES := $(foreach s,8 16 32,$(POSENET_ROS_HOME)/models/posenet-mobilenet075-stride$(s).onnx)
 # What prepares int8 calibration inputs and judges the result (int8_build.CALIBRATION_CODE;
 # the int8 models' keys hash it too, so an edit there rebuilds them; test_int8 compares both).
-CALIBRATION_CODE := posenet_ros/bench/int8_*.py posenet_ros/model/quantize.py \
-  posenet_ros/preprocess.py posenet_ros/families/movenet.py posenet_ros/movenet/*.py \
+CALIBRATION_CODE := posenet_ros/quantize/*.py posenet_ros/families/posenet/preprocess.py \
+  posenet_ros/families/posenet/calibration.py posenet_ros/families/movenet/*.py \
   posenet_ros/filters/*.py
-MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/model/*.py $(CALIBRATION_CODE)) posenet_ros/paths.py posenet_ros/cli.py,$(CONVERT_ARGS))
+MODELS_STAMP := $(POSENET_ROS_HOME)/.stamps/models-$(call hash,$(wildcard posenet_ros/convert/*.py $(CALIBRATION_CODE)) posenet_ros/core/paths.py posenet_ros/cli/main.py,$(CONVERT_ARGS))
 
 $(MODELS_STAMP): $(BUILD_STAMP) $(DATA_STAMP) $(if $(call missing,$(MODEL_FILES)),FORCE)
 	@echo "==> models in $(POSENET_ROS_HOME)/models"

@@ -26,6 +26,6 @@ setup(
         "bag": ["rosbags", "matplotlib"],
     },
     entry_points={
-        "console_scripts": ["posenet-ros = posenet_ros.cli:main"],
+        "console_scripts": ["posenet-ros = posenet_ros.cli.main:main"],
     },
 )

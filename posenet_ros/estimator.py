@@ -1,4 +1,4 @@
-"""The engine's facade: RGB images in, one :class:`~posenet_ros.result.FrameResult` each out.
+"""The engine's facade: RGB images in, one :class:`~posenet_ros.core.result.FrameResult` each out.
 
 What the CLI, the ROS node and the bag tool call. It holds the configuration and the loaded
 model of its family (:mod:`posenet_ros.families`) and, per stream, the memory a family keeps
@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from posenet_ros.config import EstimatorConfig
-from posenet_ros.errors import ImageError
+from posenet_ros.core.config import EstimatorConfig
+from posenet_ros.core.errors import ImageError
+from posenet_ros.core.result import FrameResult, StageTimes
 from posenet_ros.families import load_model
 from posenet_ros.families.base import PoseModel
-from posenet_ros.result import FrameResult, StageTimes
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import numpy as np
 def still(name: str = "messi5.jpg") -> np.ndarray:
     """Read a BGR sample photo; skips the calling test when setup has not fetched it."""
     import pytest
-    from posenet_ros import paths
+    from posenet_ros.core import paths
     path = paths.data_dir() / name
     if not path.is_file():
         pytest.skip(f"sample still missing at {path}: run `make setup`")

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import numpy as np
-from posenet_ros import paths
-from posenet_ros.keypoints import NUM_KEYPOINTS
+from posenet_ros.core import paths
+from posenet_ros.core.keypoints import NUM_KEYPOINTS
 import pytest
 from rosbags.highlevel import AnyReader
 from rosbags.typesys import get_typestore, Stores
@@ -33,13 +33,13 @@ def require_model() -> None:
 
 def video_frames(n: int = N_FRAMES) -> list[np.ndarray]:
     """Read the first ``n`` frames of vtest.avi as RGB, independently of the bag tools."""
-    from posenet_ros.imageio import iter_video
+    from posenet_ros.imaging.files import iter_video
     return list(islice(iter_video(sample_video()), n))
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     """``posenet-ros ARGS`` as a user runs it (own process, not a terminal)."""
-    return subprocess.run([sys.executable, "-m", "posenet_ros.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "posenet_ros.cli.main", *map(str, args)],
                           capture_output=True, text=True, timeout=600)
 
 

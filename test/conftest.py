@@ -5,7 +5,7 @@ Other suites keep their own fixtures in ``*_fixtures.py`` modules next to their 
 """
 from __future__ import annotations
 
-from posenet_ros import paths
+from posenet_ros.core import paths
 import pytest
 
 
@@ -24,7 +24,7 @@ def models():
 @pytest.fixture(scope="session")
 def video_frames():
     """Eight frames of vtest.avi spread over the clip, RGB uint8."""
-    from posenet_ros.imageio import iter_video
+    from posenet_ros.imaging.files import iter_video
     video = _require(paths.sample_video(), "sample video vtest.avi")
     wanted = set(range(0, 795, 100))
     return [f for i, f in enumerate(iter_video(video)) if i in wanted]
@@ -32,14 +32,14 @@ def video_frames():
 
 @pytest.fixture(scope="session")
 def still_with_people():
-    from posenet_ros.imageio import read_image
+    from posenet_ros.imaging.files import read_image
     return read_image(_require(paths.data_dir() / "basketball1.png", "still basketball1.png"))
 
 
 @pytest.fixture(scope="session")
 def estimator_factory(models):
     """Build CPU estimators (cached per configuration)."""
-    from posenet_ros.config import EstimatorConfig
+    from posenet_ros.core.config import EstimatorConfig
     from posenet_ros.estimator import PoseEstimator
     cache = {}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from posenet_ros import paths
+from posenet_ros.core import paths
 from posenet_ros.reference.movenet_runner import ReferenceMoveNet
 from posenet_ros.reference.runner import ReferencePoseNet, ReferenceUnavailable
 from prerequisites import missing

@@ -8,11 +8,11 @@ real segment lengths kept), and the whole body shifted or scaled to move the per
 from __future__ import annotations
 
 import numpy as np
-from posenet_ros import paths
+from posenet_ros.core import paths
+from posenet_ros.core.keypoints import PART_IDS
+from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.imageio import read_image
-from posenet_ros.keypoints import PART_IDS
-from posenet_ros.pose import Pose
+from posenet_ros.imaging.files import read_image
 from posenet_ros.reactions.person import Person
 
 WIDTH, HEIGHT = 640, 480

@@ -3,7 +3,7 @@
 A module, not conftest: test/ros has one too.
 """
 import numpy as np
-from posenet_ros.keypoints import NUM_EDGES, NUM_KEYPOINTS
+from posenet_ros.core.keypoints import NUM_EDGES, NUM_KEYPOINTS
 
 
 def blank_outputs(height=5, width=5, parts=NUM_KEYPOINTS, edges=NUM_EDGES, fill=-10.0):

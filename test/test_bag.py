@@ -15,9 +15,9 @@ from bag_fixtures import (
 import cv2
 import numpy as np
 from posenet_ros.bag.from_video import EPOCH_NS
-from posenet_ros.config import EstimatorConfig
-from posenet_ros.keypoints import NUM_KEYPOINTS
-from posenet_ros.marker_geometry import MarkerSettings, PIXEL_SIZE_M
+from posenet_ros.core.config import EstimatorConfig
+from posenet_ros.core.keypoints import NUM_KEYPOINTS
+from posenet_ros.outputs.marker_geometry import MarkerSettings, PIXEL_SIZE_M
 import pytest
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 

@@ -17,8 +17,8 @@ from bag_fixtures import (
 import numpy as np
 from posenet_ros.bag.depth_stream import LOOKAHEAD_NS
 from posenet_ros.bag.from_video import EPOCH_NS
-from posenet_ros.depth.lift import DepthConfig
-from posenet_ros.keypoints import NUM_KEYPOINTS
+from posenet_ros.core.keypoints import NUM_KEYPOINTS
+from posenet_ros.stages.depth.lift import DepthConfig
 import pytest
 
 N = 16

@@ -247,7 +247,7 @@ def test_node_ids_and_3d_equal_the_bag_tools_on_a_looping_rgbd_recording(tmp_pat
 def _pose(msg):
     """Convert an offline PoseArray entry to an engine Pose (the reference for the live one)."""
     import numpy as np
-    from posenet_ros.pose import Pose
+    from posenet_ros.core.pose import Pose
     return Pose(msg.score, np.array([(k.x, k.y) for k in msg.keypoints], dtype=np.float64),
                 np.array([k.score for k in msg.keypoints], dtype=np.float64))
 

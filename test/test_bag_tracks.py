@@ -12,7 +12,7 @@ import json
 from bag_fixtures import IMAGE_TOPIC, read_topic, require_model, run_cli, video_frames
 from bag_fixtures import write_camera_bag
 from posenet_ros.bag.from_video import EPOCH_NS
-from posenet_ros.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 import pytest
 
 N = 30

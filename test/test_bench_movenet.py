@@ -6,10 +6,10 @@ that each block gives a ratio and that both sides find the same people.
 """
 from __future__ import annotations
 
-from posenet_ros import paths
 from posenet_ros.bench import movenet_speed
-from posenet_ros.config import EstimatorConfig
-from posenet_ros.imageio import iter_video
+from posenet_ros.core import paths
+from posenet_ros.core.config import EstimatorConfig
+from posenet_ros.imaging.files import iter_video
 import pytest
 
 pytest_plugins = ["parity_fixtures"]   # movenet_reference

@@ -20,7 +20,7 @@ import zipfile
 from ament_index_python.packages import (get_package_prefix, get_package_share_directory,
                                          get_packages_with_prefixes)
 from catkin_pkg.package import parse_package
-from posenet_ros.keypoints import PART_NAMES
+from posenet_ros.core.keypoints import PART_NAMES
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 from rosidl_adapter.parser import parse_message_file
@@ -72,10 +72,10 @@ def _generated_type(field) -> str:
 
 
 def test_messages_and_engine_import_from_the_install_space():
-    import posenet_ros.config
+    import posenet_ros.core.config
     install = _python_dir()
     assert _prefix() in install.parents, f"{install} is not under {_prefix()}"
-    assert Path(posenet_ros.config.__file__).resolve().parent == install / PACKAGE
+    assert Path(posenet_ros.core.config.__file__).resolve().parent == install / PACKAGE
     assert ROOT / PACKAGE != install / PACKAGE
 
 

@@ -5,8 +5,8 @@ import attack_fixtures as attacks
 import cv2
 import numpy as np
 from posenet_ros.bag.typestore import typestore
-from posenet_ros.camera_model import CameraInfoError, CameraModel
-from posenet_ros.marker_geometry import keypoints_3d
+from posenet_ros.camera.intrinsics import CameraInfoError, CameraModel
+from posenet_ros.outputs.marker_geometry import keypoints_3d
 import pytest
 
 K = np.array(attacks.K_GOOD)

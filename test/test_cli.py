@@ -3,13 +3,13 @@ import json
 import subprocess
 import sys
 
-from posenet_ros import paths
-from posenet_ros.keypoints import PART_NAMES
+from posenet_ros.core import paths
+from posenet_ros.core.keypoints import PART_NAMES
 import pytest
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "posenet_ros.cli", *args],
+    return subprocess.run([sys.executable, "-m", "posenet_ros.cli.main", *args],
                           capture_output=True, text=True)
 
 
@@ -74,15 +74,15 @@ def test_bad_option_is_refused_before_loading(models):
 def test_convert_is_a_no_op_when_models_are_current(models):
     done = run_cli("convert")
     assert done.returncode == 0, done.stderr
-    from posenet_ros.config import MOVENET_MODELS, VALID_STRIDES
+    from posenet_ros.core.config import MOVENET_MODELS, VALID_STRIDES
     assert done.stderr.count("up to date") == len(VALID_STRIDES) + len(MOVENET_MODELS)
 
 
 def test_engine_options_default_to_the_engine_config():
     import argparse
 
-    from posenet_ros.cli_options import add_engine_arguments, config_from_args
-    from posenet_ros.config import EstimatorConfig
+    from posenet_ros.cli.engine_options import add_engine_arguments, config_from_args
+    from posenet_ros.core.config import EstimatorConfig
     parser = argparse.ArgumentParser()
     add_engine_arguments(parser)
     assert config_from_args(parser.parse_args([])) == EstimatorConfig()
@@ -92,8 +92,8 @@ def test_estimate_on_a_video_gives_the_ids_a_tracker_gives(models, tmp_path):
     """Ids in the CLI's JSON equal an independent PoseTracker run over the engine's poses."""
     import cv2
     from posenet_ros.estimator import PoseEstimator
-    from posenet_ros.imageio import iter_video
-    from posenet_ros.track.tracker import PoseTracker, TrackerConfig
+    from posenet_ros.imaging.files import iter_video
+    from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
     video = paths.sample_video()
     if not video.is_file():
         pytest.skip(f"{video} missing: run `make setup`")

@@ -1,5 +1,5 @@
 """Settings validation and tfjs resolution rounding."""
-from posenet_ros.config import ConfigError, EstimatorConfig, valid_resolution
+from posenet_ros.core.config import ConfigError, EstimatorConfig, valid_resolution
 import pytest
 
 

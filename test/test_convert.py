@@ -1,8 +1,8 @@
 """The converter: tfjs stride plans, and the real weights at every stride and input size."""
 import numpy as np
 import onnx
-from posenet_ros.model import io_names
-from posenet_ros.model.convert import strided_plan
+from posenet_ros.convert import io_names
+from posenet_ros.convert.models import strided_plan
 import pytest
 
 

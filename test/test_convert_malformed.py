@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 import shutil
 
-from posenet_ros import paths
-from posenet_ros.config import ConfigError
-from posenet_ros.model import graph_convert, tfjs_graph, tfjs_reader
-from posenet_ros.model.graph_error import GraphError
+from posenet_ros.convert import graph_convert, tfjs_graph, tfjs_reader
+from posenet_ros.convert.graph_error import GraphError
+from posenet_ros.core import paths
+from posenet_ros.core.config import ConfigError
 import pytest
 
 GOOD_WEIGHT = {"name": "w", "shape": [2], "dtype": "float32"}

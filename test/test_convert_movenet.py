@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from posenet_ros import paths
-from posenet_ros.config import ConfigError, EstimatorConfig, MOVENET_MODELS
+from posenet_ros.convert import graph_convert, tfjs_reader
+from posenet_ros.convert.models import build_movenet
+from posenet_ros.core import paths
+from posenet_ros.core.config import ConfigError, EstimatorConfig, MOVENET_MODELS
 from posenet_ros.families import FAMILIES, family_of
-from posenet_ros.model import graph_convert, tfjs_reader
-from posenet_ros.model.convert import build_movenet
 import pytest
 
 
@@ -28,7 +28,7 @@ def _session(model: onnx.ModelProto):
 @pytest.mark.parametrize("name,size", [("movenet-lightning", (192, 192)),
                                        ("movenet-multipose", (192, 256))])
 def test_simplified_graph_is_bit_identical_to_the_literal_translation(video_frames, name, size):
-    from posenet_ros.movenet import image_ops
+    from posenet_ros.families.movenet import image_ops
 
     graph = tfjs_reader.read(_source(name))
     literal = graph_convert.to_onnx(graph, name, simplify=False)

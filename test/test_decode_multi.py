@@ -1,10 +1,10 @@
 """Multi-pose decoding steps on tiny hand-built tensors: local maxima, heap order, edges, NMS."""
 import numpy as np
-from posenet_ros.decode import decode_multiple_poses
-from posenet_ros.decode.candidates import root_candidates
-from posenet_ros.decode.edges import decode_poses, nearest_cell
-from posenet_ros.decode.max_heap import heap_order
-from posenet_ros.keypoints import NUM_EDGES, NUM_KEYPOINTS, PART_IDS, POSE_CHAIN
+from posenet_ros.core.keypoints import NUM_EDGES, NUM_KEYPOINTS, PART_IDS, POSE_CHAIN
+from posenet_ros.families.posenet.decode import decode_multiple_poses
+from posenet_ros.families.posenet.decode.candidates import root_candidates
+from posenet_ros.families.posenet.decode.edges import decode_poses, nearest_cell
+from posenet_ros.families.posenet.decode.max_heap import heap_order
 from tensors import blank_outputs
 
 STRIDE = 16

@@ -1,7 +1,7 @@
 """Single-pose decoding on tiny hand-built tensors."""
 import numpy as np
-from posenet_ros.decode import decode_single_pose
-from posenet_ros.keypoints import NUM_KEYPOINTS
+from posenet_ros.core.keypoints import NUM_KEYPOINTS
+from posenet_ros.families.posenet.decode import decode_single_pose
 from tensors import blank_outputs
 
 STRIDE = 16

@@ -1,4 +1,4 @@
-"""posenet_ros.delivery: frames lost before the callback, inferred from stamps and counts.
+"""posenet_ros.ros.delivery: frames lost before the callback, inferred from stamps and counts.
 
 The streams are simulated cameras (a period, stamp jitter, a seeded loss pattern); the
 expected counts come from the simulation's own record of what it dropped.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from posenet_ros.delivery import DeliveryMonitor, DeliverySettings
+from posenet_ros.ros.delivery import DeliveryMonitor, DeliverySettings
 import pytest
 
 VGA_BGR8 = 640 * 480 * 3   # 921,600 bytes: over Fast DDS's 512 KB shared-memory segment

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-from posenet_ros.depth.decode import decode_depth, DepthError, encode_depth
-from posenet_ros.depth.pairing import DepthPairer
+from posenet_ros.stages.depth.depth_image import decode_depth, DepthError, encode_depth
+from posenet_ros.stages.depth.pairing import DepthPairer
 import pytest
 
 

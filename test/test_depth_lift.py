@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from posenet_ros import paths
-from posenet_ros.config import ConfigError
-from posenet_ros.depth.decode import decode_depth, DepthError, encode_depth
-from posenet_ros.depth.lift import depth_pixels, DepthConfig, lift_poses, TORSO, with_3d
+from posenet_ros.camera.intrinsics import CameraModel
+from posenet_ros.core import paths
+from posenet_ros.core.config import ConfigError
+from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.imageio import read_image
-from posenet_ros.marker_geometry import CameraModel
-from posenet_ros.pose import Pose
+from posenet_ros.imaging.files import read_image
+from posenet_ros.stages.depth.depth_image import decode_depth, DepthError, encode_depth
+from posenet_ros.stages.depth.lift import depth_pixels, DepthConfig, lift_poses, TORSO, with_3d
 import pytest
 
 WIDTH, HEIGHT = 640, 480

@@ -1,8 +1,8 @@
 """The estimator on real frames: modes, flip, runtime changes, bad arrays, stride agreement."""
 import numpy as np
-from posenet_ros.config import ConfigError, EstimatorConfig
-from posenet_ros.errors import ImageError
-from posenet_ros.keypoints import NUM_KEYPOINTS
+from posenet_ros.core.config import ConfigError, EstimatorConfig
+from posenet_ros.core.errors import ImageError
+from posenet_ros.core.keypoints import NUM_KEYPOINTS
 import pytest
 
 DEFAULTS = EstimatorConfig()
@@ -35,7 +35,7 @@ def test_flip_mirrors_poses(estimator_factory, still_with_people):
 
 
 def test_reconfigure_applies_and_a_bad_value_keeps_the_old_config(models, still_with_people):
-    from posenet_ros.config import EstimatorConfig
+    from posenet_ros.core.config import EstimatorConfig
     from posenet_ros.estimator import PoseEstimator
     est = PoseEstimator(EstimatorConfig(providers=("cpu",)))
     est.reconfigure(max_detections=1)
@@ -126,7 +126,7 @@ def test_device_preprocessing_matches_host_and_batches(estimator_factory, video_
 
 
 def test_a_tfjs_graph_model_can_be_used_directly(estimator_factory, still_with_people):
-    from posenet_ros import paths
+    from posenet_ros.core import paths
     graph = paths.weights_dir() / "posenet.json"
     if not graph.is_file():
         pytest.skip(f"{graph} missing: run `make setup`")

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 import numpy as np
-from posenet_ros import paths
+from posenet_ros.core import paths
 from posenet_ros.filters.keypoints_one_euro import KeypointsOneEuroFilter, object_scale
 from posenet_ros.filters.low_pass import LowPassFilter
 from posenet_ros.filters.one_euro import (

@@ -17,7 +17,8 @@ import sys
 
 import numpy as np
 import posenet_ros
-from posenet_ros import cuda_libs, paths
+from posenet_ros.core import paths
+from posenet_ros.runtime import cuda_libs
 import pytest
 
 WHEEL_DIR = paths.home() / "onnxruntime-gpu"        # where the Makefile unpacks it
@@ -138,7 +139,8 @@ def test_fallback_says_one_line_naming_the_fix(setup, request):
         pytest.skip("this machine has a GPU: no fallback")
     assert len(out) == 1, out            # the result only: nothing printed to stdout
     assert len(err) == 1, err
-    assert err[0].startswith("WARNING posenet_ros.runtime: CUDAExecutionProvider could not")
+    assert err[0].startswith(
+        "WARNING posenet_ros.runtime.session: CUDAExecutionProvider could not")
     assert "no NVIDIA driver" in err[0] and err[0].endswith("running on CPUExecutionProvider")
     if setup == "wheel_child":          # no CUDA wheels next to it either
         assert "CUDA 13 libraries missing" in err[0] and "make GPU=1 setup" in err[0]

@@ -9,7 +9,7 @@ import attack_fixtures as attacks
 import cv2
 import numpy as np
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, IMAGE, typestore
-from posenet_ros.image_decode import decode, ImageDecodeError, SUPPORTED_ENCODINGS
+from posenet_ros.imaging.ros_image import decode, ImageDecodeError, SUPPORTED_ENCODINGS
 import pytest
 
 RNG = np.random.default_rng(3)

@@ -1,8 +1,8 @@
 """Bad and unusual image files: converted or refused with a clear message."""
 import cv2
 import numpy as np
-from posenet_ros.errors import ImageError
-from posenet_ros.imageio import read_image
+from posenet_ros.core.errors import ImageError
+from posenet_ros.imaging.files import read_image
 import pytest
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from posenet_ros.inbox import Frame, group_by_size, Inbox
+from posenet_ros.ros.inbox import Frame, group_by_size, Inbox
 
 
 def test_inbox_keeps_the_newest_frame_per_stream_and_groups_by_size():

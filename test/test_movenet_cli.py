@@ -18,8 +18,8 @@ import subprocess
 import sys
 
 import numpy as np
-from posenet_ros import paths
-from posenet_ros.config import MOVENET_MODELS
+from posenet_ros.core import paths
+from posenet_ros.core.config import MOVENET_MODELS
 from prerequisites import missing
 import pytest
 
@@ -32,7 +32,7 @@ UNSEEN_VIDEO_FRAMES = (555, 711)
 @pytest.fixture(scope="module")
 def unseen_images(tmp_path_factory) -> list[Path]:
     import cv2
-    from posenet_ros.imageio import iter_video, read_image
+    from posenet_ros.imaging.files import iter_video, read_image
 
     data = paths.data_dir()
     needed = [data / "basketball1.png", data / "basketball2.png", data / "messi5.jpg",
@@ -62,13 +62,13 @@ def unseen_images(tmp_path_factory) -> list[Path]:
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.run([sys.executable, "-m", "posenet_ros.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "posenet_ros.cli.main", *args], env=env,
                           capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.mark.parametrize("model", MOVENET_MODELS)
 def test_cli_matches_pose_detection_on_unseen_images(movenet_reference, unseen_images, model):
-    from posenet_ros.imageio import read_image
+    from posenet_ros.imaging.files import read_image
 
     if not (paths.models_dir() / f"{model}.onnx").is_file():
         missing(f"{model}.onnx not converted; run `posenet-ros convert`")

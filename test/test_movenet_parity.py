@@ -11,11 +11,12 @@ stills (first frames) and MultiPose (stateless) are compared directly.
 from __future__ import annotations
 
 import numpy as np
-from posenet_ros import paths
-from posenet_ros.config import EstimatorConfig
-from posenet_ros.families.movenet import MoveNet
-from posenet_ros.movenet import image_ops
-from posenet_ros.movenet.crop_region import CropRegionFilter, init_crop_region, next_crop_region
+from posenet_ros.core import paths
+from posenet_ros.core.config import EstimatorConfig
+from posenet_ros.families.movenet import image_ops
+from posenet_ros.families.movenet.crop_region import (
+    CropRegionFilter, init_crop_region, next_crop_region)
+from posenet_ros.families.movenet.family import MoveNet
 from prerequisites import missing
 import pytest
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from posenet_ros.keypoints import NUM_KEYPOINTS, PART_NAMES
+from posenet_ros.core.keypoints import NUM_KEYPOINTS, PART_NAMES
 from posenet_ros.reference.runner import ReferenceFailed, ReferencePoseNet, ReferenceUnavailable
 import pytest
 

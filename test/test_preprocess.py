@@ -3,7 +3,7 @@
 The transcription follows tfjs padAndResizeTo + resizeBilinear.
 """
 import numpy as np
-from posenet_ros.preprocess import letterbox, Preprocessor, to_image_coords
+from posenet_ros.families.posenet.preprocess import letterbox, Preprocessor, to_image_coords
 import pytest
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from posenet_ros.config import ConfigError
+from posenet_ros.core.config import ConfigError
 from posenet_ros.reactions.config import FollowConfig, GestureConfig, TargetConfig
 from posenet_ros.reactions.gestures import (
     GestureTracker, HAND_RAISED, HANDS_UP, observe, POINTING)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 import onnxruntime as ort
-from posenet_ros import runtime
+from posenet_ros.runtime import session as runtime
 import pytest
 
 

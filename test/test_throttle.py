@@ -1,7 +1,7 @@
 """Per-cause log throttling with counts of suppressed repeats."""
 from __future__ import annotations
 
-from posenet_ros.throttle import Throttle
+from posenet_ros.core.throttle import Throttle
 
 
 class Clock:

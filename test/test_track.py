@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 from posenet_ros.bench.tracking_cost import crowd, real_template
-from posenet_ros.pose import Pose
-from posenet_ros.track.assignment import assign
-from posenet_ros.track.similarity import box_iou, COCO_SIGMAS, keypoint_boxes, oks
-from posenet_ros.track.tracker import PoseTracker, TrackerConfig, TrackerError
+from posenet_ros.core.pose import Pose
+from posenet_ros.stages.track.assignment import assign
+from posenet_ros.stages.track.similarity import box_iou, COCO_SIGMAS, keypoint_boxes, oks
+from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig, TrackerError
 import pytest
 
 
@@ -189,7 +189,7 @@ def test_similarity_and_assignment_pieces():
 
 def test_track_smoother_equals_the_scalar_one_euro_port():
     from posenet_ros.filters.one_euro import OneEuroFilter, OneEuroFilterConfig
-    from posenet_ros.track.smoothing import TrackSmoother
+    from posenet_ros.stages.track.smoothing import TrackSmoother
     config = OneEuroFilterConfig(min_cutoff=1.0, beta=2.0, derivate_cutoff=1.0)
     rng = np.random.default_rng(4)
     smoother = TrackSmoother(config, 5)

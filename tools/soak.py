@@ -69,7 +69,7 @@ def _qos(args):
 
 def _frames(width: int, height: int, count: int = 30):
     import cv2
-    from posenet_ros import paths
+    from posenet_ros.core import paths
     capture = cv2.VideoCapture(str(paths.require(paths.sample_video(), "vtest.avi")))
     frames = []
     while len(frames) < count:

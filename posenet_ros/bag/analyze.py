@@ -36,12 +36,12 @@ from posenet_ros.bag.reader import BagError, BagReadError, ImageBag, TopicInfo
 from posenet_ros.bag.stages import DepthTopics, PeopleStages, resolve_depth_topics
 from posenet_ros.bag.tracks import TrackLog
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, typestore
-from posenet_ros.depth.lift import DepthConfig
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.image_decode import decode, ImageDecodeError
-from posenet_ros.marker_geometry import MarkerSettings
-from posenet_ros.people import stamp_seconds
-from posenet_ros.track.tracker import TrackerConfig
+from posenet_ros.imaging.ros_image import decode, ImageDecodeError
+from posenet_ros.outputs.marker_geometry import MarkerSettings
+from posenet_ros.stages.depth.lift import DepthConfig
+from posenet_ros.stages.people import stamp_seconds
+from posenet_ros.stages.track.tracker import TrackerConfig
 
 log = logging.getLogger(__name__)
 OUTPUT_NAMES = {"bag": "poses", "csv": "keypoints.csv", "summary": "summary.json",

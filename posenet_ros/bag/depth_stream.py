@@ -24,8 +24,8 @@ import struct
 import numpy as np
 from posenet_ros.bag.reader import BagReadError, ImageBag, TopicInfo
 from posenet_ros.bag.typestore import CAMERA_INFO, IMAGE
-from posenet_ros.camera_model import CameraInfoError, CameraModel
-from posenet_ros.depth.decode import decode_depth, DepthError
+from posenet_ros.camera.intrinsics import CameraInfoError, CameraModel
+from posenet_ros.stages.depth.depth_image import decode_depth, DepthError
 
 LOOKAHEAD_NS = 500_000_000   # receive-time window around a colour frame searched for depth
 MAX_FRAMES = 64              # raw depth messages held at most (~1 s at 30 frames/s, both ways)

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 from posenet_ros.bag.outputs import BAG_VERSION
 from posenet_ros.bag.typestore import CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, typestore
-from posenet_ros.errors import ImageError
-from posenet_ros.imageio import iter_video, video_fps
-from posenet_ros.pinhole import guess_pinhole
+from posenet_ros.camera.pinhole import guess_pinhole
+from posenet_ros.core.errors import ImageError
+from posenet_ros.imaging.files import iter_video, video_fps
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 log = logging.getLogger(__name__)

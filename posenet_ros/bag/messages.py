@@ -1,6 +1,6 @@
 """Poses -> rosbags message objects (``posenet_ros/msg/PoseArray``, ``MarkerArray``) for writing.
 
-The builders are the node's own (:mod:`posenet_ros.messages`), fed the rosbags typestore's
+The builders are the node's own (:mod:`posenet_ros.outputs`), fed the rosbags typestore's
 classes, so bags written offline read like bags recorded from the live node. Markers use the
 node's convention without CameraInfo: the image centred on the optical axis at ``depth``
 metres, 1 px = 1 mm, in the image's frame_id.
@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 import numpy as np
 from posenet_ros.bag.typestore import KEYPOINT, MARKER_ARRAY, POSE, POSE_ARRAY
-from posenet_ros.marker_geometry import MarkerSettings
-from posenet_ros.messages.markers import build_marker_array, MarkerClasses
-from posenet_ros.messages.pose_array import build_pose_array, MessageClasses
-from posenet_ros.pose import Pose
-from posenet_ros.result import FrameResult
+from posenet_ros.core.pose import Pose
+from posenet_ros.core.result import FrameResult
+from posenet_ros.outputs.marker_geometry import MarkerSettings
+from posenet_ros.outputs.markers import build_marker_array, MarkerClasses
+from posenet_ros.outputs.pose_array import build_pose_array, MessageClasses
 from rosbags.typesys.store import Typestore
 
 
@@ -38,7 +38,7 @@ class MessageFactory:
         """Build a PoseArray: the input's header, the poses, the settings that produced them.
 
         ``poses`` and ``stages`` (tracking, smoothing, depth) as for
-        :func:`~posenet_ros.messages.pose_array.build_pose_array`.
+        :func:`~posenet_ros.outputs.pose_array.build_pose_array`.
         """
         return build_pose_array(self._pose_classes, result, header,
                                 box_min_score=self.box_min_score, poses=poses, **stages)

@@ -11,8 +11,8 @@ import math
 from pathlib import Path
 
 from posenet_ros.bag.typestore import MARKER_ARRAY, POSE_ARRAY
-from posenet_ros.keypoints import PART_NAMES
-from posenet_ros.pose import Pose
+from posenet_ros.core.keypoints import PART_NAMES
+from posenet_ros.core.pose import Pose
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys.store import Typestore
 

@@ -1,7 +1,7 @@
 """posenet_node's stages after the engine, for a bag: tracking (ids), then 3D (paired depth).
 
-They are :mod:`posenet_ros.people`'s, run as the node's worker runs them: one tracker over the
-topic's header stamps (seconds) in bag order, then the poses placed in 3D with the depth frame
+They are :mod:`posenet_ros.stages.people`'s, run as the node's worker runs them: one tracker
+over the topic's header stamps (seconds) in bag order, then the poses placed in 3D with the depth frame
 paired to the colour frame. So a bag analysed offline and the same recording replayed through
 the node give the same ids and the same 3D.
 """
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from posenet_ros.bag.depth_stream import DepthSample, MAX_EXAMPLES, STATUSES
 from posenet_ros.bag.reader import BagError, ImageBag, TopicInfo
 from posenet_ros.bag.typestore import CAMERA_INFO, COMPRESSED_IMAGE, IMAGE
-from posenet_ros.depth.lift import DepthConfig
-from posenet_ros.people import place_in_3d, track
-from posenet_ros.pose import Pose
-from posenet_ros.result import FrameResult
-from posenet_ros.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.core.pose import Pose
+from posenet_ros.core.result import FrameResult
+from posenet_ros.stages.depth.lift import DepthConfig
+from posenet_ros.stages.people import place_in_3d, track
+from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 
 
 @dataclass(frozen=True)

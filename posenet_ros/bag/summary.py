@@ -11,9 +11,9 @@ import numpy as np
 from posenet_ros.bag.depth_stream import BagDepth
 from posenet_ros.bag.stages import PeopleStages
 from posenet_ros.bag.tracks import TrackLog
-from posenet_ros.depth.lift import DepthConfig
-from posenet_ros.pose import Pose
-from posenet_ros.track.tracker import TrackerConfig
+from posenet_ros.core.pose import Pose
+from posenet_ros.stages.depth.lift import DepthConfig
+from posenet_ros.stages.track.tracker import TrackerConfig
 
 MAX_ERROR_EXAMPLES = 20
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from posenet_ros.pose import Pose, UNTRACKED
+from posenet_ros.core.pose import Pose, UNTRACKED
 
 MAX_TRACKS_LISTED = 1000   # per-track entries in summary.json (all are counted)
 

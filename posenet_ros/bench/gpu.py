@@ -25,11 +25,12 @@ import time
 import cv2
 import numpy as np
 
-from posenet_ros import cuda_libs, paths
 from posenet_ros.bench.memory import rss_mib
-from posenet_ros.config import EstimatorConfig
+from posenet_ros.core import paths
+from posenet_ros.core.config import EstimatorConfig
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.runtime import PROVIDER_NAMES
+from posenet_ros.runtime import cuda_libs
+from posenet_ros.runtime.session import PROVIDER_NAMES
 
 FRAME_SIZE = (1920, 1080)
 TARGET_E2E_MS, TARGET_BATCH_FPS = 2.0, 1500.0      # issue 13's targets on an H100/H200
@@ -43,7 +44,7 @@ EXIT_SOME_SKIPPED, EXIT_NONE_RAN = 2, 3
 
 def frames_1080p(video: Path, count: int) -> list[np.ndarray]:
     """``count`` real frames spread over ``video``, resized to 1920x1080 RGB (camera size)."""
-    from posenet_ros.imageio import spread_frames
+    from posenet_ros.imaging.files import spread_frames
     return [cv2.resize(f, FRAME_SIZE, interpolation=cv2.INTER_LINEAR)
             for f in spread_frames(video, count)]
 

@@ -5,7 +5,7 @@ import logging
 
 import numpy as np
 
-from posenet_ros.config import EstimatorConfig
+from posenet_ros.core.config import EstimatorConfig
 from posenet_ros.estimator import PoseEstimator
 
 log = logging.getLogger(__name__)

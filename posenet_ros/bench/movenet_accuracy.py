@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from posenet_ros import paths
 from posenet_ros.bench.movenet_speed import FRAME_S
-from posenet_ros.config import EstimatorConfig, MOVENET_MODELS
+from posenet_ros.core import paths
+from posenet_ros.core.config import EstimatorConfig, MOVENET_MODELS
+from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.pose import Pose
 
 CONFIDENT = 0.3
 NEAR_PX = (5.0, 15.0)

@@ -27,13 +27,13 @@ import time
 
 import numpy as np
 
-from posenet_ros.config import EstimatorConfig
+from posenet_ros.core.config import EstimatorConfig
 from posenet_ros.estimator import PoseEstimator
+from posenet_ros.quantize.guard import FRAME_S
 
 ROUNDS = 2
 BLOCK = 10
 SWITCH_WARMUP = 2       # untimed frames at the start of each block
-FRAME_S = 0.04          # the frames as a 25 frames/s camera would stamp them
 
 
 @dataclass

@@ -14,11 +14,11 @@ import time
 import cv2
 import numpy as np
 
-from posenet_ros.config import EstimatorConfig
+from posenet_ros.core.config import EstimatorConfig
+from posenet_ros.core.result import FrameResult
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.marker_geometry import MarkerSettings
-from posenet_ros.messages.pose_array import build_pose_array
-from posenet_ros.result import FrameResult
+from posenet_ros.outputs.marker_geometry import MarkerSettings
+from posenet_ros.outputs.pose_array import build_pose_array
 
 WARMUP = 3
 
@@ -49,8 +49,8 @@ class MessageStage:
     """PoseArray build + publish on a real rclpy publisher, when a ROS install is importable."""
 
     def __init__(self) -> None:
-        import rclpy
         from posenet_ros.ros.worker import POSE_CLASSES
+        import rclpy
         from std_msgs.msg import Header
 
         self._rclpy = rclpy

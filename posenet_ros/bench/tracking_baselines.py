@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from posenet_ros.pose import Pose
-from posenet_ros.track.similarity import box_iou, keypoint_boxes
+from posenet_ros.core.pose import Pose
+from posenet_ros.stages.track.similarity import box_iou, keypoint_boxes
 
 MAX_AGE = 1.0               # seconds, pose-detection's maxAge 1000 ms
 IOU_MIN_SIMILARITY = 0.15   # pose-detection DEFAULT_BOUNDING_BOX_TRACKER_CONFIG

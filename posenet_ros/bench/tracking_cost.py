@@ -17,11 +17,11 @@ import time
 
 import numpy as np
 
-from posenet_ros import paths
+from posenet_ros.core import paths
+from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.imageio import read_image
-from posenet_ros.pose import Pose
-from posenet_ros.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.imaging.files import read_image
+from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 
 
 def crowd(template: Pose, people: int, frames: int, fps: float = 10.0,

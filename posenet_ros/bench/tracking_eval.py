@@ -14,14 +14,14 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from posenet_ros import paths
 from posenet_ros.bench import tracking_scenes as scenes_mod
 from posenet_ros.bench.tracking_baselines import GreedyCentreTracker, IouTracker
+from posenet_ros.core import paths
+from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.imageio import iter_video
-from posenet_ros.pose import Pose
-from posenet_ros.track.similarity import box_iou
-from posenet_ros.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.imaging.files import iter_video
+from posenet_ros.stages.track.similarity import box_iou
+from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 
 MAX_IOU_DISTANCE = 0.5
 METRICS = ("idf1", "num_switches", "mota", "num_false_positives", "num_misses")

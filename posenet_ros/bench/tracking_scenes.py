@@ -15,8 +15,8 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from posenet_ros import paths
-from posenet_ros.imageio import iter_video, read_image
+from posenet_ros.core import paths
+from posenet_ros.imaging.files import iter_video, read_image
 
 SPRITE_HEIGHT = 250          # pixels on the 768 x 576 background
 KEYPOINT_THRESHOLD = 0.3     # keypoints that define a person's box

@@ -1,7 +1,7 @@
 """Model families behind one seam (:mod:`posenet_ros.families.base`).
 
 ``EstimatorConfig.model`` picks the family: a family's name (``posenet``, ``movenet-thunder``,
-see :data:`posenet_ros.config.MODEL_NAMES`) or None for the default PoseNet, or a model file.
+see :data:`posenet_ros.core.config.MODEL_NAMES`) or None for the default PoseNet, or a model file.
 A file is routed by what it holds, not by its name: a converted MoveNet ONNX graph takes
 TF's int32 NHWC image, a MoveNet ``model.json`` has an int32 Placeholder (PoseNet's graphs
 and converted models take float); everything else is PoseNet's. A new family adds its names
@@ -13,19 +13,19 @@ from collections.abc import Callable
 import json
 from pathlib import Path
 
-from posenet_ros.config import EstimatorConfig, MOVENET_MODELS, POSENET
+from posenet_ros.core.config import EstimatorConfig, MOVENET_MODELS, POSENET
 from posenet_ros.families.base import PoseModel
 
 MOVENET = "movenet"
 
 
 def _posenet(config: EstimatorConfig) -> PoseModel:
-    from posenet_ros.families.posenet import PoseNet
+    from posenet_ros.families.posenet.family import PoseNet
     return PoseNet(config)
 
 
 def _movenet(config: EstimatorConfig) -> PoseModel:
-    from posenet_ros.families.movenet import MoveNet
+    from posenet_ros.families.movenet.family import MoveNet
     return MoveNet(config)
 
 
@@ -41,6 +41,19 @@ def load_model(config: EstimatorConfig) -> PoseModel:
     if name in FAMILIES:
         return FAMILIES[name](config)
     return _FILE_LOADERS[family_of(name)](config)
+
+
+def calibration_feeds(fp32_path: str | Path, frames: list, period_s: float,
+                      resolution: int) -> list:
+    """Network inputs for int8 calibration, prepared by the model's own family.
+
+    MoveNet: the frames one stream ``period_s`` apart at its own input; PoseNet: ``resolution``.
+    """
+    if family_of(fp32_path) == MOVENET:
+        from posenet_ros.families.movenet.calibration import movenet_feeds
+        return movenet_feeds(fp32_path, frames, period_s)
+    from posenet_ros.families.posenet.calibration import posenet_feeds
+    return posenet_feeds(frames, resolution)
 
 
 def family_of(path: str | Path) -> str:

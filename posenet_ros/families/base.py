@@ -2,7 +2,7 @@
 
 A family is how one kind of network turns RGB frames into poses: its own preprocessing, its
 outputs and its decoding. Everything around it is shared: the ONNX Runtime session handling
-(:mod:`posenet_ros.runtime`), the result type, messages, CLI, node and bag tool. The
+(:mod:`posenet_ros.runtime.session`), the result type, messages, CLI, node and bag tool. The
 estimator drives a family in three timed steps, one batch of same-size frames at a time::
 
     prepared = model.prepare(images, config)            # RGB frames -> network feeds
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from posenet_ros.config import EstimatorConfig
-from posenet_ros.pose import Pose
+from posenet_ros.core.config import EstimatorConfig
+from posenet_ros.core.pose import Pose
 
 
 @dataclass(frozen=True, eq=False)

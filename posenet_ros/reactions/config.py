@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 import math
 from typing import Any
 
-from posenet_ros.config import ConfigError
+from posenet_ros.core.config import ConfigError
 
 TARGET_POLICIES = ("nearest", "attention")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import math
 
 import numpy as np
-from posenet_ros.keypoints import PART_IDS
+from posenet_ros.core.keypoints import PART_IDS
 from posenet_ros.reactions.config import GestureConfig
 from posenet_ros.reactions.person import Person
 

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from posenet_ros.keypoints import NUM_KEYPOINTS
-from posenet_ros.pose import UNTRACKED
+from posenet_ros.core.keypoints import NUM_KEYPOINTS
+from posenet_ros.core.pose import UNTRACKED
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posenet_ros.reference import node_process
-from posenet_ros.reference.node_process import (  # noqa: F401 (re-exported)
+from posenet_ros.reference import nodejs_process
+from posenet_ros.reference.nodejs_process import (  # noqa: F401 (re-exported)
     install_dir, NodeProcess, PACKAGE_DIR, ReferenceFailed, ReferenceUnavailable)
 
 SCRIPT = PACKAGE_DIR / "movenet_reference.js"
@@ -21,7 +21,7 @@ MODELS = ("movenet-lightning", "movenet-thunder", "movenet-multipose")
 
 def find_modules(home: Path | None = None) -> Path | None:
     """Return the node_modules holding pose-detection: the home's, else one beside this file."""
-    return node_process.find_modules(PACKAGE, home)
+    return nodejs_process.find_modules(PACKAGE, home)
 
 
 class ReferenceMoveNet(NodeProcess):

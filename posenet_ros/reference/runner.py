@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posenet_ros.reference import node_process
-from posenet_ros.reference.node_process import (  # noqa: F401 (re-exported)
+from posenet_ros.reference import nodejs_process
+from posenet_ros.reference.nodejs_process import (  # noqa: F401 (re-exported)
     install_dir, NodeProcess, PACKAGE_DIR, ReferenceFailed, ReferenceUnavailable)
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ _OPTIONS = {"flip_horizontal": "flipHorizontal", "max_detections": "maxDetection
 
 def find_modules(home: Path | None = None) -> Path | None:
     """Return the node_modules holding TF.js PoseNet: the home's, else one beside this file."""
-    return node_process.find_modules(PACKAGE, home)
+    return nodejs_process.find_modules(PACKAGE, home)
 
 
 class ReferencePoseNet(NodeProcess):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from posenet_ros.pinhole import DEFAULT_HFOV_DEG, guess_pinhole
+from posenet_ros.camera.pinhole import DEFAULT_HFOV_DEG, guess_pinhole
 from sensor_msgs.msg import CameraInfo
 import yaml
 

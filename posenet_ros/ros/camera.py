@@ -18,7 +18,7 @@ import threading
 import time
 
 import cv2
-from posenet_ros import paths
+from posenet_ros.core import paths
 from posenet_ros.ros.calibration import CalibrationError, default_camera_info, load_camera_info
 from posenet_ros.ros.images import pack_image
 from posenet_ros.ros.run import run_node

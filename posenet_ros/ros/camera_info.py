@@ -8,7 +8,7 @@ computed.
 from __future__ import annotations
 
 import numpy as np
-from posenet_ros.camera_model import CameraInfoError, CameraModel
+from posenet_ros.camera.intrinsics import CameraInfoError, CameraModel
 from sensor_msgs.msg import CameraInfo
 
 

@@ -2,18 +2,18 @@
 
 Depth frames are only buffered in the callback (no decoding there); the worker asks for the
 one nearest a colour frame's stamp and decodes just that one, so depth never holds colour
-back: an unmatched colour frame goes out in 2D and is counted (:mod:`posenet_ros.depth`).
+back: an unmatched colour frame goes out in 2D and is counted (:mod:`posenet_ros.stages.depth`).
 """
 from __future__ import annotations
 
 import threading
 
 import numpy as np
-from posenet_ros.camera_model import CameraModel
-from posenet_ros.depth.decode import decode_depth
-from posenet_ros.depth.pairing import DepthPairer
-from posenet_ros.people import stamp_seconds
+from posenet_ros.camera.intrinsics import CameraModel
 from posenet_ros.ros.camera_info import CameraInfoInput
+from posenet_ros.stages.depth.depth_image import decode_depth
+from posenet_ros.stages.depth.pairing import DepthPairer
+from posenet_ros.stages.people import stamp_seconds
 from sensor_msgs.msg import Image
 
 
@@ -39,7 +39,8 @@ class DepthInput:
     def match(self, stamp: float) -> np.ndarray | None:
         """Return the depth image (metres, NaN: no reading) paired with ``stamp``, or None.
 
-        Raises :class:`~posenet_ros.depth.decode.DepthError` for a malformed depth message.
+        Raises :class:`~posenet_ros.stages.depth.depth_image.DepthError` for a malformed depth
+        message.
         """
         with self._lock:
             msg = self._pairer.match(stamp)

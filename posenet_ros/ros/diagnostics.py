@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 import threading
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
-from posenet_ros.result import StageTimes
+from posenet_ros.core.result import StageTimes
 
 
 @dataclass(frozen=True)

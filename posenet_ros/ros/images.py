@@ -1,6 +1,6 @@
 """RGB arrays -> ``sensor_msgs/Image`` for the nodes (annotated image, camera, demo).
 
-Decoding camera messages is ROS-free (:mod:`posenet_ros.image_decode`, shared with the bag
+Decoding camera messages is ROS-free (:mod:`posenet_ros.imaging.ros_image`, shared with the bag
 tools); packing is here because it fills rclpy's Image with an ``array.array``, which skips
 the generated setter's per-byte check.
 """
@@ -10,7 +10,7 @@ import array
 
 import cv2
 import numpy as np
-from posenet_ros.image_decode import ImageDecodeError
+from posenet_ros.imaging.ros_image import ImageDecodeError
 from sensor_msgs.msg import Image
 
 OUTPUT_ENCODINGS = ("rgb8", "bgr8")

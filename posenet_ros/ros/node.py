@@ -20,14 +20,14 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from posenet_ros.config import ConfigError
+from posenet_ros.core.config import ConfigError
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.ros import parameters
 from posenet_ros.ros.diagnostics import FrameStats
 from posenet_ros.ros.run import run_node
 from posenet_ros.ros.streams import Stream, stream_topics
 from posenet_ros.ros.worker import FrameWorker
-from posenet_ros.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy

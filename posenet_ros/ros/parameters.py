@@ -1,10 +1,10 @@
 """The pose node's parameters: declared once, from one table, with descriptions and ranges.
 
-Engine parameters map onto :class:`~posenet_ros.config.EstimatorConfig` fields and change at
+Engine parameters map onto :class:`~posenet_ros.core.config.EstimatorConfig` fields and change at
 run time through ``PoseEstimator.reconfigure``, so the engine's ``ConfigError`` is the one
 validator: a bad value is refused with its reason and the old one kept. Tracking and depth
-parameters map onto :class:`~posenet_ros.track.tracker.TrackerConfig` and
-:class:`~posenet_ros.depth.lift.DepthConfig` fields the same way. Topic and QoS
+parameters map onto :class:`~posenet_ros.stages.track.tracker.TrackerConfig` and
+:class:`~posenet_ros.stages.depth.lift.DepthConfig` fields the same way. Topic and QoS
 parameters are read-only (they fix subscriptions made at start-up). Defaults equal the
 engine's (TF.js PoseNet 2.2.2) and ``config/posenet.yaml``.
 
@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from posenet_ros.config import (
+from posenet_ros.core.config import (
     ConfigError, DECODERS, EstimatorConfig, MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, PRECISIONS,
     PREPROCESS, RESOLUTION_RANGE, SCALE_FACTOR_RANGE, VALID_STRIDES)
-from posenet_ros.depth.lift import DepthConfig
-from posenet_ros.image_decode import DEFAULT_MAX_PIXELS
-from posenet_ros.marker_geometry import MarkerSettings
-from posenet_ros.track.tracker import (
+from posenet_ros.imaging.ros_image import DEFAULT_MAX_PIXELS
+from posenet_ros.outputs.marker_geometry import MarkerSettings
+from posenet_ros.stages.depth.lift import DepthConfig
+from posenet_ros.stages.track.tracker import (
     BETA_RANGE, CUTOFF_RANGE, MAX_AGE_RANGE, MIN_HITS_RANGE, TrackerConfig, TrackerError)
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException, ParameterUninitializedException

@@ -17,14 +17,14 @@ import sys
 
 from geometry_msgs.msg import Point, Twist, Vector3
 import numpy as np
-from posenet_ros.config import ConfigError
+from posenet_ros.core.config import ConfigError
 from posenet_ros.msg import PersonEvent, PoseArray
-from posenet_ros.people import stamp_seconds
 from posenet_ros.reactions.config import FollowConfig, GestureConfig, TargetConfig
 from posenet_ros.reactions.follow import Command
 from posenet_ros.reactions.person import Frame, Person
 from posenet_ros.reactions.reactor import Event, Reactor
 from posenet_ros.ros.run import run_node
+from posenet_ros.stages.people import stamp_seconds
 from rcl_interfaces.msg import (
     FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult)
 from rclpy.exceptions import ParameterException

@@ -6,7 +6,7 @@ adds a stream whose outputs live in the image topic's parent namespace: ``cam1/i
 publishes ``cam1/poses``, ``cam1/markers``, ``cam1/image_annotated`` and reads
 ``cam1/camera_info``, as image_proc and friends do.
 
-Every stream keeps only its newest pending frame (:mod:`posenet_ros.inbox`); the worker takes
+Every stream keeps only its newest pending frame (:mod:`posenet_ros.ros.inbox`); the worker takes
 all of them at once and runs frames of one size through the engine together.
 """
 from __future__ import annotations
@@ -17,14 +17,14 @@ import time
 from typing import Any
 
 from geometry_msgs.msg import PoseArray as GeometryPoseArray
-from posenet_ros.camera_model import CameraModel
-from posenet_ros.config import ConfigError
-from posenet_ros.delivery import DeliveryMonitor
-from posenet_ros.depth.lift import DepthConfig
+from posenet_ros.camera.intrinsics import CameraModel
+from posenet_ros.core.config import ConfigError
 from posenet_ros.msg import PoseArray
 from posenet_ros.ros.camera_info import CameraInfoInput
+from posenet_ros.ros.delivery import DeliveryMonitor
 from posenet_ros.ros.depth_input import DepthInput
-from posenet_ros.track.tracker import PoseTracker
+from posenet_ros.stages.depth.lift import DepthConfig
+from posenet_ros.stages.track.tracker import PoseTracker
 from rclpy.exceptions import NameValidationException
 from rclpy.qos import ReliabilityPolicy
 from rclpy.validate_topic_name import validate_topic_name

@@ -1,7 +1,7 @@
 """posenet_node's frame path: one worker thread from camera messages to published poses.
 
 The subscription callbacks only put each stream's newest frame in the inbox
-(:mod:`posenet_ros.inbox`); this thread takes all pending frames, decodes them, runs the
+(:mod:`posenet_ros.ros.inbox`); this thread takes all pending frames, decodes them, runs the
 engine once per image size over them (a batch) and publishes each stream's outputs. One image
 flows one way: message -> RGB -> engine result -> PoseArray (+ markers, annotated image).
 """
@@ -15,23 +15,23 @@ from typing import Any
 
 from geometry_msgs.msg import Point, Pose as GeometryPose, PoseArray as GeometryPoseArray
 from geometry_msgs.msg import Quaternion, Vector3
-from posenet_ros.depth.decode import DepthError
-from posenet_ros.depth.lift import DepthConfig
-from posenet_ros.draw import draw_poses
+from posenet_ros.core.result import FrameResult
+from posenet_ros.core.throttle import Throttle
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.image_decode import decode, ImageDecodeError
-from posenet_ros.inbox import Frame, group_by_size, Inbox
-from posenet_ros.marker_geometry import MarkerSettings
-from posenet_ros.messages.markers import build_marker_array, MarkerClasses
-from posenet_ros.messages.pose_array import build_pose_array, MessageClasses
+from posenet_ros.imaging.ros_image import decode, ImageDecodeError
 from posenet_ros.msg import Keypoint, Pose, PoseArray
-from posenet_ros.people import place_in_3d, stamp_seconds, track
-from posenet_ros.result import FrameResult
+from posenet_ros.outputs.draw import draw_poses
+from posenet_ros.outputs.marker_geometry import MarkerSettings
+from posenet_ros.outputs.markers import build_marker_array, MarkerClasses
+from posenet_ros.outputs.pose_array import build_pose_array, MessageClasses
 from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
 from posenet_ros.ros.images import rgb_to_image
+from posenet_ros.ros.inbox import Frame, group_by_size, Inbox
 from posenet_ros.ros.streams import Stream
-from posenet_ros.throttle import Throttle
-from posenet_ros.track.tracker import TrackerError
+from posenet_ros.stages.depth.depth_image import DepthError
+from posenet_ros.stages.depth.lift import DepthConfig
+from posenet_ros.stages.people import place_in_3d, stamp_seconds, track
+from posenet_ros.stages.track.tracker import TrackerError
 from rclpy.time import Time
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray

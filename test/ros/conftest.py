@@ -34,7 +34,7 @@ def _why_no_ros() -> str | None:
     except ImportError as exc:
         return (f"posenet_ros messages are not built/sourced ({exc}): run `make build` and "
                 "source install/setup.bash (or use `make test`)")
-    from posenet_ros import paths
+    from posenet_ros.core import paths
     if not paths.default_model(16).is_file():
         return f"no converted model at {paths.default_model(16)}: run `make setup`"
     return None

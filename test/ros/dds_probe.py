@@ -73,7 +73,7 @@ def jpeg_message(bgr: np.ndarray, header: Header, quality: int = 90) -> Compress
 
 def vtest_frames(indices) -> list[np.ndarray]:
     """Read BGR frames of the sample video at ``indices`` (skip when setup has not run)."""
-    from posenet_ros import paths
+    from posenet_ros.core import paths
     video = paths.sample_video()
     if not video.is_file():
         pytest.skip(f"sample video missing at {video}: run `make setup`")
@@ -101,7 +101,7 @@ def pose_of_marker(pose_array, marker_id: int):
 
 def assert_same_poses(msg, poses, width, height) -> None:
     """Assert that a received PoseArray carries these engine poses (float32 on the wire)."""
-    from posenet_ros.messages.pose_array import poses_from_pose_array as from_pose_array
+    from posenet_ros.outputs.pose_array import poses_from_pose_array as from_pose_array
     assert (msg.image_width, msg.image_height) == (width, height)
     received = from_pose_array(msg)
     assert len(received) == len(poses) > 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 try:
-    from posenet_ros.image_decode import decode, ImageDecodeError
+    from posenet_ros.imaging.ros_image import decode, ImageDecodeError
     from posenet_ros.ros.images import rgb_to_image
     from sensor_msgs.msg import CompressedImage, Image
     from std_msgs.msg import Header

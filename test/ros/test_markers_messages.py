@@ -6,19 +6,19 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from posenet_ros import config
-from posenet_ros.config import ConfigError, EstimatorConfig
-from posenet_ros.keypoints import NUM_KEYPOINTS, PART_NAMES, SKELETON
-from posenet_ros.pose import Pose
+from posenet_ros.core import config
+from posenet_ros.core.config import ConfigError, EstimatorConfig
+from posenet_ros.core.keypoints import NUM_KEYPOINTS, PART_NAMES, SKELETON
+from posenet_ros.core.pose import Pose
 import pytest
 import yaml
 
 try:
     from posenet_ros.ros import parameters
-    from posenet_ros.marker_geometry import CameraModel, keypoints_3d, MarkerSettings
-    from posenet_ros.messages.markers import build_marker_array
-    from posenet_ros.messages.pose_array import build_pose_array, poses_from_pose_array
-    from posenet_ros.result import FrameResult, StageTimes
+    from posenet_ros.camera.intrinsics import CameraModel, keypoints_3d, MarkerSettings
+    from posenet_ros.outputs.markers import build_marker_array
+    from posenet_ros.outputs.pose_array import build_pose_array, poses_from_pose_array
+    from posenet_ros.core.result import FrameResult, StageTimes
     from posenet_ros.ros.worker import MARKER_CLASSES, POSE_CLASSES
     from sensor_msgs.msg import CameraInfo
     from std_msgs.msg import Header

@@ -12,7 +12,7 @@ from dds_probe import bgr8_message, CameraInfo, Image, key, new_header, Probe, R
     vtest_frames, wait_for
 from geometry_msgs.msg import PoseArray as GeometryPoseArray
 import numpy as np
-from posenet_ros.depth.decode import encode_depth
+from posenet_ros.stages.depth.depth_image import encode_depth
 import pytest
 
 NS = "/depth"

@@ -15,7 +15,7 @@ from dds_probe import (
     assert_same_poses, bgr8_message, FRAME_ID, jpeg_message, key, new_header, Probe,
     vtest_frames, wait_for)
 import numpy as np
-from posenet_ros.marker_geometry import PIXEL_SIZE_M
+from posenet_ros.outputs.marker_geometry import PIXEL_SIZE_M
 from posenet_ros.ros.parameters import BY_NAME
 import pytest
 
@@ -69,7 +69,7 @@ def test_pose_array_equals_the_cli(probe, frames, tmp_path):
     """The done-criterion of the ROS issue: the node's poses equal `posenet-ros estimate`'s."""
     still = tmp_path / "frame.png"                      # lossless, so both see the same pixels
     cv2.imwrite(str(still), frames[1])
-    cli = subprocess.run([sys.executable, "-m", "posenet_ros.cli", "estimate", str(still),
+    cli = subprocess.run([sys.executable, "-m", "posenet_ros.cli.main", "estimate", str(still),
                           "--json"], capture_output=True, text=True, timeout=120,
                          cwd=tmp_path, check=True)
     expected = json.loads(cli.stdout)[0]["poses"]
@@ -85,7 +85,7 @@ def test_pose_array_equals_the_cli(probe, frames, tmp_path):
 
 
 def test_markers_match_poses(probe, frames):
-    from posenet_ros.messages.pose_array import poses_from_pose_array as from_pose_array
+    from posenet_ros.outputs.pose_array import poses_from_pose_array as from_pose_array
     probe.subscribe("markers")
     try:
         header = new_header()

@@ -98,7 +98,7 @@ def test_bad_values_are_refused_and_old_ones_kept(probe, crowd, values, reason):
 
 
 def test_movenet_int8_where_the_guard_let_it_in_and_a_refusal_named(probe, crowd):
-    from posenet_ros import paths
+    from posenet_ros.core import paths
     thunder = paths.movenet_model("movenet-thunder", quantized=True)
     lightning = paths.movenet_model("movenet-lightning", quantized=True)
     if not thunder.is_file() or not paths.refusal_record(lightning).is_file():

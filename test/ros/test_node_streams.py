@@ -16,7 +16,7 @@ from dds_probe import (
     MarkerArray, new_header, pose_of_marker, PoseArray, Probe, RELIABLE, vtest_frames,
     wait_for)
 import numpy as np
-from posenet_ros.marker_geometry import PIXEL_SIZE_M
+from posenet_ros.outputs.marker_geometry import PIXEL_SIZE_M
 import pytest
 
 try:

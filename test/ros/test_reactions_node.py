@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # test/: reaction_poses
 from reaction_poses import detect_person, HEIGHT, person, place, raise_arm, WIDTH  # noqa: E402
 
-from posenet_ros.keypoints import PART_NAMES  # noqa: E402, I100
+from posenet_ros.core.keypoints import PART_NAMES  # noqa: E402, I100
 from posenet_ros.msg import Keypoint, PersonEvent, Pose, PoseArray  # noqa: E402
 
 NAMESPACE = "/reactions_test"

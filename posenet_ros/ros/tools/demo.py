@@ -25,17 +25,17 @@ import time
 from ament_index_python.packages import get_package_share_directory
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
-from posenet_ros import paths
-from posenet_ros.delivery import PROFILE as DELIVERY_PROFILE
-from posenet_ros.errors import ImageError
-from posenet_ros.image_decode import decode
-from posenet_ros.imageio import iter_video, video_fps
-from posenet_ros.messages.pose_array import poses_from_pose_array
+from posenet_ros.core import paths
+from posenet_ros.core.errors import ImageError
+from posenet_ros.imaging.files import iter_video, video_fps
+from posenet_ros.imaging.ros_image import decode
+from posenet_ros.imaging.video import AnnotatedOutput
 from posenet_ros.msg import PoseArray
+from posenet_ros.outputs.pose_array import poses_from_pose_array
 from posenet_ros.ros.calibration import default_camera_info
+from posenet_ros.ros.delivery import PROFILE as DELIVERY_PROFILE
 from posenet_ros.ros.images import pack_image
 from posenet_ros.ros.tools.node_process import NAMESPACE, RELIABLE, start_node, wait_until
-from posenet_ros.video import AnnotatedOutput
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node

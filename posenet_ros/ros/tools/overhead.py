@@ -25,11 +25,11 @@ import time
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
-from posenet_ros import paths
-from posenet_ros.image_decode import decode
-from posenet_ros.imageio import iter_video
-from posenet_ros.messages.pose_array import build_pose_array
+from posenet_ros.core import paths
+from posenet_ros.imaging.files import iter_video
+from posenet_ros.imaging.ros_image import decode
 from posenet_ros.msg import PoseArray
+from posenet_ros.outputs.pose_array import build_pose_array
 from posenet_ros.ros.images import pack_image
 from posenet_ros.ros.parameters import BY_NAME
 from posenet_ros.ros.tools.node_process import NAMESPACE, RELIABLE, start_node
@@ -92,8 +92,8 @@ class Client(Node):
 
 # The least any ROS 2 Python node can do with an image: take it and answer with its header.
 ECHO = """
-import rclpy
 from posenet_ros.msg import PoseArray
+import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 rclpy.init()

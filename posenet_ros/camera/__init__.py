@@ -1,0 +1,1 @@
+"""Camera geometry: intrinsics from CameraInfo, pinhole projection."""

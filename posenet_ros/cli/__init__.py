@@ -1,0 +1,1 @@
+"""The ``posenet-ros`` command line."""

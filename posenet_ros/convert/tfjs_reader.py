@@ -1,0 +1,151 @@
+"""Read any TF.js graph model (model.json + weight shards) into nodes and constant arrays.
+
+Every way the file can be wrong (not JSON, missing keys, wrong types, unknown dtypes, missing
+or short weight shards) becomes a :class:`GraphError` naming the file and the problem. Weights
+quantised in the manifest (``float16``, or affine ``uint8``/``uint16``) are dequantised to
+float32 exactly as tfjs-converter does, so the converted network computes with the same values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import json
+from pathlib import Path
+
+import numpy as np
+
+from posenet_ros.convert.graph_error import GraphError
+
+# TF.js manifest dtype -> (numpy dtype of the stored bytes).
+_STORED = {"float32": "<f4", "int32": "<i4", "bool": "u1"}
+_QUANTISED = {"float16": "<f2", "uint8": "u1", "uint16": "<u2"}
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    name: str
+    op: str
+    inputs: tuple[str, ...]     # "name" or "name:k" (output k); control inputs dropped
+    attr: dict
+
+
+@dataclass
+class TfjsGraph:
+    path: Path
+    nodes: list[GraphNode]
+    consts: dict[str, np.ndarray]
+    signature: dict = field(default_factory=dict)
+    weight_files: tuple[Path, ...] = ()
+
+
+def read(model_json: str | Path) -> TfjsGraph:
+    """Parse ``model_json`` and its weight shards; raise :class:`GraphError` on any defect."""
+    path = Path(model_json)
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"{path}: cannot be read ({exc})") from None
+    except ValueError as exc:
+        raise GraphError(f"{path}: not JSON ({exc})") from None
+    topology = _field(path, spec, "modelTopology", dict, "the file")
+    raw_nodes = _field(path, topology, "node", list, "modelTopology")
+    manifest = _field(path, spec, "weightsManifest", list, "the file")
+    consts, files = _read_weights(path, manifest)
+    nodes = [_node(path, i, raw) for i, raw in enumerate(raw_nodes)]
+    signature = spec.get("signature") if isinstance(spec.get("signature"), dict) else {}
+    return TfjsGraph(path, nodes, consts, signature, files)
+
+
+def weight_files(model_json: str | Path) -> tuple[Path, ...]:
+    """Return the shard paths the manifest names (for hashing the model's source)."""
+    path = Path(model_json)
+    try:
+        manifest = json.loads(path.read_text())["weightsManifest"]
+        return tuple(path.parent / p for group in manifest for p in group["paths"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GraphError(f"{path}: no readable weightsManifest ({exc!r})") from None
+
+
+def _field(path: Path, obj, key: str, kind: type, where: str):
+    if not isinstance(obj, dict) or key not in obj:
+        raise GraphError(f"{path}: {where} has no {key!r}")
+    if not isinstance(obj[key], kind):
+        raise GraphError(f"{path}: {key!r} is a {type(obj[key]).__name__}, "
+                         f"expected a {kind.__name__}")
+    return obj[key]
+
+
+def _node(path: Path, index: int, raw) -> GraphNode:
+    where = f"node #{index}"
+    if not isinstance(raw, dict):
+        raise GraphError(f"{path}: {where} is not an object")
+    name, op = raw.get("name"), raw.get("op")
+    if not isinstance(name, str) or not name:
+        raise GraphError(f"{path}: {where} has no name")
+    if not isinstance(op, str) or not op:
+        raise GraphError(f"{path}: node {name!r} has no op")
+    inputs = raw.get("input", [])
+    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+        raise GraphError(f"{path}: node {name!r}: 'input' is not a list of names")
+    attr = raw.get("attr", {})
+    if not isinstance(attr, dict):
+        raise GraphError(f"{path}: node {name!r}: 'attr' is not an object")
+    return GraphNode(name, op, tuple(i for i in inputs if not i.startswith("^")), attr)
+
+
+def _read_weights(path: Path, manifest: list) -> tuple[dict[str, np.ndarray], tuple[Path, ...]]:
+    consts: dict[str, np.ndarray] = {}
+    files: list[Path] = []
+    for g, group in enumerate(manifest):
+        paths = _field(path, group, "paths", list, f"weightsManifest[{g}]")
+        specs = _field(path, group, "weights", list, f"weightsManifest[{g}]")
+        blob = b""
+        for shard in paths:
+            if (not isinstance(shard, str) or Path(shard).is_absolute()
+                    or ".." in Path(shard).parts):
+                raise GraphError(f"{path}: weightsManifest[{g}] names a bad shard {shard!r}")
+            try:
+                blob += (path.parent / shard).read_bytes()
+            except OSError as exc:
+                raise GraphError(f"{path}: weight shard {shard} cannot be read ({exc})") from None
+            files.append(path.parent / shard)
+        offset = 0
+        for w in specs:
+            array, size = _weight(path, w, blob, offset)
+            consts[w["name"]] = array
+            offset += size
+        if offset != len(blob):
+            raise GraphError(f"{path}: weight shards {paths} hold {len(blob)} bytes, the "
+                             f"manifest describes {offset}")
+    return consts, tuple(files)
+
+
+def _weight(path: Path, w, blob: bytes, offset: int) -> tuple[np.ndarray, int]:
+    if not isinstance(w, dict) or not isinstance(w.get("name"), str):
+        raise GraphError(f"{path}: a weight entry has no name")
+    name, shape, dtype = w["name"], w.get("shape"), w.get("dtype")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise GraphError(f"{path}: weight {name}: bad shape {shape!r}")
+    if dtype not in _STORED:
+        raise GraphError(f"{path}: weight {name}: unsupported dtype {dtype!r}")
+    count = int(np.prod(shape, dtype=np.int64))
+    quant = w.get("quantization")
+    if quant is None:
+        stored = _STORED[dtype]
+    elif isinstance(quant, dict) and quant.get("dtype") in _QUANTISED and dtype == "float32":
+        stored = _QUANTISED[quant["dtype"]]
+    else:
+        raise GraphError(f"{path}: weight {name}: unsupported quantization {quant!r}")
+    size = count * np.dtype(stored).itemsize
+    if offset + size > len(blob):
+        raise GraphError(f"{path}: weight shards end inside weight {name} "
+                         f"(need {offset + size} bytes, have {len(blob)})")
+    data = np.frombuffer(blob, stored, count, offset).reshape(shape)
+    if quant is None:
+        return data.astype(np.bool_ if dtype == "bool" else data.dtype.newbyteorder("=")), size
+    if quant["dtype"] == "float16":
+        return data.astype(np.float32), size
+    scale, minimum = quant.get("scale"), quant.get("min")
+    if not isinstance(scale, (int, float)) or not isinstance(minimum, (int, float)):
+        raise GraphError(f"{path}: weight {name}: affine quantization without scale/min")
+    # tfjs computes v * scale + min in JavaScript doubles, then stores float32.
+    return (data.astype(np.float64) * scale + minimum).astype(np.float32), size

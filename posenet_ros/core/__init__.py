@@ -1,0 +1,1 @@
+"""Shared types and settings: poses, keypoints, results, config, errors, paths."""

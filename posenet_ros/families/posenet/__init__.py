@@ -1,0 +1,1 @@
+"""PoseNet (TF.js PoseNet 2.2.2): preprocessing, session, decoding."""

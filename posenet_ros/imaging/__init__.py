@@ -1,0 +1,1 @@
+"""Pixels in: ROS image fields, JPEG/PNG structure, image and video files."""

@@ -1,0 +1,1 @@
+"""int8 models: static quantisation, calibration and the accuracy guard."""

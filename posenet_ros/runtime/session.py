@@ -1,0 +1,137 @@
+"""ONNX Runtime sessions for every family: providers by short name, fallback, threads.
+
+Providers are asked for by short name in order of preference (``cuda``, ``tensorrt``, ``cpu``,
+...). One the installed onnxruntime lacks, or that fails to initialise (ORT then silently runs
+on CPU), is reported in one warning line, never as an error: a robot keeps seeing people on
+the CPU when its GPU stack is broken.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+import threading
+
+import onnxruntime as ort
+
+from posenet_ros.core import paths
+from posenet_ros.runtime import cuda_libs
+
+log = logging.getLogger(__name__)
+
+PROVIDER_NAMES = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "dnnl": "DnnlExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+
+
+# The one list of ORT providers that run on a GPU (device_id, device-side preprocessing).
+GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+
+_warned: set[tuple] = set()          # fallback causes already logged by this process
+_warned_lock = threading.Lock()
+
+
+def warn_once(cause: tuple, message: str, *args) -> bool:
+    """Log a provider-fallback warning the first time this process meets ``cause``.
+
+    Models are reloaded on every parameter change (stride, precision, ...): the same
+    missing CUDA must not repeat a line per reload. True when it was logged now.
+    """
+    with _warned_lock:
+        if cause in _warned:
+            return False
+        _warned.add(cause)
+    log.warning(message, *args)
+    return True
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable or not a PoseNet model."""
+
+
+def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0,
+                      options: dict | None = None) -> list[tuple[str, dict]]:
+    """(ORT provider, options) to try in order, for those this onnxruntime has; CPU always last."""
+    available = set(ort.get_available_providers())
+    chosen: list[tuple[str, dict]] = []
+    missing = []
+    for short in requested:
+        name = PROVIDER_NAMES.get(short.lower())
+        if name is None:
+            raise ModelError(
+                f"unknown execution provider {short!r}: use {', '.join(PROVIDER_NAMES)}")
+        if name not in available:
+            missing.append(short)
+            continue
+        opts = dict((options or {}).get(short.lower(), {}))
+        if name in GPU_PROVIDERS:
+            opts.setdefault("device_id", device_id)
+        if name == "TensorrtExecutionProvider":   # engines take minutes to build: keep them
+            cache = str(paths.models_dir() / "tensorrt-cache")
+            opts.setdefault("trt_engine_cache_enable", True)
+            opts.setdefault("trt_engine_cache_path", cache)
+            opts.setdefault("trt_timing_cache_enable", True)
+            opts.setdefault("trt_timing_cache_path", cache)
+        chosen.append((name, opts))
+    if not any(name == "CPUExecutionProvider" for name, _ in chosen):
+        chosen.append(("CPUExecutionProvider", {}))
+    if missing and missing != ["cpu"]:
+        fix = (f": {cuda_libs.GPU_SETUP} installs onnxruntime-gpu"
+               if {"cuda", "tensorrt"} & {m.lower() for m in missing} else "")
+        warn_once(("missing", tuple(missing), chosen[0][0]),
+                  "execution provider(s) %s not in this onnxruntime (%s)%s; running on %s",
+                  ", ".join(missing), ort.__version__, fix, chosen[0][0])
+    return chosen
+
+
+def usable_providers(requested: tuple[str, ...] | list[str], device_id: int = 0,
+                     options: dict | None = None) -> tuple[list[tuple[str, dict]], dict[str, str]]:
+    """:func:`resolve_providers` less the GPU providers that cannot start, and why those cannot.
+
+    Leaving them out before ORT tries them also loads the CUDA wheels' libraries, which
+    onnxruntime-gpu cannot find by itself.
+    """
+    wanted = resolve_providers(requested, device_id, options)
+    unusable = cuda_libs.unusable([name for name, _ in wanted])
+    return [(name, opts) for name, opts in wanted if name not in unusable], unusable
+
+
+def session_options(threads: int, busy_wait: bool) -> ort.SessionOptions:
+    """ORT options every model session uses: full optimisation, one inter-op thread, quiet log."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Spinning threads are faster (257 input, 2 cores: 2.65 vs 3.17 ms) but burn cores
+    # other threads need; in the node they starved DDS (round trip 19.8 vs 9.4 ms).
+    options.add_session_config_entry("session.intra_op.allow_spinning",
+                                     "1" if busy_wait else "0")
+    return options
+
+
+def open_session(source: str | bytes, path: Path, wanted: list[tuple[str, dict]],
+                 unusable: dict[str, str], threads: int,
+                 busy_wait: bool) -> ort.InferenceSession:
+    """Load ``source`` on ``wanted``; warn once about providers that did not start.
+
+    ``wanted`` and ``unusable`` come from :func:`usable_providers`; ``path`` names the model
+    in a :class:`ModelError` when ORT rejects it.
+    """
+    try:
+        session = ort.InferenceSession(
+            source, session_options(threads, busy_wait), providers=[p for p, _ in wanted],
+            provider_options=[o for _, o in wanted])
+    except Exception as exc:   # ORT raises bare RuntimeError/Fail subclasses for bad files
+        raise ModelError(f"cannot load {path}: {exc}") from exc
+    started = session.get_providers()
+    failed = {**unusable, **{name: "ONNX Runtime's log above says why"
+                             for name, _ in wanted if name not in started}}
+    if failed:
+        warn_once(("failed", tuple(failed), started[0]),
+                  "%s could not start (%s); running on %s", ", ".join(failed),
+                  "; ".join(dict.fromkeys(failed.values())), started[0])
+    return session

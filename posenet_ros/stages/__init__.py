@@ -1,0 +1,1 @@
+"""What runs after the engine, per stream: the pipeline, tracking, depth, filters."""

@@ -1,0 +1,279 @@
+"""Stable person ids across frames: the tracker's settings and life cycle.
+
+Each frame's poses are matched to the live tracks in two stages (:mod:`cascade`): keypoint
+similarity first (OKS against the tracks' motion-predicted keypoints, box IoU when too few
+keypoints are shared, optimal assignment), then the leftovers by box-centre distance in
+person sizes within how far each person can have moved, so fast movers and new tracks are
+reached without letting a near box take a person found by their keypoints.
+Time is the frames' stamps, never frame counts, so a recording replayed
+at any rate, or with frames dropped, gives the same ids.
+
+Life cycle (all in stamp seconds):
+
+- birth: a detection no track claims starts a tentative track; it is confirmed, and gets
+  the next id, once matched in ``min_hits`` frames (of distinct stamps) in a row. Until then
+  its pose is output with id 0 rather than withheld: the person is real to a consumer that
+  does not care about identity, and 0 marks it as not yet trustworthy.
+- death: a tentative track dies on its first unmatched frame; a confirmed one when
+  ``max_age`` seconds of stamps have passed since its last match.
+- reset: a stamp earlier than the previous one (a looping video, a bag restarted, sim time
+  reset) drops every track and restarts ids at 1, so a replay gets the ids of the first pass.
+- identical stamps: a frame at the previous frame's stamp is matched like any other, but
+  time does not advance: it adds no hits, no velocity, no smoothing step.
+
+Smoothing is off by default: the message keypoints then stay the model's output (the
+bag tool, the node and TF.js parity compare them), and a robot reacting to a gesture gets no
+filter lag. Turned on, a One Euro filter per keypoint follows each track (1 Hz at rest; the
+cutoff rises with speed measured in person sizes per second, ``beta``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+import math
+from typing import Sequence
+
+import numpy as np
+
+from posenet_ros.core.keypoints import NUM_KEYPOINTS
+from posenet_ros.core.pose import Pose
+from posenet_ros.filters.one_euro import OneEuroFilterConfig
+from posenet_ros.stages.track import motion
+from posenet_ros.stages.track.cascade import associate
+from posenet_ros.stages.track.similarity import encode_planes, plane_boxes
+from posenet_ros.stages.track.smoothing import TrackSmoother
+from posenet_ros.stages.track.tracked_pose import TrackedPose, UNTRACKED
+
+# Bounds shared with the ROS parameter ranges.
+MIN_HITS_RANGE = (1, 30)
+MAX_AGE_RANGE = (0.01, 60.0)
+MAX_TRACKS_RANGE = (1, 1000)
+CUTOFF_RANGE = (0.001, 100.0)
+BETA_RANGE = (0.0, 1000.0)
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+class TrackerError(ValueError):
+    """A tracker setting or input is invalid; the message says which."""
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """How people are tracked. Matching defaults are pose-detection 2.1.3's keypoint tracker's.
+
+    ``min_similarity`` (0.2), ``keypoint_threshold`` (0.3) and ``min_keypoints`` (4) are
+    pose-detection's ``DEFAULT_KEYPOINT_TRACKER_CONFIG``; ``max_age`` is its 1 s, in stamp
+    seconds. ``max_tracks`` caps live tracks (a detection beyond it stays untracked).
+    ``motion`` predicts tracks at constant velocity. ``smoothing`` turns the One Euro filter
+    on, with ``min_cutoff``/``d_cutoff`` in Hz and ``beta`` per person-size per second.
+    """
+
+    min_hits: int = 3
+    max_age: float = 1.0
+    min_similarity: float = 0.2
+    keypoint_threshold: float = 0.3
+    min_keypoints: int = 4
+    max_tracks: int = 100
+    motion: bool = True
+    smoothing: bool = False
+    min_cutoff: float = 1.0
+    beta: float = 2.0
+    d_cutoff: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check("min_hits", self.min_hits, MIN_HITS_RANGE, integer=True)
+        _check("max_age", self.max_age, MAX_AGE_RANGE)
+        _check("min_similarity", self.min_similarity, (0.0, 1.0))
+        _check("keypoint_threshold", self.keypoint_threshold, (0.0, 1.0))
+        _check("min_keypoints", self.min_keypoints, (1, NUM_KEYPOINTS), integer=True)
+        _check("max_tracks", self.max_tracks, MAX_TRACKS_RANGE, integer=True)
+        _check("min_cutoff", self.min_cutoff, CUTOFF_RANGE)
+        _check("beta", self.beta, BETA_RANGE)
+        _check("d_cutoff", self.d_cutoff, CUTOFF_RANGE)
+
+    def replace(self, **changes) -> TrackerConfig:
+        """Return a validated copy with ``changes`` applied; unknown names raise TrackerError."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise TrackerError(f"unknown tracker setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **changes)
+
+    def filter_config(self) -> OneEuroFilterConfig:
+        """Return the One Euro settings of the keypoint filters."""
+        return OneEuroFilterConfig(min_cutoff=self.min_cutoff, beta=self.beta,
+                                   derivate_cutoff=self.d_cutoff)
+
+
+def _check(name: str, value, bounds, integer: bool = False) -> None:
+    if integer and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TrackerError(f"{name} must be an integer, got {value!r}")
+    if not (isinstance(value, (int, float)) and bounds[0] <= value <= bounds[1]):
+        raise TrackerError(f"{name} {value!r} is out of range [{bounds[0]}, {bounds[1]}]")
+
+
+class PoseTracker:
+    """Tracks the people of one stream. :meth:`update` once per frame, in stamp order.
+
+    Tracks live in the fixed slots of preallocated arrays (``max_tracks`` rows, plus one
+    never-live row that untracked detections read their id 0 from), and each step of a frame
+    is one array operation over all its people and tracks, never a Python loop over them.
+    Keypoints are kept as planes, (x row, y row) per person, so distances and reductions run
+    over contiguous memory.
+    """
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        cap = self.config.max_tracks
+        self._smoother = TrackSmoother(self.config.filter_config(), cap)
+        self._planes = np.zeros((cap + 1, 2, NUM_KEYPOINTS))   # keypoints, -inf invalid
+        self._valid = np.zeros((cap + 1, NUM_KEYPOINTS), dtype=bool)
+        self._boxes = np.zeros((cap + 1, 4))
+        self._velocity = np.zeros((cap + 1, 2))   # 0 until measured
+        self._has_velocity = np.zeros(cap + 1, dtype=bool)
+        self._seen = np.zeros(cap + 1)        # stamp of the last match
+        self._born = np.zeros(cap + 1)        # stamp of the first frame
+        self._hits = np.zeros(cap + 1, dtype=np.int64)
+        self._ids = np.zeros(cap + 1, dtype=np.int64)   # 0 while tentative
+        self._active = np.zeros(cap + 1, dtype=bool)
+        self._last_stamp: float | None = None
+        self._next_id = 1
+
+    def reset(self) -> None:
+        """Drop every track; ids start again at 1."""
+        self._active[:] = False
+        self._smoother.start()
+        self._last_stamp = None
+        self._next_id = 1
+
+    def update(self, poses: Sequence[Pose], stamp_seconds: float) -> list[TrackedPose]:
+        """Match ``poses`` (one frame, seen at ``stamp_seconds``) to tracks.
+
+        Returns one :class:`TrackedPose` per input pose, in input order. Raises TrackerError
+        for a stamp that is not a finite number.
+        """
+        stamp = float(stamp_seconds)
+        if not math.isfinite(stamp):
+            raise TrackerError(f"stamp {stamp_seconds!r} is not a finite number of seconds")
+        if self._last_stamp is not None and stamp < self._last_stamp:
+            self.reset()
+        same = self._last_stamp is not None and stamp == self._last_stamp
+        self._last_stamp = stamp
+        if not len(poses):
+            self._end_frame(self._live(stamp), _NONE)
+            return []
+        cfg = self.config
+        positions = np.array([p.positions for p in poses], dtype=np.float64)
+        scores = np.array([p.keypoint_scores for p in poses], dtype=np.float64)
+        planes = positions.transpose(0, 2, 1).copy()
+        # A NaN score fails the threshold test; x + y is finite only when both are.
+        valid = (scores >= cfg.keypoint_threshold) & np.isfinite(planes[:, 0] + planes[:, 1])
+        # Encoded planes (similarity.encode_planes): +inf / -inf at invalid keypoints.
+        high = encode_planes(planes, valid, -np.inf)     # what tracks store
+        low = encode_planes(planes, valid, np.inf)       # what OKS compares with them
+        boxes = plane_boxes(low, high, valid, planes)
+        live = self._live(stamp)
+        slots = np.full(len(poses), self.config.max_tracks, dtype=np.int64)   # untracked
+        dets, trks = self._associate(live, low, valid, boxes, stamp) if len(live) else (
+            _NONE, _NONE)
+        slots[dets] = live[trks]
+        self._end_frame(live, trks)
+        born_dets, born_slots = self._births(np.flatnonzero(slots == cfg.max_tracks), boxes,
+                                             stamp)
+        if len(born_dets):
+            slots[born_dets] = born_slots
+            dets = np.concatenate([dets, born_dets])
+        if len(dets):
+            self._match(slots[dets], low[dets], high[dets], valid[dets], boxes[dets], stamp,
+                        same, born_slots)
+        return self._results(poses, planes, valid, boxes, slots, stamp, same)
+
+    def _live(self, stamp: float) -> np.ndarray:
+        """Slots of the live tracks, after confirmed ones too long unseen have died."""
+        live = np.flatnonzero(self._active)
+        if len(live):
+            expired = (self._ids[live] > 0) & (stamp - self._seen[live] > self.config.max_age)
+            if expired.any():
+                self._active[live[expired]] = False
+                live = live[~expired]
+        return live
+
+    def _end_frame(self, live: np.ndarray, matched: np.ndarray) -> None:
+        """Kill the tentative tracks of ``live`` not in ``matched`` (indices into ``live``)."""
+        if len(matched) < len(live):
+            left = np.ones(len(live), dtype=bool)
+            left[matched] = False
+            left = live[left]
+            self._active[left[self._ids[left] == UNTRACKED]] = False
+
+    def _associate(self, live: np.ndarray, planes: np.ndarray, valid: np.ndarray,
+                   boxes: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
+        """Match detections to the tracks ``live``, predicted to ``stamp`` (see cascade)."""
+        cfg = self.config
+        dt = np.clip(stamp - self._seen[live], 0.0, cfg.max_age)
+        trk_planes, trk_boxes = self._planes[live], self._boxes[live]
+        if cfg.motion:
+            has_velocity = self._has_velocity[live]
+            trk_planes, trk_boxes = motion.predict(trk_planes, trk_boxes,
+                                                   self._velocity[live], dt)
+        else:
+            has_velocity = np.zeros(len(live), dtype=bool)
+        return associate(planes, valid, boxes, trk_planes, self._valid[live], trk_boxes,
+                         has_velocity, dt, cfg.min_similarity, cfg.min_keypoints)
+
+    def _match(self, slots: np.ndarray, low: np.ndarray, high: np.ndarray, valid: np.ndarray,
+               boxes: np.ndarray, stamp: float, same: bool, born: np.ndarray) -> None:
+        """Update the tracks ``slots`` with their detections (encoded planes); confirm due ones."""
+        if not same:
+            self._velocity[slots], measured = motion.update_velocity(
+                self._velocity[slots], self._has_velocity[slots], self._planes[slots],
+                self._valid[slots], low, valid, stamp - self._seen[slots])
+            self._has_velocity[slots] |= measured
+            self._hits[slots] += 1
+            self._seen[slots] = stamp
+        elif len(born):
+            self._hits[born] = 1
+        self._planes[slots], self._valid[slots], self._boxes[slots] = high, valid, boxes
+        due = slots[(self._ids[slots] == UNTRACKED) & (self._hits[slots] >= self.config.min_hits)]
+        if len(due):
+            self._ids[due] = np.arange(self._next_id, self._next_id + len(due))
+            self._next_id += len(due)
+
+    def _births(self, dets: np.ndarray, boxes: np.ndarray,
+                stamp: float) -> tuple[np.ndarray, np.ndarray]:
+        """Start tentative tracks for ``dets`` in free slots: (detections, slots) started."""
+        if not len(dets):
+            return _NONE, _NONE
+        dets = dets[np.isfinite(boxes[dets]).all(axis=1)]
+        free = np.flatnonzero(~self._active[:-1])[:len(dets)]
+        dets = dets[:len(free)]
+        if not len(free):
+            return _NONE, _NONE
+        self._active[free] = True
+        self._ids[free] = UNTRACKED
+        self._hits[free] = 0
+        self._valid[free] = False          # no previous keypoints: no velocity measured
+        self._has_velocity[free] = False
+        self._velocity[free] = 0.0
+        self._born[free] = stamp
+        self._seen[free] = stamp
+        self._smoother.start(free)
+        return dets, free
+
+    def _results(self, poses, planes, valid, boxes, slots, stamp, same):
+        """One TrackedPose per input pose, smoothing the tracked ones when it is on."""
+        self._born[-1] = stamp              # the untracked row: age 0, id 0, hits 0
+        ids, hits = self._ids[slots].tolist(), self._hits[slots].tolist()
+        ages = (stamp - self._born[slots]).tolist()
+        shown = [pose.positions for pose in poses]
+        if self.config.smoothing:
+            tracked = np.flatnonzero(slots < self.config.max_tracks)
+            if len(tracked):
+                # A tracked detection's box is finite (births and matches need keypoints).
+                sides = boxes[tracked, 2:] - boxes[tracked, :2]
+                smooth = self._smoother.apply(slots[tracked], planes[tracked], valid[tracked],
+                                              sides.sum(axis=1) / 2, stamp, same)
+                smooth = smooth.transpose(0, 2, 1).copy()   # back to (n, 17, 2)
+                for k, i in enumerate(tracked.tolist()):
+                    shown[i] = smooth[k]
+        return [TrackedPose(i, raw, positions, tuple(box), age, hit)
+                for i, raw, positions, box, age, hit in zip(ids, poses, shown, boxes.tolist(),
+                                                            ages, hits)]
