@@ -1,7 +1,9 @@
 """Per-cause log throttling with counts of suppressed repeats."""
 from __future__ import annotations
 
-from posenet_ros.core.throttle import Throttle
+from posenet_ros.core.throttle import (
+    cause_of, MAX_LINE, MAX_LINES, OTHER_CAUSES, shorten, Throttle)
+import pytest
 
 
 class Clock:
@@ -44,3 +46,71 @@ def test_keys_are_bounded():
     for i in range(10):
         assert throttle.report(f"/cam{i}", "x", "m") == "m"
     assert len(throttle._entries) == 3
+
+
+def undecodable(encoding: str):
+    """Make a sensor_msgs/Image's fields with ``encoding``; decoding it raises."""
+    from types import SimpleNamespace
+    return SimpleNamespace(height=4, width=4, encoding=encoding, is_bigendian=0, step=12,
+                           data=bytes(48))
+
+
+@pytest.mark.parametrize("derive", ["message", "cause_of"])
+def test_distinct_10kb_encodings_per_frame_give_a_bounded_log(derive):
+    """1000 frames at 30 Hz, each with its own 10 KB encoding: a few short lines, not 10 MB.
+
+    ``message``: the cause is the error text (digits folded), as callers used to pass it;
+    ``cause_of``: the kind of problem, as the module asks.
+    """
+    from posenet_ros.imaging.ros_image import decode, ImageDecodeError
+    clock = Clock()
+    throttle = Throttle(5.0, clock)
+    logged = []
+    for i in range(1000):
+        clock.now += 1 / 30
+        tag = "".join(chr(97 + i // 26**k % 26) for k in range(3))     # letters: distinct
+        encoding = tag + "x" * 10_000
+        with pytest.raises(ImageDecodeError) as err:
+            decode(undecodable(encoding))
+        cause = str(err.value) if derive == "message" else cause_of(err.value)
+        line = throttle.report("/cam", cause, f"skipping frame on /cam: {err.value}")
+        if line is not None:
+            logged.append(line)
+    seconds = 1000 / 30
+    periods = int(seconds // 5) + 1
+    assert len(logged) <= periods * (MAX_LINES + 1), len(logged)
+    assert sum(map(len, logged)) <= len(logged) * (MAX_LINE + 80)
+    assert "unsupported encoding" in logged[0]
+    assert all(len(line) < MAX_LINE + 80 for line in logged)
+    assert any("more like this" in line for line in logged)   # the rest are counted
+
+
+def test_new_causes_beyond_the_budget_are_folded_and_counted():
+    clock = Clock()
+    throttle = Throttle(5.0, clock, max_lines=2)
+    assert throttle.report("/cam", "a", "a") == "a"
+    assert throttle.report("/cam", "b", "b") == "b"
+    assert throttle.report("/cam", "c", "c") == "c"            # first of the folded ones
+    assert throttle.report("/cam", "d", "d") is None           # folded with c
+    assert throttle.report("/cam2", "d", "d") == "d"           # another stream's own budget
+    assert throttle.pending() == {("/cam", OTHER_CAUSES): 1}
+    clock.now += 5.0
+    assert throttle.report("/cam", "e", "e") == "e"            # a new period, a new budget
+    assert throttle.report("/cam", "a", "a again") == "a again"
+
+
+def test_shorten_escapes_and_says_the_length():
+    text = "evil\n\x1b[2J" + "x" * 10_000_000
+    out = shorten(text, 80)
+    assert len(out) < 120 and "\n" not in out and "\x1b" not in out
+    assert out.endswith(f"... ({len(text)} chars)")
+    assert out.startswith(repr(text[:80])[:20])
+    assert shorten("bgr8") == "'bgr8'"
+
+
+def test_cause_of_is_the_kind_never_the_text():
+    from posenet_ros.imaging.ros_image import ImageDecodeError
+    assert cause_of(ImageDecodeError("unsupported encoding 'x' * 10000")) == "ImageDecodeError"
+    err = ValueError("text")
+    err.cause = "truncated"
+    assert cause_of(err) == "truncated"
