@@ -259,3 +259,39 @@ def test_a_little_reported_loss_is_not_a_warning():
         monitor.transport_lost(2, 100.5 + second)            # 2 of 32 a second: 6 %
     report = monitor.check(110.0, 1)
     assert report.transport_lost == 20 and report.warning is None
+
+
+def test_distinct_frame_id_per_frame_keeps_state_bounded_and_the_camera_judged():
+    """100,000 frames, each with a new frame_id, between the frames of a real camera losing 1/3.
+
+    The flood starts once the camera has streamed for 10 s (a camera that starts during a
+    flood of more than MAX_SOURCES ids between its frames is judged once it ends). The
+    per-source state stays at MAX_SOURCES, and the camera's loss is counted as when it
+    streams alone.
+    """
+    from posenet_ros.ros.delivery import MAX_SOURCES
+
+    def lossy(frames):
+        return [f for i, f in enumerate(frames) if i % 3 != 2]
+
+    alone = DeliveryMonitor("/cam/image", reliable=True)
+    alone_reports = feed(alone, lossy(camera(30, 60)))
+    mixed = DeliveryMonitor("/cam/image", reliable=True)
+    rng = random.Random(5)
+    junk = 0
+    mixed_reports = []
+    next_check = None
+    for stamp, received in lossy(camera(30, 60)):
+        next_check = next_check or received + 1.0
+        while received >= next_check:
+            mixed_reports.append(mixed.check(next_check, 2))
+            next_check += 1.0
+        mixed.frame(stamp, received, 1000, "cam")
+        for _ in range(101 if stamp > 110 else 0):     # 100,000 one-off ids in 50 s
+            junk += 1
+            mixed.frame(rng.uniform(0, 1e9), received, 1000, f"id{junk}-" + "x" * 300)
+        assert len(mixed._sources) <= MAX_SOURCES
+    assert junk >= 100_000
+    assert all(len(name) <= 256 for name in mixed._sources)
+    assert mixed.check(next_check, 2).expected_hz == pytest.approx(30, rel=0.05)
+    assert mixed_reports[-1].lost == alone_reports[-1].lost > 0.3 * 30 * 55

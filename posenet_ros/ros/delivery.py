@@ -16,7 +16,10 @@ never arrived whole) and infers the rest from what it does see, per stream:
   one frame in fifty takes 15 s to give the period, and Fast DDS's defaults do exactly that.
 
 :meth:`DeliveryMonitor.check` turns that into counters and at most one warning, worded
-with the fix. Sources are told apart by ``header.frame_id`` (two cameras on one topic).
+with the fix. Sources are told apart by ``header.frame_id`` (two cameras on one topic); the
+:data:`MAX_SOURCES` most recently seen are kept (those with a known period are forgotten
+last), so a publisher that changes frame_id every frame costs bounded memory and cannot
+push a real camera out (each new id starts without a period, so it counts no gaps).
 ROS-free: stamps and clocks are plain seconds.
 """
 from __future__ import annotations
@@ -31,6 +34,9 @@ LARGE_SAMPLE_BYTES = 512 * 1024
 # No camera streams faster than 200 Hz: shorter stamp intervals are a publisher catching up.
 MIN_PERIOD = 0.005
 PROFILE = "config/fastdds_large_frames.xml"   # under the package's share directory
+# frame_ids (cameras) tracked per topic; the least recently seen is forgotten beyond it.
+MAX_SOURCES = 16
+MAX_SOURCE_CHARS = 256   # of a frame_id, as the key of its source
 
 
 @dataclass(frozen=True)
@@ -163,10 +169,15 @@ class DeliveryMonitor:
             self._last_received = received
             self._size = size_bytes
             missing = 0
-            known = self._sources.get(source)
+            source = source[:MAX_SOURCE_CHARS]
+            known = self._sources.pop(source, None)    # re-inserted: most recent last
             if known is None or stamp <= known.last_stamp - 1.0:   # new, or the clock restarted
+                if len(self._sources) >= MAX_SOURCES:
+                    self._forget_one()
                 self._sources[source] = _Source(stamp)
-            elif stamp > known.last_stamp:
+            else:
+                self._sources[source] = known
+            if known is not None and stamp > known.last_stamp:
                 dt = stamp - known.last_stamp
                 period = known.period(self._settings.min_intervals)
                 if period > 0 and not known.judged:
@@ -180,6 +191,16 @@ class DeliveryMonitor:
                 known.last_stamp = stamp
             self._lost += missing
             self._events.append((received, missing))
+
+    def _forget_one(self) -> None:
+        """Drop the least recently seen source, sparing those whose period is known.
+
+        A stream of one-off frame_ids then cannot push a real camera out.
+        """
+        need = self._settings.min_intervals
+        victim = next((name for name, src in self._sources.items()
+                       if len(src.intervals) < need), next(iter(self._sources)))
+        del self._sources[victim]
 
     def transport_lost(self, count: int, now: float) -> None:
         """Record ``count`` frames the middleware reported lost at ``now`` (message-lost event)."""
