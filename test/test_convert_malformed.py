@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 import shutil
+import threading
+import time
 
 from posenet_ros.convert import graph_convert, tfjs_graph, tfjs_reader
 from posenet_ros.convert.graph_error import GraphError
@@ -24,7 +27,8 @@ CASES = {
     "missing shard": ({"modelTopology": {"node": []}, "weightsManifest": [
         {"paths": ["absent.bin"], "weights": [GOOD_WEIGHT]}]}, None, "absent.bin"),
     "truncated shard": ({"modelTopology": {"node": []}, "weightsManifest": [
-        {"paths": ["w.bin"], "weights": [GOOD_WEIGHT]}]}, bytes(5), "end inside weight w"),
+        {"paths": ["w.bin"], "weights": [GOOD_WEIGHT]}]}, bytes(5), "hold 5 bytes, the manifest "
+        "describes 8"),
     "bad shape": ({"modelTopology": {"node": []}, "weightsManifest": [
         {"paths": ["w.bin"], "weights": [dict(GOOD_WEIGHT, shape="2")]}]}, bytes(8), "shape"),
     "nodes not a list": ({"modelTopology": {"node": {}}, "weightsManifest": []}, b"", "list"),
@@ -87,7 +91,7 @@ def test_truncated_real_shard_is_refused(tmp_path):
     path = _real_movenet(tmp_path)
     shard = path.with_suffix(".bin")
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
-    with pytest.raises(GraphError, match="end inside weight"):
+    with pytest.raises(GraphError, match="hold .* bytes, the manifest describes"):
         graph_convert.convert(path, tmp_path / "out.onnx")
 
 
@@ -111,3 +115,59 @@ def test_a_rewritten_source_makes_the_cached_model_stale(tmp_path):
     path.write_text(json.dumps(spec))
     assert not graph_convert.is_current(target, path)
     assert not graph_convert.is_current(tmp_path / "absent.onnx", path)
+
+
+def _with_shard(tmp_path: Path, make) -> Path:
+    """Copy the real MoveNet Lightning model.json; its shard is what ``make`` makes."""
+    path = _real_movenet(tmp_path)
+    shard = path.with_suffix(".bin")
+    shard.unlink()
+    make(shard)
+    return path
+
+
+HOSTILE_SHARDS = {
+    "fifo": (os.mkfifo, "is a FIFO, not a regular file"),
+    "link to /dev/zero": (lambda p: p.symlink_to("/dev/zero"),
+                          "is a character device, not a regular file"),
+    "directory": (lambda p: p.mkdir(), "is a directory, not a regular file"),
+    "sparse 2 GB": (lambda p: os.truncate(p.open("wb").name, 2 * 2**30),
+                    "more than the 512 MB"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_SHARDS))
+def test_shards_that_hang_or_fill_memory_are_refused_without_reading(tmp_path, case):
+    """A FIFO shard blocked the reader forever, /dev/zero ran it out of memory (issue 22)."""
+    make, problem = HOSTILE_SHARDS[case]
+    path = _with_shard(tmp_path, make)
+    result: dict = {}
+
+    def load() -> None:
+        try:
+            tfjs_reader.read(path)
+        except GraphError as exc:
+            result["error"] = str(exc)
+    # A thread, so a regression hangs one test, not the run (a FIFO with no writer blocks).
+    worker = threading.Thread(target=load, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():
+        if case == "fifo":      # unblock the reader: a writer that closes at once
+            os.close(os.open(path.with_suffix(".bin"), os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail(f"reading a model with a {case} shard did not return in 10 s")
+    assert time.monotonic() - started < 1.0
+    assert problem in result.get("error", ""), result
+    assert "weight shard" in result["error"] and path.with_suffix(".bin").name in result["error"]
+    with pytest.raises(GraphError, match=problem):
+        tfjs_reader.weight_files(path)      # hashing the source reads them too
+
+
+@pytest.mark.parametrize("case", ["fifo", "link to /dev/zero"])
+def test_model_json_itself_that_hangs_is_refused(tmp_path, case):
+    make, problem = HOSTILE_SHARDS[case]
+    path = tmp_path / "model.json"
+    make(path)
+    with pytest.raises(GraphError, match=problem):
+        tfjs_reader.read(path)
