@@ -94,3 +94,27 @@ def truncated(jpeg: bytes, fraction: float = 0.5, close: bool = True) -> bytes:
 K_GOOD = ((500.0, 0.0, 320.0), (0.0, 520.0, 240.0), (0.0, 0.0, 1.0))
 K_NAN = ((float("nan"), 0.0, 320.0), (0.0, 520.0, 240.0), (0.0, 0.0, 1.0))
 D_THREE_PLUMB_BOB = (-0.3, 0.1, 0.001)    # plumb_bob needs 5 coefficients
+
+
+def progressive_scan_bomb(scans: int, width: int = 7680, height: int = 4320) -> bytes:
+    """Make a real progressive JPEG of a flat image with ``scans`` extra luma AC scans.
+
+    Each copy is the encoder's own first luma AC scan with its Huffman table (a few dozen
+    bytes: one end-of-band run over every block), so libjpeg walks the whole image per scan
+    and only warns about the repeated progression.
+    """
+    from posenet_ros.imaging.jpeg_structure import read_structure
+    data = encode_jpeg(np.full((height, width, 3), 128, np.uint8), progressive=True)
+    structure = read_structure(data)
+    luma_ac = next(i for i, s in enumerate(structure.scans)
+                   if i and s.components == (0,) and s.ss > 0 and s.ah == 0)
+    cut = structure.scans[luma_ac].end
+    segment = data[structure.scans[luma_ac - 1].end:cut]     # DHT + SOS + entropy data
+    return data[:cut] + segment * scans + data[cut:]
+
+
+def bmp_bomb(width: int = 30000, height: int = 30000, size: int = 1024) -> bytes:
+    """Make a ``size``-byte 24-bit BMP whose header declares width x height (no pixels)."""
+    header = struct.pack("<2sIHHI", b"BM", size, 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    return (header + info).ljust(size, b"\x00")

@@ -1,15 +1,28 @@
-"""The files ``posenet-ros bag`` writes: the pose bag and the keypoint CSV.
+"""The files ``posenet-ros bag`` writes, and the checks that keep them inside the output folder.
 
-Both are opened before the first frame and closed in ``finally`` by the analysis, so whatever
-was processed before a fault or Ctrl-C is a valid, complete file: the MCAP gets its summary and
-``metadata.yaml``, the CSV its last row.
+The pose bag and the keypoint CSV are opened before the first frame and closed in ``finally``
+by the analysis, so whatever was processed before a fault or Ctrl-C is a valid, complete file:
+the MCAP gets its summary and ``metadata.yaml``, the CSV its last row.
+
+No output follows a symlink: :func:`check_outputs` counts a link (even a dangling one) as an
+existing output, ``--force`` removes the link itself, the CSV is created exclusively
+(``O_EXCL`` fails on any link) and the summary and plot are written to a temporary file in the
+folder, then renamed over the name (:func:`replace_file`). An output folder that is, holds or
+sits inside an input is refused before anything is removed.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+import contextlib
 import csv
 import math
+import os
 from pathlib import Path
+import shutil
+import tempfile
+from typing import IO
 
+from posenet_ros.bag.reader import BagError
 from posenet_ros.bag.typestore import MARKER_ARRAY, POSE_ARRAY
 from posenet_ros.core.keypoints import PART_NAMES
 from posenet_ros.core.pose import Pose
@@ -22,6 +35,87 @@ BAG_VERSION = 8
 CSV_COLUMNS = ("stamp", "stamp_ns", "frame", "pose", "part_id", "part", "x", "y", "score",
                "pose_score", "track_id", "track_age", "x_3d", "y_3d", "z_3d", "valid_3d")
 _NO_3D = (("", "", "", 0),) * len(PART_NAMES)
+
+
+def check_outputs(out_dir: Path, outputs: Iterable[Path], force: bool,
+                  inputs: Iterable[Path]) -> list[Path]:
+    """Return the outputs already there (links included); BagError where writing could harm.
+
+    Refused: ``out_dir`` not a folder; outputs already there without ``force``; an output
+    folder that is or sits inside an input, an output that is, holds or (through a link)
+    leads into an input, and with ``force`` an output folder that holds an input anywhere.
+    """
+    if os.path.lexists(out_dir) and not out_dir.is_dir():
+        raise BagError(f"output {out_dir} exists and is not a folder")
+    out_real = Path(os.path.realpath(out_dir))
+    for source in inputs:
+        real = Path(os.path.realpath(source))
+        if _within(out_real, real):
+            raise BagError(f"output folder {out_dir} is inside the input {source}: choose an "
+                           f"-o folder outside the recording")
+        for path in outputs:
+            if _within(Path(os.path.realpath(path)), real) or _within(real, Path(
+                    os.path.realpath(path))):
+                raise BagError(f"output {path} would replace the input {source}: choose "
+                               f"another -o folder")
+        if force and _within(real, out_real):
+            raise BagError(f"--force replaces outputs in {out_dir}, which holds the input "
+                           f"{source}: choose an -o folder that holds no input")
+    existing = [p for p in outputs if os.path.lexists(p)]
+    if existing and not force:
+        raise BagError(f"{out_dir} already holds {', '.join(p.name for p in existing)}; "
+                       f"choose another -o folder or pass --force to replace them")
+    return existing
+
+
+def prepare_outputs(out_dir: Path, outputs: Iterable[Path], force: bool,
+                    inputs: Iterable[Path]) -> None:
+    """Check (:func:`check_outputs`), remove earlier outputs without following links, mkdir."""
+    outputs = list(outputs)
+    for path in check_outputs(out_dir, outputs, force, list(inputs)):
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+        else:
+            shutil.rmtree(path)     # does not follow links inside the folder either
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def replace_file(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` through a temporary file beside it, renamed over it (never followed)."""
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False)
+    try:
+        with handle:
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())   # as open() would create it
+            write(handle)
+        os.replace(handle.name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(handle.name)
+        raise
+
+
+def remove_links(paths: Iterable[Path]) -> None:
+    """Unlink the symlinks among ``paths`` (the links only: their targets are not touched)."""
+    for path in paths:
+        if path.is_symlink():
+            path.unlink()
+
+
+def _umask() -> int:
+    """Return the process umask without changing it (Linux reports it; else the usual 022)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 class PoseBag:

@@ -4,6 +4,7 @@ Everything ``rosbags`` (or sqlite, or the file system) can raise is caught here,
 boundary, and turned into a :class:`BagError` (the bag cannot be used) or a :class:`BagReadError`
 (reading stopped part-way; every message before it was delivered). MCAP files without a valid
 end, which rosbags refuses, are read sequentially by :mod:`posenet_ros.bag.mcap_recover`.
+Chunks are inflated only up to their declared size, within ``MAX_CHUNK_BYTES``, on both paths.
 """
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from dataclasses import dataclass
 import logging
 from pathlib import Path
 
-from posenet_ros.bag.mcap_recover import McapRecoveryError, McapScan
+from posenet_ros.bag.mcap_recover import (
+    bound_rosbags_decompression, McapRecoveryError, McapScan)
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, IMAGE
 from rosbags.rosbag2 import Reader
 from ruamel.yaml import YAML
 
 log = logging.getLogger(__name__)
 IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
+bound_rosbags_decompression()
 
 
 class BagError(Exception):
@@ -52,6 +55,7 @@ class ImageBag:
         self.recovered: str | None = None
         self._reader: Reader | None = None
         self._scans: list[McapScan] = []
+        self._unreadable: list[str] = []     # files of a split bag that are not MCAP at all
         self._listed: dict[str, int] = {}
 
     def __enter__(self) -> ImageBag:
@@ -103,8 +107,11 @@ class ImageBag:
         matches = [t for t in topics if "/" + t.name.lstrip("/") == wanted]
         listing = "; ".join(str(t) for t in topics) or "none"
         if not matches:
+            damage = "; ".join([f"{s.path.name}: {s.end}" for s in self._scans if s.end]
+                               + self._unreadable)
             raise BagError(
-                f"topic {topic!r} is not in bag {self.path}. Topics in the bag: {listing}")
+                f"topic {topic!r} is not in bag {self.path}. Topics in the bag: {listing}"
+                + (f" (read up to the damage: {damage})" if damage else ""))
         if len(matches) > 1 or matches[0].msgtype not in IMAGE_TYPES:
             images = "; ".join(str(t) for t in topics if t.msgtype in IMAGE_TYPES) or "none"
             types = ", ".join(sorted({m.msgtype for m in matches}))
@@ -134,6 +141,7 @@ class ImageBag:
             raise BagReadError(f"reading {self.path} failed after {delivered} of {topic.count} "
                                f"messages on {topic.name}: {_describe(err)}") from err
         lost = [f"{scan.path.name}: {scan.end}" for scan in self._scans if scan.end]
+        lost += self._unreadable
         if lost:
             raise BagReadError(f"bag {self.path} is truncated or corrupt ({'; '.join(lost)}); "
                                f"read {delivered} messages on {topic.name} before the damage")
@@ -153,15 +161,21 @@ class ImageBag:
         return [f for f in files if f.suffix == ".mcap" and f.is_file()]
 
     def _recover(self, files: list[Path], err: Exception) -> None:
-        scans = [McapScan(f) for f in files]
-        try:
-            for scan in scans:
+        """Scan each MCAP file; one that is not MCAP at all is damage, unless all are."""
+        scans, problems = [], []
+        for path in files:
+            scan = McapScan(path)
+            try:
                 scan.scan()
-        except (McapRecoveryError, OSError) as recovery_err:
-            raise BagError(
-                f"cannot read bag {self.path}: {_describe(err)} ({recovery_err})") from err
-        self._scans = scans
-        damage = "; ".join(f"{s.path.name}: {s.end}" for s in scans if s.end)
+            except (McapRecoveryError, OSError) as recovery_err:
+                problems.append(f"{path.name}: {_describe(recovery_err)}")
+                continue
+            scans.append(scan)
+        if not scans:
+            raise BagError(f"cannot read bag {self.path}: {_describe(err)} "
+                           f"({'; '.join(problems)})") from err
+        self._scans, self._unreadable = scans, problems
+        damage = "; ".join([f"{s.path.name}: {s.end}" for s in scans if s.end] + problems)
         self.recovered = (f"bag {self.path} has no valid MCAP summary ({_describe(err)}); "
                           f"reading its records sequentially"
                           + (f" up to the damage ({damage})" if damage
@@ -181,4 +195,7 @@ def _metadata(path: Path) -> dict:
 
 
 def _describe(err: BaseException) -> str:
-    return (str(err).strip() or type(err).__name__).rstrip(".")
+    """One short line: a library's message may be long or hold several lines."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else type(err).__name__
+    return (text if len(text) <= 300 else text[:300] + "...").rstrip(".")

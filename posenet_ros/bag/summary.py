@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from posenet_ros.bag.depth_stream import BagDepth
-from posenet_ros.bag.stages import PeopleStages
+from posenet_ros.bag.outputs import replace_file
 from posenet_ros.bag.tracks import TrackLog
 from posenet_ros.core.pose import Pose
 from posenet_ros.stages.depth.lift import DepthConfig
+from posenet_ros.stages.pipeline import StreamCounts
 from posenet_ros.stages.track.tracker import TrackerConfig
 
 MAX_ERROR_EXAMPLES = 20
@@ -72,7 +73,7 @@ def tracking_summary(config: TrackerConfig | None, tracks: TrackLog) -> dict | N
     return {"settings": asdict(config), **tracks.statistics()}
 
 
-def depth_summary(depth: BagDepth | None, stages: PeopleStages,
+def depth_summary(depth: BagDepth | None, stages: StreamCounts,
                   config: DepthConfig) -> dict | None:
     """``summary["depth"]``: colour frames paired / unmatched / refused; None without depth.
 
@@ -88,7 +89,9 @@ def depth_summary(depth: BagDepth | None, stages: PeopleStages,
 
 
 def write_json(path: Path, summary: dict) -> None:
-    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    """Write the summary (through a temporary file: a link at ``path`` is replaced)."""
+    text = (json.dumps(summary, indent=2) + "\n").encode("utf-8")
+    replace_file(path, lambda f: f.write(text))
 
 
 def format_summary(s: dict) -> str:
@@ -131,7 +134,7 @@ def plot_timeline(path: Path, timeline: Timeline, title: str,
 
     Skipped frames are marked in red. With ``tracks``, the people panel also shows the
     confirmed (tracked) people, and a third panel one bar per track from its first to its last
-    frame. Uses the Agg backend: no display needed.
+    frame. Uses the Agg backend: no display needed. Written as :func:`write_json` writes.
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -166,7 +169,7 @@ def plot_timeline(path: Path, timeline: Timeline, title: str,
         for ax in axes:
             ax.grid(True, alpha=0.3)
         fig.tight_layout()
-        fig.savefig(path)
+        replace_file(path, lambda f: fig.savefig(f, format="png"))
     finally:
         plt.close(fig)
 

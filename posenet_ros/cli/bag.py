@@ -1,8 +1,11 @@
 """``posenet-ros bag`` and ``posenet-ros bag-from-video`` (plugged into posenet_ros.cli.main).
 
 Exit codes: 0 done; 1 bad engine settings and 2 unusable bag, topic, output folder or model
-(nothing written); 3 the bag is damaged (truncated/corrupt): the outputs are valid and hold
-every frame before the damage; 130 interrupted (outputs hold what was processed).
+(nothing written; also an output folder that is or sits inside the input, or holds it with
+--force, and outputs already there, symlinks included, without --force); 3 the bag is damaged
+(truncated, corrupt or crafted: a chunk over the size limit, a record too short, a name that is
+not UTF-8): the outputs are valid and hold every frame before the damage; 130 interrupted
+(outputs hold what was processed).
 """
 from __future__ import annotations
 
@@ -81,7 +84,7 @@ def add_depth_arguments(parser: argparse.ArgumentParser) -> None:
 
 def depth_from_args(args: argparse.Namespace):
     """(DepthTopics or None, DepthConfig) from the arguments; ConfigError for bad values."""
-    from posenet_ros.bag.stages import DepthTopics
+    from posenet_ros.bag.depth_topics import DepthTopics
     from posenet_ros.stages.depth.lift import DepthConfig
     config = DepthConfig(tolerance_s=args.depth_tolerance)
     if not args.depth_topic:
@@ -94,7 +97,8 @@ def depth_from_args(args: argparse.Namespace):
 
 
 def run_bag(args: argparse.Namespace) -> int:
-    from posenet_ros.bag.analyze import BagJob, analyze
+    from posenet_ros.bag.analyze import analyze, BagJob, output_paths
+    from posenet_ros.bag.outputs import check_outputs, remove_links
     from posenet_ros.bag.progress import Progress
     from posenet_ros.bag.reader import BagError
     from posenet_ros.bag.summary import format_summary
@@ -123,6 +127,12 @@ def run_bag(args: argparse.Namespace) -> int:
         progress.update(done)
 
     try:
+        # Before the model loads and before analyze removes anything: an output folder that
+        # is or holds the recording, or links planted in it, must not cost the user data.
+        existing = check_outputs(job.out_dir, list(output_paths(job.out_dir).values()),
+                                 job.force, [job.bag])
+        if job.force:
+            remove_links(existing)
         estimator = PoseEstimator(config)
         summary = analyze(job, estimator, on_progress)
     except (BagError, MissingAssetError, ModelError, MessageDefinitionsNotFound) as exc:

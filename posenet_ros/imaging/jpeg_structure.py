@@ -35,6 +35,11 @@ SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {DHT, 0xC8, 0xCC}
 PROGRESSIVE = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 ARITHMETIC = frozenset(range(0xC9, 0xD0)) - {0xCC}
 RESTARTS = frozenset(range(0xD0, 0xD8))
+# Scans a JPEG may hold. libjpeg's standard progressive script writes 10 (6 for grayscale) and
+# optimising encoders stay in the tens, while each scan costs libjpeg a pass over every block
+# of its components, and a scan can be a few dozen bytes: a small crafted file holds a decoder
+# for minutes. 100 leaves ten times the usual script and bounds an 8K frame's extra passes.
+MAX_SCANS = 100
 
 
 class JpegStructureError(ImageError):
@@ -93,6 +98,37 @@ def read_frame(data: bytes) -> Frame:
             raise JpegStructureError("corrupt JPEG: no frame header (SOFn) before its first scan")
 
 
+def count_scans(data: bytes, limit: int = MAX_SCANS) -> int:
+    """Count the scans (SOS markers) up to EOI, refusing more than ``limit`` before decoding.
+
+    Tolerant of damage (the count stops where the markers stop): judging a cut is
+    :func:`read_structure`'s work; this only bounds the decoder's.
+    """
+    pos, count = 2, 0
+    while pos < len(data):
+        try:
+            marker, _, pos = _next_segment(data, pos)
+        except JpegStructureError:
+            break
+        if marker == EOI:
+            break
+        if marker == SOS:
+            count += 1
+            _check_scan_count(count, limit)
+            end = _entropy_end(data, pos)
+            if end is None:
+                break
+            pos = end[0]
+    return count
+
+
+def _check_scan_count(count: int, limit: int) -> None:
+    if count > limit:
+        raise JpegStructureError(
+            f"JPEG has more than {limit} scans (progressive images have about 10; each scan "
+            f"is one more decoding pass): refused before decoding; re-encode it")
+
+
 def read_structure(data: bytes) -> JpegStructure:
     """Walk the whole JPEG; raise :class:`JpegStructureError` when it is cut or malformed."""
     frame, scans, huffman, interval = None, [], {}, 0
@@ -112,6 +148,7 @@ def read_structure(data: bytes) -> JpegStructure:
         elif marker == SOS:
             if frame is None:
                 raise JpegStructureError("corrupt JPEG: a scan before any frame header (SOFn)")
+            _check_scan_count(len(scans) + 1, MAX_SCANS)
             scans.append(_scan(data, body, pos, frame, interval, len(scans) + 1))
             pos = scans[-1].end
     if frame is None or not scans:
@@ -217,24 +254,11 @@ def _scan(data: bytes, body: bytes, start: int, frame: Frame, interval: int,
     if any(p[0] not in ids for p in picks):
         raise JpegStructureError(f"corrupt JPEG: scan {number} names a component the frame lacks")
     ss, se, a = body[1 + 2 * count:4 + 2 * count]
-    end, last_interval, restarts = start, start, 0
-    size = len(data)
-    while True:
-        end = data.find(b"\xff", end)
-        if end < 0 or end + 1 >= size:
-            raise JpegStructureError(
-                f"truncated JPEG: the data ends inside scan {number}, without an end marker")
-        follower = data[end + 1]
-        if follower == 0:
-            end += 2
-        elif follower in RESTARTS:
-            restarts += 1
-            end += 2
-            last_interval = end
-        elif follower == 0xFF:
-            end += 1
-        else:
-            break
+    walked = _entropy_end(data, start)
+    if walked is None:
+        raise JpegStructureError(
+            f"truncated JPEG: the data ends inside scan {number}, without an end marker")
+    end, last_interval, restarts = walked
     scan = Scan(tuple(ids.index(p[0]) for p in picks), tuple(p[1] >> 4 for p in picks),
                 tuple(p[1] & 15 for p in picks), ss, se, a >> 4, a & 15, interval, start,
                 last_interval, end, restarts)
@@ -246,6 +270,27 @@ def _scan(data: bytes, body: bytes, start: int, frame: Frame, interval: int,
                 f"truncated JPEG: scan {number} holds {restarts} of its {expected} restart "
                 f"markers (the data was cut)")
     return scan
+
+
+def _entropy_end(data: bytes, start: int) -> tuple[int, int, int] | None:
+    """(marker ending the scan, first byte after its last RSTn, RSTn count); None: no end."""
+    end, last_interval, restarts = start, start, 0
+    size = len(data)
+    while True:
+        end = data.find(b"\xff", end)
+        if end < 0 or end + 1 >= size:
+            return None
+        follower = data[end + 1]
+        if follower == 0:
+            end += 2
+        elif follower in RESTARTS:
+            restarts += 1
+            end += 2
+            last_interval = end
+        elif follower == 0xFF:
+            end += 1
+        else:
+            return end, last_interval, restarts
 
 
 def _check_coverage(structure: JpegStructure) -> None:

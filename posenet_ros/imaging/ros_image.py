@@ -23,20 +23,11 @@ copy before drawing on them.
 """
 from __future__ import annotations
 
-import struct
-
 import cv2
 import numpy as np
-from posenet_ros.core.errors import ImageError
-from posenet_ros.imaging.jpeg_structure import (
-    check_flat_tail, JpegStructureError, read_frame, read_structure)
-
-DEFAULT_MAX_PIXELS = 7680 * 4320  # 8K UHD; larger frames are almost surely corrupt headers
-# A compressed frame may decode to at most this many bytes per allowed pixel (8-bit RGBA):
-# a 16-bit RGBA PNG at the pixel limit would need twice that.
-DECODED_BYTES_PER_PIXEL = 4
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}   # IHDR colour type -> decoded channels
+from posenet_ros.imaging.headers import (  # noqa: F401 - DEFAULT_MAX_PIXELS: the node's default
+    check_cost, DEFAULT_MAX_PIXELS, ImageDecodeError, jpeg_header, png_header, PNG_SIGNATURE)
+from posenet_ros.imaging.jpeg_structure import check_flat_tail, JpegStructureError, read_structure
 
 # encoding -> (channels, OpenCV conversion to RGB or None for already-RGB)
 _EIGHT_BIT = {
@@ -61,10 +52,6 @@ _YUV422 = {
     "yuyv": cv2.COLOR_YUV2RGB_YUYV,
 }
 SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(sorted([*_EIGHT_BIT, *_YUV422, "mono16"]))
-
-
-class ImageDecodeError(ImageError):
-    """A message that cannot be turned into an RGB image; the text says why, with the numbers."""
 
 
 def decode(msg, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -110,7 +97,8 @@ def compressed_to_rgb(msg, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a JPEG or PNG ``sensor_msgs/CompressedImage`` to an HxWx3 uint8 RGB array.
 
     The cost is bounded before decoding: the header's size (found wherever it is) must fit
-    ``max_pixels`` and its decoded bytes (channels x bit depth) ``max_pixels`` x 4. A JPEG
+    ``max_pixels``, its decoded bytes (channels x bit depth) ``max_pixels`` x 4, and a JPEG
+    may hold at most ``MAX_SCANS`` scans (:mod:`~posenet_ros.imaging.headers`). A JPEG
     is checked for being cut short (:mod:`posenet_ros.imaging.jpeg_structure`); bytes after its end
     marker are ignored. EXIF orientation is ignored, as ROS's compressed image transport does.
     """
@@ -124,14 +112,12 @@ def compressed_to_rgb(msg, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     try:
         if data.startswith(b"\xff\xd8"):
             kind = "JPEG"
-            frame = read_frame(data)
-            _check_cost(kind, frame.width, frame.height, len(frame.components),
-                        2 if frame.precision > 8 else 1, max_pixels)
+            check_cost(kind, *jpeg_header(data), max_pixels)
             structure = read_structure(data)
             data = data[:structure.end]
         elif data.startswith(PNG_SIGNATURE):
             kind = "PNG"
-            _check_cost(kind, *_png_header(data), max_pixels)
+            check_cost(kind, *png_header(data), max_pixels)
         else:
             raise ImageDecodeError(
                 f"compressed image (format {msg.format!r}, {len(data)} bytes) is neither JPEG "
@@ -151,34 +137,6 @@ def compressed_to_rgb(msg, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         raise ImageDecodeError(f"{exc} ({len(data)} bytes, format {msg.format!r})") from None
     _check_size(bgr.shape[1], bgr.shape[0], max_pixels)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def _check_cost(kind: str, width: int, height: int, channels: int, sample_bytes: int,
-                max_pixels: int) -> None:
-    """Refuse a compressed image whose header declares more than the limits allow."""
-    if width <= 0 or height <= 0:
-        raise ImageDecodeError(f"{kind} header declares a zero size: {width}x{height}")
-    if width * height > max_pixels:
-        raise ImageDecodeError(
-            f"{kind} header declares {width}x{height} = {width * height} pixels, over the "
-            f"limit of {max_pixels} (max_image_pixels)")
-    decoded, limit = width * height * channels * sample_bytes, max_pixels * DECODED_BYTES_PER_PIXEL
-    if decoded > limit:
-        raise ImageDecodeError(
-            f"{kind} {width}x{height} with {channels} channel(s) of {8 * sample_bytes} bits "
-            f"decodes to {decoded} bytes, over the limit of {limit} ({max_pixels} pixels x "
-            f"{DECODED_BYTES_PER_PIXEL} bytes)")
-
-
-def _png_header(data: bytes) -> tuple[int, int, int, int]:
-    """(width, height, channels, bytes per sample) from the IHDR chunk, which comes first."""
-    if len(data) < 29 or data[12:16] != b"IHDR":
-        raise ImageDecodeError(f"corrupt PNG: no IHDR header chunk in its {len(data)} bytes")
-    width, height = struct.unpack(">II", data[16:24])
-    depth, colour = data[24], data[25]
-    if colour not in _PNG_CHANNELS or depth not in (1, 2, 4, 8, 16):
-        raise ImageDecodeError(f"corrupt PNG: invalid bit depth {depth} / colour type {colour}")
-    return width, height, _PNG_CHANNELS[colour], 2 if depth == 16 else 1
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:
