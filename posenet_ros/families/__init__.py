@@ -6,6 +6,11 @@ A file is routed by what it holds, not by its name: a converted MoveNet ONNX gra
 TF's int32 NHWC image, a MoveNet ``model.json`` has an int32 Placeholder (PoseNet's graphs
 and converted models take float); everything else is PoseNet's. A new family adds its names
 to :data:`FAMILIES` and a :class:`~posenet_ros.families.base.PoseModel`.
+
+Every model loaded runs one black frame through its family's prepare, run and decode before
+it is returned: a model that loads but cannot produce poses (outputs of the wrong rank, a
+zero-sized input) fails to load with a :class:`~posenet_ros.runtime.session.ModelError`,
+instead of failing on every frame.
 """
 from __future__ import annotations
 
@@ -13,8 +18,16 @@ from collections.abc import Callable
 import json
 from pathlib import Path
 
+import numpy as np
+
+from posenet_ros.core import model_files
 from posenet_ros.core.config import EstimatorConfig, MOVENET_MODELS, POSENET
+from posenet_ros.core.throttle import shorten
 from posenet_ros.families.base import PoseModel
+from posenet_ros.runtime.session import ModelError
+
+# The dry run's frame (height, width): small, as prepare() scales it to the network input.
+DRY_FRAME = (48, 64)
 
 MOVENET = "movenet"
 
@@ -38,9 +51,28 @@ _FILE_LOADERS = {POSENET: _posenet, MOVENET: _movenet}
 def load_model(config: EstimatorConfig) -> PoseModel:
     """Load the model ``config.model`` names (None: PoseNet)."""
     name = config.model or POSENET
-    if name in FAMILIES:
-        return FAMILIES[name](config)
-    return _FILE_LOADERS[family_of(name)](config)
+    loader = FAMILIES[name] if name in FAMILIES else _FILE_LOADERS[family_of(name)]
+    model = loader(config)
+    dry_run(model, config)
+    return model
+
+
+def dry_run(model: PoseModel, config: EstimatorConfig) -> None:
+    """Run one black frame through ``model``; raise :class:`ModelError` when that fails.
+
+    What fails here would fail on every frame (a wrong-rank output, a zero-sized input).
+    """
+    frame = np.zeros((*DRY_FRAME, 3), np.uint8)
+    state = model.new_state()
+    try:
+        prepared = model.prepare([frame], config, [state])
+        found = model.decode(model.run(prepared), prepared, config, [state], [None])
+        if len(found) != 1:
+            raise ValueError(f"decoding one frame gave {len(found)} results")
+    except Exception as exc:    # any failure means the model cannot serve: refuse it
+        raise ModelError(f"{model.name} loads but cannot estimate poses on a test frame "
+                         f"({type(exc).__name__}: {shorten(str(exc), 300)}): not a model of "
+                         "this family, or a broken one") from exc
 
 
 def calibration_feeds(fp32_path: str | Path, frames: list, period_s: float,
@@ -62,7 +94,9 @@ def family_of(path: str | Path) -> str:
     PoseNet's loader then reports a missing or broken file with its own clear error.
     """
     path = Path(path)
-    if not path.is_file():
+    try:
+        model_files.checked_size(path)   # never read a FIFO, a device or a huge file
+    except model_files.ModelFileError:
         return POSENET
     if path.suffix.lower() == ".json":
         return MOVENET if _json_input_is_int32(path) else POSENET

@@ -13,7 +13,7 @@ import threading
 
 import onnxruntime as ort
 
-from posenet_ros.core import paths
+from posenet_ros.core import model_files, paths
 from posenet_ros.runtime import cuda_libs
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,31 @@ def warn_once(cause: tuple, message: str, *args) -> bool:
 
 class ModelError(RuntimeError):
     """The model file is missing, unreadable or not a PoseNet model."""
+
+
+def check_file(path: Path) -> None:
+    """Raise :class:`ModelError` unless ``path`` is a regular file of a model's size.
+
+    See :mod:`posenet_ros.core.model_files`: FIFOs, devices and huge files are never read.
+    """
+    try:
+        model_files.checked_size(path)
+    except model_files.ModelFileError as exc:
+        raise ModelError(str(exc)) from None
+
+
+def image_input(inputs: list[tuple[str, list]], name: str) -> None:
+    """Raise :class:`ModelError` unless ``inputs`` (name, shape) are one rank-4 image input.
+
+    A model without inputs, with a scalar input, several inputs or a zero-sized dimension
+    cannot take a frame; said at load time rather than as a traceback on every frame.
+    """
+    shown = ", ".join(f"{n!r:.60} {list(shape)}" for n, shape in inputs[:4]) or "none"
+    if (len(inputs) != 1 or len(inputs[0][1]) != 4
+            or any(isinstance(d, int) and d == 0 for d in inputs[0][1])):
+        raise ModelError(f"{name}: expected one image input of rank 4 (batch, height, width, "
+                         f"channels, or channels first) without zero-sized dimensions; the "
+                         f"model's inputs: {shown}{', ...' if len(inputs) > 4 else ''}")
 
 
 def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0,

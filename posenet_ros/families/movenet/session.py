@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from posenet_ros.convert import graph_convert
-from posenet_ros.runtime.session import ModelError, open_session, usable_providers
+from posenet_ros.runtime.session import (
+    check_file, image_input, ModelError, open_session, usable_providers)
 
 
 class MoveNetSession:
@@ -20,8 +21,7 @@ class MoveNetSession:
                  device_id: int = 0, threads: int = 0, busy_wait: bool = True,
                  provider_options: dict | None = None) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ModelError(f"model file {self.path} does not exist")
+        check_file(self.path)
         source: str | bytes = str(self.path)
         if self.path.suffix == ".json":       # a TF.js graph: convert in memory
             source = graph_convert.to_onnx(graph_convert.tfjs_reader.read(self.path),
@@ -29,6 +29,7 @@ class MoveNetSession:
         wanted, unusable = usable_providers(providers, device_id, provider_options)
         self.session = open_session(source, self.path, wanted, unusable, threads, busy_wait)
         self.providers = self.session.get_providers()
+        image_input([(i.name, i.shape) for i in self.session.get_inputs()], self.path.name)
         self.input = self.session.get_inputs()[0]
         if self.input.type != "tensor(int32)" or len(self.input.shape) != 4:
             raise ModelError(f"{self.path.name} is not a MoveNet graph (input {self.input.type} "

@@ -14,7 +14,8 @@ import numpy as np
 from posenet_ros.convert import io_names
 from posenet_ros.families.posenet.fused import letterbox_tensors, with_uint8_input
 from posenet_ros.families.posenet.preprocess import Letterbox
-from posenet_ros.runtime.session import GPU_PROVIDERS, ModelError, open_session, usable_providers
+from posenet_ros.runtime.session import (
+    check_file, GPU_PROVIDERS, image_input, ModelError, open_session, usable_providers)
 
 
 class PoseNetModel:
@@ -34,8 +35,7 @@ class PoseNetModel:
         wanted, unusable = usable_providers(providers, device_id, provider_options)
         if device_preprocess is None:
             device_preprocess = wanted[0][0] in GPU_PROVIDERS
-        if not self.path.is_file():
-            raise ModelError(f"model file {self.path} does not exist")
+        check_file(self.path)
         source: str | bytes = str(self.path)
         if self.path.suffix == ".json":       # a TF.js graph model: convert in memory
             from posenet_ros.convert.models import to_onnx
@@ -43,9 +43,8 @@ class PoseNetModel:
             source = to_onnx(load(self.path), output_stride or 16,
                              source=self.path.name).SerializeToString()
         if device_preprocess:
-            import onnx
-            proto = (onnx.load_from_string(source) if isinstance(source, bytes)
-                     else onnx.load(source))
+            proto = _onnx_proto(source, self.path)
+            image_input(_proto_inputs(proto), self.path.name)
             try:
                 source = with_uint8_input(proto).SerializeToString()
             except ValueError as exc:
@@ -54,6 +53,8 @@ class PoseNetModel:
         self.device_preprocess = device_preprocess
         self.session = open_session(source, self.path, wanted, unusable, threads, busy_wait)
         self.providers = self.session.get_providers()
+        if not device_preprocess:
+            image_input([(i.name, i.shape) for i in self.session.get_inputs()], self.path.name)
         self._input = self.session.get_inputs()[0]
         self._channels_last = not device_preprocess and self._input.shape[-1] == 3   # a NHWC graph
         self._outputs = self._match_outputs()
@@ -113,17 +114,43 @@ class PoseNetModel:
         return out
 
     def _match_outputs(self) -> dict[str, str]:
-        """Our output name -> the model's, by exact name or by the TF.js head names."""
-        theirs = [o.name for o in self.session.get_outputs()]
+        """Our output name -> the model's, by exact name or by the TF.js head names.
+
+        Each must be of rank 4 (batch, grid, channels) where the model declares a shape.
+        """
+        ranks = {o.name: len(o.shape or ()) for o in self.session.get_outputs()}
+        theirs = list(ranks)
         found = {}
         for ours in io_names.OUTPUTS:
             head = next(h for h, o in io_names.HEAD_OUTPUTS.items() if o == ours)
             match = ([n for n in theirs if n == ours]
                      or [n for n in theirs if head.removesuffix("_2") in n])
             if not match:
-                raise ModelError(f"{self.path.name}: no output for {ours} (outputs: {theirs})")
+                raise ModelError(f"{self.path.name}: no output for {ours} (outputs: "
+                                 f"{', '.join(repr(t)[:60] for t in theirs[:8])})")
+            if ranks[match[0]] not in (0, 4):
+                raise ModelError(f"{self.path.name}: output {match[0]!r} has rank "
+                                 f"{ranks[match[0]]}; PoseNet's {ours} has rank 4 "
+                                 "(batch, height, width, channels)")
             found[ours] = match[0]
         return found
+
+
+def _onnx_proto(source: str | bytes, path: Path):
+    import onnx
+    from google.protobuf.message import DecodeError
+    try:
+        return onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(source)
+    except (OSError, DecodeError, ValueError) as exc:
+        raise ModelError(f"{path.name} is not an ONNX model ({exc})") from None
+
+
+def _proto_inputs(proto) -> list[tuple[str, list]]:
+    """(name, shape) of the graph's inputs that are not initialisers."""
+    weights = {i.name for i in proto.graph.initializer}
+    return [(i.name, [d.dim_value if d.HasField("dim_value") else d.dim_param
+                      for d in i.type.tensor_type.shape.dim])
+            for i in proto.graph.input if i.name not in weights]
 
 
 def _output_shape(n: int, grid: tuple[int, int], channels: int,
