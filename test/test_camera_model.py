@@ -84,3 +84,71 @@ def test_rosbags_camera_info_is_read_by_its_fields():
         CameraModel.from_camera_info(info)
     info.d = np.zeros(5)
     assert CameraModel.from_camera_info(info).width == 640
+
+
+ABSURD_D = {"rational_polynomial": [1e30] * 8, "plumb_bob": [-1e10] * 5,
+            "equidistant": [1e30] * 4}
+
+
+@pytest.mark.parametrize("model", sorted(ABSURD_D))
+def test_finite_but_absurd_distortion_is_refused_in_one_line(model):
+    """Refuse D that OpenCV turns into NaN rays, or rays that miss their pixels.
+
+    rational_polynomial gave NaN in every MarkerArray; for the others OpenCV gives up and
+    returns rays that do not project back to their pixels.
+    """
+    d = ABSURD_D[model]
+    bare = CameraModel(K, np.array(d), model, 640, 480)         # what used to be accepted
+    corners = np.array([[0.0, 0.0], [639.0, 479.0]])
+    with np.errstate(all="ignore"):
+        rays = bare.normalized(corners, 640, 480)
+        back = bare._project(np.nan_to_num(rays))
+    assert not np.isfinite(rays).all() or (np.abs(back - corners) > 50).any()
+    with pytest.raises(CameraInfoError, match="impossible rays.*not a real lens") as caught:
+        CameraModel.from_fields(**fields(d=d, distortion_model=model))
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 400
+
+
+def test_markers_never_hold_non_finite_points(estimator_factory, still_with_people):
+    """Real poses through a camera whose rays are NaN: keypoints left out, never NaN."""
+    from posenet_ros.outputs.marker_geometry import MarkerSettings, pose_markers
+    poses = estimator_factory().estimate(still_with_people).poses
+    assert poses
+    height, width = still_with_people.shape[:2]
+    camera = CameraModel(K, np.array(ABSURD_D["rational_polynomial"]), "rational_polynomial",
+                         width, height)
+    nan_pose = poses[0].__class__(poses[0].score, np.full_like(poses[0].positions, np.nan),
+                                  poses[0].keypoint_scores)
+    for cam, these in ((camera, poses), (None, [nan_pose, *poses])):
+        specs = pose_markers(these, width, height, MarkerSettings(min_keypoint_score=0.0), cam)
+        assert all(np.isfinite(spec.points).all() for spec in specs)
+    assert specs and len(specs) >= len(poses)     # the finite people are still drawn
+
+
+def test_a_million_nan_coefficients_give_a_short_reason():
+    """The reason was 12.9 MB (every value listed) and logged per message."""
+    with pytest.raises(CameraInfoError) as caught:
+        CameraModel.from_fields(**fields(d=[float("nan")] * 10**6))
+    text = str(caught.value)
+    assert len(text) < 400, len(text)
+    assert "D has non-finite values at [0, 1, 2, 3, 4, 5, 6, 7] and 999992 more" in text
+    assert "(1000000 values)" in text
+    with pytest.raises(CameraInfoError) as caught:
+        CameraModel.from_fields(**fields(d=[0.1] * 4, distortion_model="x" * 10**6))
+    assert len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize("model,k,size,d", [
+    ("plumb_bob", (300, 300, 320, 240), (640, 480), [-0.3, 0.08, 0.0, 0.0, -0.01]),   # 120 deg
+    ("rational_polynomial", (380, 380, 424, 240), (848, 480),
+     [2.1, 0.9, 0.0, 0.0, 0.03, 2.4, 1.6, 0.18]),
+    ("equidistant", (285, 286, 424, 400), (848, 800),             # T265-like fisheye
+     [-0.0069, 0.044, -0.041, 0.0077]),
+])
+def test_real_wide_lenses_pass_the_ray_check(model, k, size, d):
+    fx, fy, cx, cy = k
+    kk = [fx, 0, cx, 0, fy, cy, 0, 0, 1]
+    camera = CameraModel.from_fields(**fields(k=kk, d=d, distortion_model=model, width=size[0],
+                                              height=size[1],
+                                              p=[fx, 0, cx, 0, 0, fy, cy, 0, 0, 0, 1, 0]))
+    assert camera is not None and camera.d.size

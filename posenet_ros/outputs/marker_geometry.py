@@ -80,12 +80,17 @@ def pose_markers(poses: Sequence[Pose], image_width: int, image_height: int,
     for index, pose in enumerate(poses):
         index = pose.slot(index)
         visible = pose.keypoint_scores >= settings.min_keypoint_score
-        if not visible.any():
-            continue
-        points = keypoints_3d(pose.positions, image_width, image_height, settings.depth, camera)
+        with np.errstate(all="ignore"):
+            points = keypoints_3d(pose.positions, image_width, image_height, settings.depth,
+                                  camera)
         if pose.keypoints_3d is not None:     # measured depth where there is some
             measured = np.isfinite(pose.keypoints_3d).all(axis=1)
             points[measured] = pose.keypoints_3d[measured]
+        # Never a non-finite point (RViz refuses a marker holding one): one with no place
+        # (a NaN keypoint, a calibration the validation let through) is not drawn.
+        visible &= np.isfinite(points).all(axis=1)
+        if not visible.any():
+            continue
         rgba = (*PALETTE[index % len(PALETTE)], 1.0)
         specs.append(MarkerSpec("keypoints", index, "points", settings.scale, rgba,
                                 points[visible]))

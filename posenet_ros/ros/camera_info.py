@@ -3,12 +3,15 @@
 Drivers repeat CameraInfo with every frame; validating (and logging) each copy would cost
 time and flood the log. A CameraInfo that fails validation is reported once with its reason
 and ignored until a different one arrives: markers then use the image plane and no 3D is
-computed.
+computed. A publisher alternating between bad CameraInfos is a change per message: those
+reports are throttled (:class:`~posenet_ros.core.throttle.Throttle`, one line per period
+with the count).
 """
 from __future__ import annotations
 
 import numpy as np
 from posenet_ros.camera.intrinsics import CameraInfoError, CameraModel
+from posenet_ros.core.throttle import Throttle
 from sensor_msgs.msg import CameraInfo
 
 
@@ -20,6 +23,7 @@ class CameraInfoInput:
         self._what = what
         self._key: tuple | None = None
         self._log = node.get_logger()
+        self._throttle = Throttle()
         self._sub = node.create_subscription(CameraInfo, topic, self._on_info, qos)
 
     def destroy(self, node) -> None:
@@ -35,6 +39,9 @@ class CameraInfoInput:
             self.camera = CameraModel.from_camera_info(msg)
         except CameraInfoError as exc:
             self.camera = None
-            self._log.error(f"camera_info of the {self._what} on {self._sub.topic_name} "
-                            f"ignored: {exc}; markers use the image plane and no 3D is "
-                            "computed until a valid one arrives")
+            line = self._throttle.report(
+                self._sub.topic_name, "refused",
+                f"camera_info of the {self._what} on {self._sub.topic_name} ignored: {exc}; "
+                "markers use the image plane and no 3D is computed until a valid one arrives")
+            if line is not None:
+                self._log.error(line)
