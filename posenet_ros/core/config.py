@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
+from posenet_ros.core.throttle import shorten
+
 VALID_STRIDES = (8, 16, 32)
 DECODERS = ("single", "multi")
 PRECISIONS = ("fp32", "int8")
@@ -17,6 +19,9 @@ RESOLUTION_RANGE = (33, 1921)
 SCALE_FACTOR_RANGE = (0.2, 1.0)
 MAX_DETECTIONS_RANGE = (1, 100)
 NMS_RADIUS_RANGE = (0.0, 1000.0)
+# Providers when none are asked for: a GPU if this onnxruntime can run one, else the CPU
+# (runtime.session says so at INFO; a list other than this one that cannot run warns).
+DEFAULT_PROVIDERS = ("cuda", "cpu")
 
 
 class ConfigError(ValueError):
@@ -44,7 +49,7 @@ class EstimatorConfig:
     max_detections: int = 5
     score_threshold: float = 0.5
     nms_radius: float = 20.0
-    providers: tuple[str, ...] = ("cuda", "cpu")   # tried in order; see runtime.PROVIDER_NAMES
+    providers: tuple[str, ...] = DEFAULT_PROVIDERS   # tried in order; runtime.PROVIDER_NAMES
     device_id: int = 0
     threads: int = 0                  # ONNX Runtime intra-op threads; 0: one per core
     # Let ONNX Runtime's threads spin-wait for work: about a quarter faster inference on a
@@ -68,16 +73,17 @@ class EstimatorConfig:
             raise ConfigError(
                 f"output_stride {self.output_stride} is invalid: use one of {VALID_STRIDES}")
         if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision {self.precision!r} is invalid: use one of {PRECISIONS}")
+            raise ConfigError(
+                f"precision {shorten(self.precision)} is invalid: use one of {PRECISIONS}")
         if self.precision != "fp32" and not is_model_name(self.model):
             raise ConfigError(f"precision {self.precision!r} picks the quantised copy of a named "
                               f"model ({', '.join(MODEL_NAMES)}); the file {self.model} is run "
                               "as it is: use precision fp32, or name its int8 file as model")
         if self.preprocess not in PREPROCESS:
             raise ConfigError(
-                f"preprocess {self.preprocess!r} is invalid: use one of {PREPROCESS}")
+                f"preprocess {shorten(self.preprocess)} is invalid: use one of {PREPROCESS}")
         if self.decoder not in DECODERS:
-            raise ConfigError(f"decoder {self.decoder!r} is invalid: use one of {DECODERS}")
+            raise ConfigError(f"decoder {shorten(self.decoder)} is invalid: use one of {DECODERS}")
         for side in _as_pair(self.input_resolution):
             if not RESOLUTION_RANGE[0] <= side <= RESOLUTION_RANGE[1]:
                 raise ConfigError(
@@ -130,11 +136,12 @@ def is_model_name(model: str | None) -> bool:
 
 def _check_model(model: str) -> None:
     if not isinstance(model, str) or not model:
-        raise ConfigError(f"model {model!r} is invalid: use one of {MODEL_NAMES} or a file path")
+        raise ConfigError(f"model {shorten(model)} is invalid: use one of {MODEL_NAMES} or a "
+                          "file path")
     if model in MODEL_NAMES:
         return      # int8 of a named model: loaded if the guard let it in (paths.require_model)
     if not model.lower().endswith(MODEL_SUFFIXES):
-        raise ConfigError(f"model {model!r} is neither one of {MODEL_NAMES} nor an ONNX or "
+        raise ConfigError(f"model {shorten(model)} is neither one of {MODEL_NAMES} nor an ONNX or "
                           "TF.js model.json file (.onnx, .json)")
 
 

@@ -26,7 +26,9 @@ DRIVER_LIB = "libcuda.so.1"
 # What each GPU provider needs beyond the driver and CUDA_LIBS.
 EXTRA_LIBS = {"CUDAExecutionProvider": (), "TensorrtExecutionProvider": TENSORRT_LIBS}
 CUDA_MAJOR = 13
-GPU_SETUP = "`make GPU=1 setup`"
+# The fix for missing CUDA libraries, for a pip user, a colcon workspace and a source checkout.
+GPU_SETUP = ("`pip install 'onnxruntime-gpu[cuda,cudnn]'` into the Python that runs posenet_ros "
+             "(for a colcon workspace, the one ROS runs on); `make GPU=1 setup` in a checkout")
 
 
 def nvidia_lib_dirs() -> list[Path]:

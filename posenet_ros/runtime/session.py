@@ -3,7 +3,8 @@
 Providers are asked for by short name in order of preference (``cuda``, ``tensorrt``, ``cpu``,
 ...). One the installed onnxruntime lacks, or that fails to initialise (ORT then silently runs
 on CPU), is reported in one warning line, never as an error: a robot keeps seeing people on
-the CPU when its GPU stack is broken.
+the CPU when its GPU stack is broken. The default list (``cuda``, ``cpu``) on the CPU
+onnxruntime is not a fault: that says once, at INFO, that the CPU runs and how to get a GPU.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 import onnxruntime as ort
 
 from posenet_ros.core import model_files, paths
+from posenet_ros.core.config import DEFAULT_PROVIDERS
 from posenet_ros.runtime import cuda_libs
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ _warned: set[tuple] = set()          # fallback causes already logged by this pr
 _warned_lock = threading.Lock()
 
 
-def warn_once(cause: tuple, message: str, *args) -> bool:
+def warn_once(cause: tuple, message: str, *args, level: int = logging.WARNING) -> bool:
     """Log a provider-fallback warning the first time this process meets ``cause``.
 
     Models are reloaded on every parameter change (stride, precision, ...): the same
@@ -44,8 +46,16 @@ def warn_once(cause: tuple, message: str, *args) -> bool:
         if cause in _warned:
             return False
         _warned.add(cause)
-    log.warning(message, *args)
+    log.log(level, message, *args)
     return True
+
+
+def gpu_fix() -> str:
+    """How to get the GPU runtime, for a pip user and for a colcon workspace."""
+    return (f"for a GPU: `pip uninstall onnxruntime && pip install "
+            f"'onnxruntime-gpu[cuda,cudnn]=={ort.__version__}'` into the Python that runs "
+            "posenet_ros (for a colcon workspace, the Python ROS runs on; in a source "
+            "checkout, `make GPU=1 setup`)")
 
 
 class ModelError(RuntimeError):
@@ -104,11 +114,16 @@ def resolve_providers(requested: tuple[str, ...] | list[str], device_id: int = 0
     if not any(name == "CPUExecutionProvider" for name, _ in chosen):
         chosen.append(("CPUExecutionProvider", {}))
     if missing and missing != ["cpu"]:
-        fix = (f": {cuda_libs.GPU_SETUP} installs onnxruntime-gpu"
-               if {"cuda", "tensorrt"} & {m.lower() for m in missing} else "")
-        warn_once(("missing", tuple(missing), chosen[0][0]),
-                  "execution provider(s) %s not in this onnxruntime (%s)%s; running on %s",
-                  ", ".join(missing), ort.__version__, fix, chosen[0][0])
+        gpu = {"cuda", "tensorrt"} & {m.lower() for m in missing}
+        if tuple(r.lower() for r in requested) == DEFAULT_PROVIDERS:
+            warn_once(("default", chosen[0][0]), "running on %s: this onnxruntime (%s) has no "
+                      "GPU provider; %s", chosen[0][0], ort.__version__, gpu_fix(),
+                      level=logging.INFO)
+        else:
+            warn_once(("missing", tuple(missing), chosen[0][0]),
+                      "execution provider(s) %s not in this onnxruntime (%s)%s; running on %s",
+                      ", ".join(missing), ort.__version__, f": {gpu_fix()}" if gpu else "",
+                      chosen[0][0])
     return chosen
 
 
