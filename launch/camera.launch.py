@@ -3,6 +3,7 @@
     ros2 launch posenet_ros camera.launch.py                        # vtest.avi, looped
     ros2 launch posenet_ros camera.launch.py source:=0 rviz:=true   # /dev/video0
     ros2 launch posenet_ros camera.launch.py image_topic:=/cam/image camera_info_topic:=/cam/info
+    ros2 launch posenet_ros camera.launch.py autostart:=false       # for a lifecycle manager
 
 ``ros2 launch posenet_ros camera.launch.py --show-args`` lists every argument. Only APIs that
 exist in Humble are used (PythonExpression conditions, ParameterValue, FindPackageShare,
@@ -27,10 +28,12 @@ from launch_ros.substitutions import FindPackageShare
 # (name, default, description); a default of None is computed below.
 ARGUMENTS = (
     ("image_topic", "", "existing sensor_msgs/Image topic to estimate poses on; empty: start "
-     "camera_node and use its camera/image_raw"),
+     "camera_node and use its camera/image"),
     ("camera_info_topic", "camera/camera_info", "CameraInfo topic matching the images (places "
      "markers on camera rays); set it with image_topic"),
     ("image_transport", "raw", "raw, or compressed: subscribe <image topic>/compressed"),
+    ("autostart", "", "posenet_node: true: configure and activate at start-up; false: wait "
+     "for a lifecycle manager; empty: as params_file says"),
     ("qos_reliability", "", "posenet_node input QoS; empty: reliable with camera_node (its "
      "publisher is reliable, and large frames survive), best_effort on an existing topic "
      "(matches any publisher)"),
@@ -70,9 +73,9 @@ def generate_launch_description() -> LaunchDescription:
                 for name, default, description in ARGUMENTS]
 
     start_camera = IfCondition(PythonExpression(["'", arg["image_topic"], "' == ''"]))
-    image = PythonExpression(["'", arg["image_topic"], "' or 'camera/image_raw'"])
+    image = PythonExpression(["'", arg["image_topic"], "' or 'camera/image'"])
     image_compressed = PythonExpression(
-        ["('", arg["image_topic"], "' or 'camera/image_raw') + '/compressed'"])
+        ["('", arg["image_topic"], "' or 'camera/image') + '/compressed'"])
     reliability = PythonExpression([
         "'", arg["qos_reliability"], "' or ('reliable' if '", arg["image_topic"],
         "' == '' else 'best_effort')"])
@@ -99,14 +102,16 @@ def generate_launch_description() -> LaunchDescription:
         arguments=[
             "--roll", "-1.5707963", "--pitch", "0", "--yaw", "-1.5707963",
             "--frame-id", "camera_link", "--child-frame-id", arg["frame_id"]])
-    posenet = Node(
-        package="posenet_ros", executable="posenet_node", name="posenet_node", output="screen",
-        arguments=ros_args,
-        parameters=[arg["params_file"], {
-            "image_transport": arg["image_transport"], "qos_reliability": reliability,
-            "use_sim_time": sim_time}],
-        remappings=[("image", image), ("image/compressed", image_compressed),
-                    ("camera_info", arg["camera_info_topic"])])
+
+    def posenet(context) -> list[Node]:
+        return [Node(
+            package="posenet_ros", executable="posenet_node", name="posenet_node",
+            output="screen", arguments=ros_args,
+            parameters=[arg["params_file"], {
+                "image_transport": arg["image_transport"], "qos_reliability": reliability,
+                "use_sim_time": sim_time, **optional_bool(context, "autostart")}],
+            remappings=[("image", image), ("image/compressed", image_compressed),
+                        ("camera_info", arg["camera_info_topic"])])]
     rviz = Node(
         package="rviz2", executable="rviz2", name="rviz2", output="log",
         condition=IfCondition(arg["rviz"]),
@@ -117,7 +122,23 @@ def generate_launch_description() -> LaunchDescription:
         condition=IfCondition(PythonExpression(["'", arg["fastdds_profile"], "' != ''"])))
     return LaunchDescription([*declared, profile, camera,
                               if_installed(optical_tf, "tf2_ros", "publish_tf:=false"),
-                              posenet, if_installed(rviz, "rviz2", "rviz:=false")])
+                              OpaqueFunction(function=posenet),
+                              if_installed(rviz, "rviz2", "rviz:=false")])
+
+
+def optional_bool(context, name: str) -> dict:
+    """``{name: value}`` when the launch argument is true or false; ``{}`` when empty.
+
+    Empty leaves the parameter to params_file (and the node's own default), so the launch
+    file holds no second default that would silently override the file's.
+    """
+    value = LaunchConfiguration(name).perform(context).strip().lower()
+    if not value:
+        return {}
+    if value not in ("true", "false"):
+        raise ValueError(f"launch argument {name}:={value}: expected true or false "
+                         f"(empty: as params_file says)")
+    return {name: value == "true"}
 
 
 def if_installed(node: Node, package: str, off: str) -> OpaqueFunction:

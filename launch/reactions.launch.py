@@ -11,7 +11,7 @@ r"""A robot that follows people: camera_node -> posenet_node (+ depth) -> reacti
 Only APIs that exist in Humble are used.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import (
     EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution, PythonExpression)
@@ -21,7 +21,7 @@ from launch_ros.substitutions import FindPackageShare
 
 ARGUMENTS = (
     ("image_topic", "", "existing sensor_msgs/Image colour topic; empty: start camera_node "
-     "and use its camera/image_raw"),
+     "and use its camera/image"),
     ("camera_info_topic", "camera/camera_info", "CameraInfo of the colour images (needed for "
      "3D)"),
     ("depth_topic", "", "depth image registered to colour (16UC1 mm or 32FC1 m); empty: 2D "
@@ -31,6 +31,8 @@ ARGUMENTS = (
     ("source", "", "camera_node: device index (0), /dev/videoN or a video file; empty: the "
      "sample vtest.avi"),
     ("params_file", None, "posenet_node parameters (default: config/posenet.yaml)"),
+    ("autostart", "", "posenet_node: true: configure and activate at start-up; false: wait "
+     "for a lifecycle manager; empty: as params_file says"),
     ("reactions_params_file", None, "reactions_node parameters (default: "
      "config/reactions.yaml)"),
     ("enabled", "false", "reactions_node publishes motion on cmd_vel"),
@@ -57,7 +59,7 @@ def generate_launch_description() -> LaunchDescription:
                                       description=description)
                 for name, default, description in ARGUMENTS]
     start_camera = IfCondition(PythonExpression(["'", arg["image_topic"], "' == ''"]))
-    image = PythonExpression(["'", arg["image_topic"], "' or 'camera/image_raw'"])
+    image = PythonExpression(["'", arg["image_topic"], "' or 'camera/image'"])
     use_depth = PythonExpression(["'", arg["depth_topic"], "' != ''"])
     depth = PythonExpression(["'", arg["depth_topic"], "' or 'depth/image'"])
     depth_info = PythonExpression(["'", arg["depth_camera_info_topic"],
@@ -70,14 +72,17 @@ def generate_launch_description() -> LaunchDescription:
         output="screen", condition=start_camera, arguments=ros_args,
         parameters=[{"source": ParameterValue(arg["source"], value_type=str),
                      "use_sim_time": sim_time}])
-    posenet = Node(
-        package="posenet_ros", executable="posenet_node", name="posenet_node", output="screen",
-        arguments=ros_args,
-        parameters=[arg["params_file"], {
-            "qos_reliability": "reliable", "use_sim_time": sim_time,
-            "use_depth": ParameterValue(use_depth, value_type=bool)}],
-        remappings=[("image", image), ("camera_info", arg["camera_info_topic"]),
-                    ("depth/image", depth), ("depth/camera_info", depth_info)])
+
+    def posenet(context) -> list[Node]:
+        return [Node(
+            package="posenet_ros", executable="posenet_node", name="posenet_node",
+            output="screen", arguments=ros_args,
+            parameters=[arg["params_file"], {
+                "qos_reliability": "reliable", "use_sim_time": sim_time,
+                "use_depth": ParameterValue(use_depth, value_type=bool),
+                **optional_bool(context, "autostart")}],
+            remappings=[("image", image), ("camera_info", arg["camera_info_topic"]),
+                        ("depth/image", depth), ("depth/camera_info", depth_info)])]
     reactions = Node(
         package="posenet_ros", executable="reactions_node", name="reactions_node",
         output="screen", arguments=ros_args,
@@ -88,4 +93,20 @@ def generate_launch_description() -> LaunchDescription:
     profile = SetEnvironmentVariable(
         "FASTDDS_DEFAULT_PROFILES_FILE", arg["fastdds_profile"],
         condition=IfCondition(PythonExpression(["'", arg["fastdds_profile"], "' != ''"])))
-    return LaunchDescription([*declared, profile, camera, posenet, reactions])
+    return LaunchDescription([*declared, profile, camera, OpaqueFunction(function=posenet),
+                              reactions])
+
+
+def optional_bool(context, name: str) -> dict:
+    """``{name: value}`` when the launch argument is true or false; ``{}`` when empty.
+
+    Empty leaves the parameter to params_file (and the node's own default), so the launch
+    file holds no second default that would silently override the file's.
+    """
+    value = LaunchConfiguration(name).perform(context).strip().lower()
+    if not value:
+        return {}
+    if value not in ("true", "false"):
+        raise ValueError(f"launch argument {name}:={value}: expected true or false "
+                         f"(empty: as params_file says)")
+    return {name: value == "true"}

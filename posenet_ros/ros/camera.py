@@ -1,10 +1,14 @@
 """``camera_node``: a V4L2 camera or a video file, published as a ROS camera driver would.
 
-Publishes ``image_raw`` (sensor_msgs/Image, bgr8 as OpenCV delivers it),
-``image_raw/compressed`` (JPEG, encoded only while someone subscribes) and ``camera_info``
-(same header), stamped with the node clock at capture and ``frame_id``. Without a
-calibration file, CameraInfo is a plausible pinhole (see :mod:`posenet_ros.ros.calibration`)
-and the node says so once.
+Publishes ``image`` (sensor_msgs/Image, bgr8 as OpenCV delivers it), ``image/compressed``
+(JPEG, encoded only while someone subscribes) and ``camera_info`` (same header), stamped
+with the node clock at capture and ``frame_id``. Without a calibration file, CameraInfo is a
+plausible pinhole (see :mod:`posenet_ros.ros.calibration`) and the node says so once.
+
+``image``, not a driver's usual ``image_raw``: it is the topic posenet_node (like
+image_view and ROS 2's own ``image_tools cam2image``/``showimage``) uses by default, so
+``ros2 run posenet_ros camera_node`` and ``ros2 run posenet_ros posenet_node`` connect with
+no remapping (``-r image:=image_raw`` gives a driver's name back).
 
 ``source``: a device index (``0``) or path (``/dev/video0``), or a video file; empty: the
 sample video ``vtest.avi`` that setup fetched. Files play at ``rate`` (0: the file's own fps)
@@ -22,6 +26,7 @@ from posenet_ros.core import paths
 from posenet_ros.ros.calibration import CalibrationError, default_camera_info, load_camera_info
 from posenet_ros.ros.images import pack_image
 from posenet_ros.ros.run import run_node
+from posenet_ros.ros.streams import DEFAULT_TOPICS
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
 from rclpy.node import Node
@@ -33,6 +38,8 @@ from std_msgs.msg import Header
 # the package's Fast DDS profile between processes (camera.launch.py sets it).
 QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
 CLOSE_TIMEOUT = 2.0   # seconds to wait for the reader thread
+# posenet_node's default input topics, so that the two connect as started (module docstring).
+TOPIC, INFO_TOPIC = DEFAULT_TOPICS.image, DEFAULT_TOPICS.camera_info
 
 
 class SourceError(RuntimeError):
@@ -77,7 +84,7 @@ class CameraNode(Node):
         self._size = (declare("width", 0, "resize frames to this width; 0: as captured"),
                       declare("height", 0, "resize frames to this height; 0: as captured"))
         self._max_frames = declare("max_frames", 0, "stop after this many frames; 0: never")
-        self._jpeg_quality = declare("jpeg_quality", 90, "for image_raw/compressed")
+        self._jpeg_quality = declare("jpeg_quality", 90, "for image/compressed")
 
         self._capture, self._live = open_source(source)
         fps = self._capture.get(cv2.CAP_PROP_FPS)
@@ -90,9 +97,9 @@ class CameraNode(Node):
             self.get_logger().info(
                 f"no calibration_file: CameraInfo is a pinhole guess (fx = fy = "
                 f"{self._info.k[0]:.1f} px); markers on camera rays are only approximate")
-        self._image_pub = self.create_publisher(Image, "image_raw", QOS)
-        self._compressed_pub = self.create_publisher(CompressedImage, "image_raw/compressed", QOS)
-        self._info_pub = self.create_publisher(CameraInfo, "camera_info", QOS)
+        self._image_pub = self.create_publisher(Image, TOPIC, QOS)
+        self._compressed_pub = self.create_publisher(CompressedImage, f"{TOPIC}/compressed", QOS)
+        self._info_pub = self.create_publisher(CameraInfo, INFO_TOPIC, QOS)
         self.frames = 0
         self.finished = threading.Event()
         self._stop = threading.Event()

@@ -107,7 +107,7 @@ def test_camera_node_double_sigint(start_node):
         node = start_node(f"/shutdown_camera_{attempt}", script="camera_node", rate=30.0)
         probe = Probe(f"/shutdown_camera_{attempt}")
         try:
-            images = probe.collect(Image, "image_raw")
+            images = probe.collect(Image, "image")
             deadline = time.monotonic() + 60
             while len(images) < 3 and time.monotonic() < deadline:
                 assert node.alive(), node.log()
