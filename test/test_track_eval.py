@@ -6,6 +6,7 @@ can fail).
 """
 from __future__ import annotations
 
+import numpy as np
 from posenet_ros.bench import tracking_eval, tracking_scenes
 from posenet_ros.estimator import PoseEstimator
 import pytest
@@ -48,3 +49,33 @@ def test_scoring_sees_a_swap_at_the_crossing(crossing):
     swapped = tracking_eval.score(crossing, lambda: _SwapAfter(middle))
     assert swapped["num_switches"] >= 2
     assert swapped["idf1"] < 0.7
+
+
+def test_hota_on_the_papers_hand_worked_cases():
+    from posenet_ros.bench.tracking_hota import HotaAccumulator
+    box = np.array([[0.0, 0.0, 10.0, 20.0]])
+
+    def hota(hyp_ids, shift=0.0):
+        acc = HotaAccumulator()
+        for h in hyp_ids:
+            acc.update([1], box, [h] if h else [], box + [shift, 0, shift, 0] if h else [])
+        return acc.compute()
+
+    # One person, perfectly found, one id: HOTA = DetA = AssA = 1.
+    assert hota([7, 7, 7, 7]) == pytest.approx({"hota": 1.0, "deta": 1.0, "assa": 1.0})
+    # The id changes half way: each true positive's association Jaccard is
+    # TPA / (TPA + FNA + FPA) = 2 / (2 + 2 + 0), so AssA = 0.5 and HOTA = sqrt(0.5).
+    assert hota([7, 7, 8, 8]) == pytest.approx({"hota": 0.5 ** 0.5, "deta": 1.0, "assa": 0.5})
+    # Found in 2 of 4 frames under one id: DetA = 2 / 4, AssA = 2 / (2 + 2 + 0) = 0.5.
+    assert hota([7, 0, 7, 0])["deta"] == pytest.approx(0.5)
+    assert hota([7, 0, 7, 0])["assa"] == pytest.approx(0.5)
+    # Boxes shifted by 2 px: IoU = 16 * 20 / (2 * 200 - 160) = 2 / 3, so a true positive for
+    # the 13 alphas <= 0.65 and nothing above: DetA = 13 / 19, AssA = 1.
+    shifted = hota([7, 7, 7, 7], shift=2.0)
+    assert shifted["deta"] == pytest.approx(13 / 19)
+    assert shifted["hota"] == pytest.approx(13 / 19)
+
+
+def test_before_issue_19_baseline_is_kept_beside_the_others():
+    assert {"ours", "before issue 19", "OKS (pose-detection)", "IoU (pose-detection)",
+            "greedy centre"} <= set(tracking_eval.TRACKERS)

@@ -1,21 +1,27 @@
-"""Tracking measured: IDF1, id switches and MOTA per scenario, ours against two baselines.
+"""Tracking measured: IDF1, id switches, MOTA and HOTA, ours against four baselines.
 
-Run ``python -m posenet_ros.bench.tracking_eval`` (needs requirements/test.txt: motmetrics).
-The same PoseNet detections feed every tracker, so the table compares association alone.
-Scores come from motmetrics (py-motmetrics 1.4.0, the MOTChallenge implementation): a
-hypothesis matches a ground-truth person when their boxes overlap with IoU >= 0.5. Only
-confirmed tracks count (a tentative track's id 0 is no hypothesis).
+Run ``python -m posenet_ros.bench.tracking_eval --report 60`` for the seeded scenes
+(:mod:`tracking_seeded`; ``--tune 30`` searches the score thresholds on the TUNE seeds),
+or with no option for the fixed scenarios and vtest.avi. Needs requirements/test.txt
+(motmetrics). The same PoseNet detections feed every tracker, so the tables compare
+association alone. IDF1, ID switches and MOTA come from motmetrics (py-motmetrics 1.4.0,
+the MOTChallenge implementation): a hypothesis matches a ground-truth person when their
+boxes overlap with IoU >= 0.5. HOTA is :mod:`tracking_hota`. Only confirmed tracks count
+(id 0, tentative or untracked, is no hypothesis).
 """
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import time
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from posenet_ros.bench import tracking_scenes as scenes_mod
-from posenet_ros.bench.tracking_baselines import GreedyCentreTracker, IouTracker
+from posenet_ros.bench.tracking_baselines import (
+    GreedyCentreTracker, IouTracker, OksTracker, TrackerBefore)
+from posenet_ros.bench.tracking_hota import HotaAccumulator
 from posenet_ros.core import paths
 from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
@@ -25,6 +31,7 @@ from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 
 MAX_IOU_DISTANCE = 0.5
 METRICS = ("idf1", "num_switches", "mota", "num_false_positives", "num_misses")
+SCORES = METRICS + ("hota",)
 
 
 def detect(estimator: PoseEstimator, image: np.ndarray) -> list[Pose]:
@@ -34,8 +41,8 @@ def detect(estimator: PoseEstimator, image: np.ndarray) -> list[Pose]:
 
 
 class _Ours:
-    def __init__(self, config: TrackerConfig) -> None:
-        self._tracker = PoseTracker(config)
+    def __init__(self, config: TrackerConfig, kind: type = PoseTracker) -> None:
+        self._tracker = kind(config)
 
     def update(self, poses, stamp):
         return [(t.track_id, t.box) for t in self._tracker.update(poses, stamp)]
@@ -43,9 +50,10 @@ class _Ours:
 
 TRACKERS: dict[str, Callable[[], object]] = {
     "ours": lambda: _Ours(TrackerConfig()),
-    "ours, no motion": lambda: _Ours(TrackerConfig(motion=False)),
-    "greedy centre": GreedyCentreTracker,
+    "before issue 19": lambda: _Ours(TrackerConfig(), TrackerBefore),
+    "OKS (pose-detection)": OksTracker,
     "IoU (pose-detection)": IouTracker,
+    "greedy centre": GreedyCentreTracker,
 }
 
 
@@ -53,7 +61,16 @@ def score(frames: Sequence[tuple[float, list[Pose], list]], make_tracker) -> dic
     """Return the motmetrics summary of a tracker over frames [(stamp, poses, truth)]."""
     import motmetrics as mm   # test/bench-only dependency
 
-    acc = mm.MOTAccumulator(auto_id=True)
+    acc, _ = accumulate(frames, make_tracker)
+    summary = mm.metrics.create().compute(acc, metrics=list(METRICS), name="x")
+    return {m: float(summary[m].iloc[0]) for m in METRICS}
+
+
+def accumulate(frames: Sequence[tuple[float, list[Pose], list]], make_tracker):
+    """Run a fresh tracker over frames; return its motmetrics and HOTA accumulators."""
+    import motmetrics as mm   # test/bench-only dependency
+
+    acc, hota = mm.MOTAccumulator(auto_id=True), HotaAccumulator()
     tracker = make_tracker()
     for stamp, poses, truth in frames:
         hyps = [(i, b) for i, b in tracker.update(poses, stamp) if i > 0]
@@ -62,8 +79,8 @@ def score(frames: Sequence[tuple[float, list[Pose], list]], make_tracker) -> dic
         dist = 1.0 - box_iou(gt_boxes, hyp_boxes)
         dist[dist > MAX_IOU_DISTANCE] = np.nan
         acc.update([g for g, _ in truth], [i for i, _ in hyps], dist)
-    summary = mm.metrics.create().compute(acc, metrics=list(METRICS), name="x")
-    return {m: float(summary[m].iloc[0]) for m in METRICS}
+        hota.update([g for g, _ in truth], gt_boxes, [i for i, _ in hyps], hyp_boxes)
+    return acc, hota
 
 
 def detect_scene(estimator: PoseEstimator, scene, base) -> list[tuple[float, list, list]]:
@@ -130,16 +147,38 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--resolution", type=int, default=385)
+    parser.add_argument("--resolution", type=int, default=385,
+                        help="PoseNet input size (the seeded scenes: 257 is their scale)")
+    parser.add_argument("--max-detections", type=int, default=10)
     parser.add_argument("--vtest-frames", type=int, default=None)
+    parser.add_argument("--report", type=int, default=0, metavar="N",
+                        help="score the first N REPORT seeds' scenes instead")
+    parser.add_argument("--tune", type=int, default=0, metavar="N",
+                        help="search the score thresholds on the first N TUNE seeds' scenes")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="keep the seeded scenes' detections in this file")
     args = parser.parse_args(argv)
-    estimator = PoseEstimator(providers=("cpu",), input_resolution=args.resolution)
+    estimator = PoseEstimator(providers=("cpu",), input_resolution=args.resolution,
+                              max_detections=args.max_detections)
     start = time.perf_counter()
-    rows = evaluate(estimator)
-    out = [markdown(rows), ""]
-    vt = vtest_tracks(PoseEstimator(providers=("cpu",), input_resolution=513),
-                      limit=args.vtest_frames)
-    out.append("vtest.avi (input 513): " + ", ".join(f"{k} {v:.2f}" for k, v in vt.items()))
+    if args.report or args.tune:
+        from posenet_ros.bench import tracking_report, tracking_seeded
+        seeds = (tracking_seeded.TUNE_SEEDS[:args.tune] if args.tune
+                 else tracking_seeded.REPORT_SEEDS[:args.report])
+        detected = tracking_report.detect_seeds(estimator, seeds, args.cache)
+        frames = sum(len(f) for _, _, f in detected)
+        if args.tune:
+            text = tracking_report.tune_markdown(tracking_report.tune(detected))
+        else:
+            text = tracking_report.markdown(tracking_report.report(detected))
+        out = [f"seeds {seeds.start}-{seeds.stop - 1}: {len(detected)} scenes, {frames} "
+               f"frames, PoseNet {args.resolution} multi (max {args.max_detections})", "", text]
+    else:
+        rows = evaluate(estimator)
+        out = [markdown(rows), ""]
+        vt = vtest_tracks(PoseEstimator(providers=("cpu",), input_resolution=513),
+                          limit=args.vtest_frames)
+        out.append("vtest.avi (input 513): " + ", ".join(f"{k} {v:.2f}" for k, v in vt.items()))
     out.append(f"({time.perf_counter() - start:.0f} s)")
     import sys
     sys.stdout.write("\n".join(out) + "\n")

@@ -57,14 +57,9 @@ def associate(det_positions: np.ndarray, det_valid: np.ndarray, det_boxes: np.nd
     this frame: keypoints (M, 17, 2), validity (M, 17), boxes (M, 4), whether each has a
     velocity (M,) and the seconds since its last match (M,), capped by the caller.
     """
-    areas = (trk_boxes[:, 2] - trk_boxes[:, 0]) * (trk_boxes[:, 3] - trk_boxes[:, 1])
-    similarity, shared = oks_and_counts(det_positions, det_valid, trk_positions, trk_valid,
-                                        areas, min_keypoints)
-    few = shared < min_keypoints
-    if few.any():
-        similarity = np.where(few, box_iou(det_boxes, trk_boxes), similarity)
-    dets, trks = assign_arrays(similarity, min_similarity)
-    n, m = similarity.shape
+    dets, trks = keypoint_pairs(det_positions, det_valid, det_boxes, trk_positions, trk_valid,
+                                trk_boxes, min_similarity, min_keypoints)
+    n, m = len(det_boxes), len(trk_boxes)
     if len(dets) == n or len(dets) == m:
         return dets, trks
     free_dets = np.ones(n, dtype=bool)
@@ -76,6 +71,21 @@ def associate(det_positions: np.ndarray, det_valid: np.ndarray, det_boxes: np.nd
                                          has_velocity[left_trks], dt[left_trks])
     return (np.concatenate([dets, left_dets[more_dets]]),
             np.concatenate([trks, left_trks[more_trks]]))
+
+
+def keypoint_pairs(det_positions: np.ndarray, det_valid: np.ndarray, det_boxes: np.ndarray,
+                   trk_positions: np.ndarray, trk_valid: np.ndarray, trk_boxes: np.ndarray,
+                   min_similarity: float, min_keypoints: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 1 alone: optimal pairs by OKS (box IoU where too few keypoints are shared)."""
+    if len(det_boxes) == 0 or len(trk_boxes) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    areas = (trk_boxes[:, 2] - trk_boxes[:, 0]) * (trk_boxes[:, 3] - trk_boxes[:, 1])
+    similarity, shared = oks_and_counts(det_positions, det_valid, trk_positions, trk_valid,
+                                        areas, min_keypoints)
+    few = shared < min_keypoints
+    if few.any():
+        similarity = np.where(few, box_iou(det_boxes, trk_boxes), similarity)
+    return assign_arrays(similarity, min_similarity)
 
 
 def gated_centres(det_boxes: np.ndarray, trk_boxes: np.ndarray, has_velocity: np.ndarray,

@@ -8,6 +8,16 @@ reached without letting a near box take a person found by their keypoints.
 Time is the frames' stamps, never frame counts, so a recording replayed
 at any rate, or with frames dropped, gives the same ids.
 
+Score-aware association (ByteTrack's cascade, for poses): a pose scoring at least
+``high_pose_score`` is confident: it is matched first and may start a track. A weak one
+(``min_pose_score`` up to ``high_pose_score``) may only continue a confirmed track that no
+confident pose took, and only by its keypoints (OKS >= :data:`WEAK_MIN_SIMILARITY`): a person
+half hidden scores low yet keeps their id, while a weak pose never starts a track nor takes
+one from a confident match. Below ``min_pose_score`` a pose is not tracked. A duplicate (OKS
+>= ``duplicate_oks`` with a better-scoring confident pose of the same frame: PoseNet's
+multi-pose decoder returns such low-score copies beside real people) is not tracked either.
+Untracked poses still go out, with id 0, like tentative ones.
+
 Life cycle (all in stamp seconds):
 
 - birth: a detection no track claims starts a tentative track; it is confirmed, and gets
@@ -15,7 +25,9 @@ Life cycle (all in stamp seconds):
   its pose is output with id 0 rather than withheld: the person is real to a consumer that
   does not care about identity, and 0 marks it as not yet trustworthy.
 - death: a tentative track dies on its first unmatched frame; a confirmed one when
-  ``max_age`` seconds of stamps have passed since its last match.
+  ``max_age`` seconds of stamps have passed since its last match. Until then it follows
+  its predicted path (:mod:`motion`), so a person who walked behind another is matched
+  again where they come out.
 - reset: a stamp earlier than the previous one (a looping video, a bag restarted, sim time
   reset) drops every track and restarts ids at 1, so a replay gets the ids of the first pass.
 - identical stamps: a frame at the previous frame's stamp is matched like any other, but
@@ -38,8 +50,8 @@ from posenet_ros.core.keypoints import NUM_KEYPOINTS
 from posenet_ros.core.pose import Pose
 from posenet_ros.filters.one_euro import OneEuroFilterConfig
 from posenet_ros.stages.track import motion
-from posenet_ros.stages.track.cascade import associate
-from posenet_ros.stages.track.similarity import encode_planes, plane_boxes
+from posenet_ros.stages.track.cascade import associate, keypoint_pairs
+from posenet_ros.stages.track.similarity import encode_planes, oks_and_counts, plane_boxes
 from posenet_ros.stages.track.smoothing import TrackSmoother
 from posenet_ros.stages.track.tracked_pose import TrackedPose, UNTRACKED
 
@@ -49,6 +61,11 @@ MAX_AGE_RANGE = (0.01, 60.0)
 MAX_TRACKS_RANGE = (1, 1000)
 CUTOFF_RANGE = (0.001, 100.0)
 BETA_RANGE = (0.0, 1000.0)
+POSE_SCORE_RANGE = (0.0, 1.0)
+DUPLICATE_OKS_RANGE = (0.0, 1.0)
+# OKS a weak pose needs to continue a track: stricter than a confident pose's
+# ``min_similarity``, since a weak pose is as likely a fragment of someone else.
+WEAK_MIN_SIMILARITY = 0.5
 _NONE = np.zeros(0, dtype=np.int64)
 
 
@@ -65,6 +82,8 @@ class TrackerConfig:
     seconds. ``max_tracks`` caps live tracks (a detection beyond it stays untracked).
     ``motion`` predicts tracks at constant velocity. ``smoothing`` turns the One Euro filter
     on, with ``min_cutoff``/``d_cutoff`` in Hz and ``beta`` per person-size per second.
+    ``min_pose_score``, ``high_pose_score`` and ``duplicate_oks`` (module docstring) were
+    chosen on the TUNE scenes of :mod:`posenet_ros.bench.tracking_eval`.
     """
 
     min_hits: int = 3
@@ -78,6 +97,9 @@ class TrackerConfig:
     min_cutoff: float = 1.0
     beta: float = 2.0
     d_cutoff: float = 1.0
+    min_pose_score: float = 0.15
+    high_pose_score: float = 0.3
+    duplicate_oks: float = 0.5
 
     def __post_init__(self) -> None:
         _check("min_hits", self.min_hits, MIN_HITS_RANGE, integer=True)
@@ -89,6 +111,12 @@ class TrackerConfig:
         _check("min_cutoff", self.min_cutoff, CUTOFF_RANGE)
         _check("beta", self.beta, BETA_RANGE)
         _check("d_cutoff", self.d_cutoff, CUTOFF_RANGE)
+        _check("min_pose_score", self.min_pose_score, POSE_SCORE_RANGE)
+        _check("high_pose_score", self.high_pose_score, POSE_SCORE_RANGE)
+        _check("duplicate_oks", self.duplicate_oks, DUPLICATE_OKS_RANGE)
+        if self.min_pose_score > self.high_pose_score:
+            raise TrackerError(f"min_pose_score {self.min_pose_score} is above high_pose_score "
+                               f"{self.high_pose_score}: lower it or raise high_pose_score")
 
     def replace(self, **changes) -> TrackerConfig:
         """Return a validated copy with ``changes`` applied; unknown names raise TrackerError."""
@@ -170,14 +198,15 @@ class PoseTracker:
         high = encode_planes(planes, valid, -np.inf)     # what tracks store
         low = encode_planes(planes, valid, np.inf)       # what OKS compares with them
         boxes = plane_boxes(low, high, valid, planes)
+        confident, weak = self._split(poses, low, high, valid, boxes)
         live = self._live(stamp)
         slots = np.full(len(poses), self.config.max_tracks, dtype=np.int64)   # untracked
-        dets, trks = self._associate(live, low, valid, boxes, stamp) if len(live) else (
-            _NONE, _NONE)
+        dets, trks = self._associate(live, low, valid, boxes, stamp, confident, weak) if len(
+            live) else (_NONE, _NONE)
         slots[dets] = live[trks]
         self._end_frame(live, trks)
-        born_dets, born_slots = self._births(np.flatnonzero(slots == cfg.max_tracks), boxes,
-                                             stamp)
+        born_dets, born_slots = self._births(
+            np.flatnonzero((slots == cfg.max_tracks) & confident), boxes, stamp)
         if len(born_dets):
             slots[born_dets] = born_slots
             dets = np.concatenate([dets, born_dets])
@@ -204,9 +233,41 @@ class PoseTracker:
             left = live[left]
             self._active[left[self._ids[left] == UNTRACKED]] = False
 
+    def _split(self, poses: Sequence[Pose], low: np.ndarray, high: np.ndarray,
+               valid: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (confident, weak) masks of a frame's poses; the rest stay untracked."""
+        cfg = self.config
+        score = np.array([p.score for p in poses], dtype=np.float64)
+        score = np.where(np.isfinite(score), score, -1.0)     # a NaN score tracks nothing
+        confident = score >= cfg.high_pose_score
+        weak = (score >= cfg.min_pose_score) & ~confident
+        if len(poses) > 1 and confident.any():
+            duplicate = self._duplicates(score, confident, low, high, valid, boxes)
+            confident &= ~duplicate
+            weak &= ~duplicate
+        return confident, weak
+
+    def _duplicates(self, score: np.ndarray, confident: np.ndarray, low: np.ndarray,
+                    high: np.ndarray, valid: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Poses whose OKS with a better-scoring confident pose reaches ``duplicate_oks``."""
+        better = np.flatnonzero(confident)
+        sides = boxes[better, 2:] - boxes[better, :2]
+        similarity, _ = oks_and_counts(low, valid, high[better], valid[better],
+                                       sides[:, 0] * sides[:, 1], self.config.min_keypoints)
+        index = np.arange(len(score))
+        # Better: a higher score, or the same score and earlier in the frame.
+        above = (score[better][None, :] > score[:, None]) | (
+            (score[better][None, :] == score[:, None]) & (better[None, :] < index[:, None]))
+        return ((similarity >= self.config.duplicate_oks) & above).any(axis=1)
+
     def _associate(self, live: np.ndarray, planes: np.ndarray, valid: np.ndarray,
-                   boxes: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
-        """Match detections to the tracks ``live``, predicted to ``stamp`` (see cascade)."""
+                   boxes: np.ndarray, stamp: float, confident: np.ndarray,
+                   weak: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Match detections to the tracks ``live``, predicted to ``stamp`` (see cascade).
+
+        Confident poses first, through both stages; then weak ones, by keypoints alone, to
+        the confirmed tracks left over.
+        """
         cfg = self.config
         dt = np.clip(stamp - self._seen[live], 0.0, cfg.max_age)
         trk_planes, trk_boxes = self._planes[live], self._boxes[live]
@@ -216,8 +277,23 @@ class PoseTracker:
                                                    self._velocity[live], dt)
         else:
             has_velocity = np.zeros(len(live), dtype=bool)
-        return associate(planes, valid, boxes, trk_planes, self._valid[live], trk_boxes,
-                         has_velocity, dt, cfg.min_similarity, cfg.min_keypoints)
+        trk_valid = self._valid[live]
+        first = np.flatnonzero(confident)
+        dets, trks = associate(planes[first], valid[first], boxes[first], trk_planes,
+                               trk_valid, trk_boxes, has_velocity, dt, cfg.min_similarity,
+                               cfg.min_keypoints)
+        dets = first[dets]
+        second = np.flatnonzero(weak)
+        if len(second):
+            free = self._ids[live] != UNTRACKED
+            free[trks] = False
+            left = np.flatnonzero(free)
+            more_dets, more_trks = keypoint_pairs(
+                planes[second], valid[second], boxes[second], trk_planes[left],
+                trk_valid[left], trk_boxes[left], WEAK_MIN_SIMILARITY, cfg.min_keypoints)
+            dets = np.concatenate([dets, second[more_dets]])
+            trks = np.concatenate([trks, left[more_trks]])
+        return dets, trks
 
     def _match(self, slots: np.ndarray, low: np.ndarray, high: np.ndarray, valid: np.ndarray,
                boxes: np.ndarray, stamp: float, same: bool, born: np.ndarray) -> None:

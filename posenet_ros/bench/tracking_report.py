@@ -1,0 +1,126 @@
+"""Seeded tracking evaluation: detect once, score every tracker, pool per scene kind; tuning.
+
+Detections are computed once per scene and fed to every tracker (and every candidate
+setting while tuning), so the figures compare association alone. Pooled figures follow
+MOTChallenge: IDF1 and MOTA from the summed counts of all scenes of a group (motmetrics'
+OVERALL), ID switches summed, HOTA the mean of the scenes' HOTA.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+import pickle
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from posenet_ros.bench import tracking_seeded as seeded
+from posenet_ros.bench.tracking_eval import _Ours, accumulate, detect, TRACKERS
+from posenet_ros.estimator import PoseEstimator
+from posenet_ros.stages.track.tracker import TrackerConfig
+
+POOLED = ("idf1", "mota", "num_switches", "num_false_positives", "num_misses")
+# Candidate settings searched on the TUNE seeds (min_pose_score <= high_pose_score).
+GRID = {"min_pose_score": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
+        "high_pose_score": (0.1, 0.2, 0.3, 0.4, 0.5),
+        "duplicate_oks": (0.3, 0.5, 0.7, 1.0)}
+
+Detected = list[tuple[int, str, list]]      # (seed, kind, [(stamp, poses, truth)])
+
+
+def detect_seeds(estimator: PoseEstimator, seeds: Iterable[int],
+                 cache: Path | None = None) -> Detected:
+    """Draw, render and detect the scenes of ``seeds``: [(seed, kind, frames)].
+
+    With ``cache``, detections are kept in that file (a pickle this bench wrote) keyed by
+    seed and the estimator's settings, so tuning and reports reuse them.
+    """
+    key = repr(estimator.config)
+    store = pickle.loads(cache.read_bytes()) if cache and cache.is_file() else {}
+    sprites = bases = None
+    out = []
+    for seed in seeds:
+        if (key, seed) not in store:
+            if sprites is None:
+                sprites = seeded.people(PoseEstimator(providers=("cpu",), input_resolution=513))
+                bases = seeded.backgrounds()
+            scene = seeded.draw(seed, sprites)
+            store[key, seed] = (scene.kind, [(t, detect(estimator, image), truth)
+                                             for t, image, truth in seeded.render(scene, bases)])
+        out.append((seed, *store[key, seed]))
+    if cache and sprites is not None:
+        cache.write_bytes(pickle.dumps(store))
+    return out
+
+
+def pooled(detected: Detected, make_tracker: Callable,
+           hota: bool = True) -> dict[str, dict[str, float]]:
+    """Figures of one tracker per scene kind and over all scenes ("all")."""
+    import motmetrics as mm   # test/bench-only dependency
+
+    accs, hotas, kinds = [], [], []
+    for _, kind, frames in detected:
+        acc, hota_acc = accumulate(frames, make_tracker)
+        accs.append(acc)
+        hotas.append(hota_acc.compute()["hota"] if hota else float("nan"))
+        kinds.append(kind)
+    groups = {kind: [i for i, k in enumerate(kinds) if k == kind]
+              for kind in seeded.KINDS if kind in kinds}
+    groups["all"] = list(range(len(kinds)))
+    metrics = mm.metrics.create()
+    out = {}
+    for name, members in groups.items():
+        summary = metrics.compute_many([accs[i] for i in members], metrics=list(POOLED),
+                                       names=[str(i) for i in members], generate_overall=True)
+        row = {m: float(summary[m].loc["OVERALL"]) for m in POOLED}
+        row["hota"] = float(np.mean([hotas[i] for i in members]))
+        row["scenes"] = len(members)
+        row["scenes_with_switch"] = int((summary["num_switches"].drop("OVERALL") > 0).sum())
+        out[name] = row
+    return out
+
+
+def report(detected: Detected, trackers: dict[str, Callable] | None = None) -> dict:
+    """Return {tracker: pooled figures} for every tracker of ``trackers`` (default all)."""
+    return {label: pooled(detected, make) for label, make in (trackers or TRACKERS).items()}
+
+
+def tune(detected: Detected) -> list[tuple[dict, dict]]:
+    """Score every :data:`GRID` setting on ``detected``; best first (IDF1, then fewer switches)."""
+    results = []
+    for values in itertools.product(*GRID.values()):
+        changes = dict(zip(GRID, values))
+        if changes["min_pose_score"] > changes["high_pose_score"]:
+            continue
+        config = TrackerConfig().replace(**changes)
+        figures = pooled(detected, lambda: _Ours(config), hota=False)["all"]
+        results.append((changes, figures))
+    results.sort(key=lambda r: (-r[1]["idf1"], r[1]["num_switches"]))
+    return results
+
+
+def markdown(results: dict, order: Sequence[str] = seeded.KINDS + ("all",)) -> str:
+    """One table: a row per (scene kind, tracker)."""
+    lines = ["| scenes | tracker | IDF1 | ID switches | scenes with a switch | MOTA | HOTA | FP "
+             "| FN |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for kind in order:
+        for label, groups in results.items():
+            if kind not in groups:
+                continue
+            r = groups[kind]
+            name = f"**{kind}** ({r['scenes']})" if kind == "all" else f"{kind} ({r['scenes']})"
+            lines.append(f"| {name} | {label} | {r['idf1']:.3f} | {int(r['num_switches'])} | "
+                         f"{r['scenes_with_switch']} | {r['mota']:.3f} | {r['hota']:.3f} | "
+                         f"{int(r['num_false_positives'])} | {int(r['num_misses'])} |")
+    return "\n".join(lines)
+
+
+def tune_markdown(results: list[tuple[dict, dict]], top: int = 10) -> str:
+    """Return the best ``top`` settings as a table."""
+    lines = ["| min_pose_score | high_pose_score | duplicate_oks | IDF1 | ID switches | MOTA |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for changes, r in results[:top]:
+        lines.append(f"| {changes['min_pose_score']} | {changes['high_pose_score']} | "
+                     f"{changes['duplicate_oks']} | {r['idf1']:.3f} | {int(r['num_switches'])} "
+                     f"| {r['mota']:.3f} |")
+    return "\n".join(lines)
