@@ -224,7 +224,10 @@ def test_fast_people_are_confirmed_and_cross_without_a_swap(person):
     got = run(tracker, [[moved(person, step * i), moved(person, 16 * step - step * i, 20)]
                         for i in range(17)], [i / 10 for i in range(17)])
     assert got[2] == [1, 2]
-    assert all(g == [1, 2] for g in got[2:])
+    # Frame 8: the two coincide, 20 px apart, keypoint for keypoint: one is a duplicate of
+    # the other (OKS >= duplicate_oks) and goes out untracked; no id changes hands.
+    assert got[8] in ([1, 2], [1, 0])
+    assert all(g == [1, 2] for g in got[2:8] + got[9:])
 
 
 def test_centre_stage_reaches_only_as_far_as_a_person_can_go(person):
