@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 import yaml
@@ -187,6 +188,40 @@ def test_reactions_launch_starts_the_chain(overrides, expected, depth):
     assert values["use_depth"] is depth and values["qos_reliability"] == "reliable"
 
 
+def posenet_node_of(path: Path, overrides: dict):
+    """posenet_node as ``path`` starts it: (parameters from its dicts, remappings)."""
+    context, actions = evaluate(description(path).entities, overrides)
+    node_names(context, actions)        # performs the substitutions
+    posenet = next(a for a in actions
+                   if isinstance(a, Node) and a.node_name.endswith("posenet_node"))
+    values = {}     # launch_ros writes the dicts to files, as it passes them; not params_file
+    for file, _ in posenet._Node__expanded_parameter_arguments:
+        if Path(file).name != "posenet.yaml":
+            for params in yaml.safe_load(Path(file).read_text()).values():
+                values.update(params.get("ros__parameters", {}))
+    return values, dict(posenet._Node__expanded_remappings or [])
+
+
+@pytest.mark.parametrize("path", [LAUNCH_FILE, REACTIONS_LAUNCH_FILE], ids=lambda p: p.name)
+@pytest.mark.parametrize("value,expected", [("false", False), ("True", True), ("", None)])
+def test_autostart_reaches_posenet_node(path, value, expected):
+    """`autostart:=false` was silently ignored; empty leaves it to params_file."""
+    values, _ = posenet_node_of(path, {"autostart": value} if value else {})
+    assert values.get("autostart") is expected
+
+
+def test_autostart_refuses_a_non_boolean():
+    with pytest.raises(ValueError, match="autostart:=maybe: expected true or false"):
+        posenet_node_of(LAUNCH_FILE, {"autostart": "maybe"})
+
+
+@pytest.mark.parametrize("path", [LAUNCH_FILE, REACTIONS_LAUNCH_FILE], ids=lambda p: p.name)
+def test_posenet_node_reads_the_topic_camera_node_publishes(path):
+    from posenet_ros.ros.camera import TOPIC
+    _, remaps = posenet_node_of(path, {})
+    assert remaps["image"] == f"camera/{TOPIC}"     # camera_node runs in namespace camera
+
+
 def test_bag_replay_ends_with_the_bag():
     """`ros2 bag play` exiting shuts the launch down (the node would spin forever)."""
     entities = description(BAG_LAUNCH_FILE).entities
@@ -243,3 +278,26 @@ def test_launch_runs_the_pipeline(ros_context, tmp_path):
     assert probe.pose_order[0].header.frame_id == "camera_optical_frame"
     assert log.count("process has finished cleanly") >= 2, log
     assert "Traceback" not in log, log
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.5])
+def test_early_ctrl_c_is_clean(ros_context, tmp_path, delay):
+    """A terminal's Ctrl-C while the nodes still import: no "process has died ... -2"."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(LAUNCH_FILE), "rate:=5.0"],
+        stdout=open(tmp_path / "launch.log", "w"), stderr=subprocess.STDOUT, cwd=tmp_path,
+        env=os.environ.copy(), start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 30    # until launch has started both nodes
+        while (tmp_path / "launch.log").read_text().count("process started with pid") < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, (
+                (tmp_path / "launch.log").read_text())
+            time.sleep(0.01)
+        time.sleep(delay)   # past the interpreter's own start-up (~0.1 s), into the imports
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(60)
+    log = (tmp_path / "launch.log").read_text()
+    assert proc.returncode == 0, log
+    assert "process has died" not in log and "Traceback" not in log, log
