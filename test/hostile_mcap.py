@@ -72,7 +72,7 @@ def inflating(size: int, compression: str = "zstd") -> bytes:
     head = struct.pack("<BQ", 0x80, size - 9)
     block = bytes(1 << 24)
     if compression == "zstd":
-        packer = zstd.ZstdCompressor(level=19)
+        packer = zstd.ZstdCompressor()
         parts = [packer.compress(head)]
         left = size - 9
         while left:

@@ -24,7 +24,7 @@ def test_grayscale_rgba_and_16_bit_become_rgb8(tmp_path):
 
 
 @pytest.mark.parametrize("content,reason",
-                         [(b"", "empty"), (b"not an image", "not a readable image")])
+                         [(b"", "empty"), (b"not an image", "unsupported image format")])
 def test_unreadable_files_are_refused(tmp_path, content, reason):
     path = tmp_path / "bad.jpg"
     path.write_bytes(content)

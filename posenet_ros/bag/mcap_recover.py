@@ -80,10 +80,27 @@ def bound_rosbags_decompression() -> None:
     rosbags looks its decompressors up by name in ``storage_mcap.DECOMPRESSORS`` and calls
     them with the chunk's declared size, then checks the size and CRC itself.
     """
-    from rosbags.rosbag2 import storage_mcap
+    from rosbags.rosbag2 import reader, storage_mcap
     for name in ("", "zstd", "lz4"):
         storage_mcap.DECOMPRESSORS[name] = (
             lambda data, size, name=name: inflate(bytes(data), name, size))
+    reader.zstd = _BoundedZstd()     # rosbag2's per-message compression: no declared size
+
+
+class _BoundedZstd:
+    """The zstd module as rosbags' reader uses it, with ``decompress`` bounded."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(zstd, name)
+
+    @staticmethod
+    def decompress(data: bytes) -> bytes:
+        decompressor = zstd.ZstdDecompressor()
+        out = decompressor.decompress(data, max_length=MAX_CHUNK_BYTES)
+        if not decompressor.eof and len(out) >= MAX_CHUNK_BYTES:
+            raise ChunkError(f"zstd message inflates to more than {MAX_CHUNK_BYTES} bytes "
+                             f"(MAX_CHUNK_BYTES)")
+        return out
 
 
 @dataclass(frozen=True)
