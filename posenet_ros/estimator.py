@@ -1,11 +1,12 @@
 """The engine's facade: RGB images in, one :class:`~posenet_ros.core.result.FrameResult` each out.
 
-What the CLI, the ROS node and the bag tool call. It holds the configuration and the loaded
+The first stage of :class:`~posenet_ros.stages.pipeline.PosePipeline`, which every front end
+calls; a library user may call it alone. It holds the configuration and the loaded
 model of its family (:mod:`posenet_ros.families`) and, per stream, the memory a family keeps
 across frames. Decoder settings change per call at no cost; a new model, stride, provider
-list or thread count needs a new session, which :meth:`PoseEstimator.reconfigure` builds in
-the caller's thread while frames keep flowing through the old one: the new one takes over
-from the next batch, so a parameter change never stalls the frame path.
+list or thread count needs a new session, which :meth:`PoseEstimator.with_config` builds in
+the caller's thread while frames keep flowing through the old estimator: the caller swaps the
+new one in between batches, so a parameter change never stalls the frame path.
 """
 from __future__ import annotations
 
@@ -62,12 +63,22 @@ class PoseEstimator:
 
     def reconfigure(self, **changes) -> EstimatorConfig:
         """Apply validated changes; on any error the previous configuration stays in force."""
-        config, model = self._active
-        new = config.replace(**changes)
-        if any(getattr(new, k) != getattr(config, k) for k in SESSION_SETTINGS):
-            model = _load(new)
-            self._states = {}       # a new model's memory starts afresh
-        self._active = (new, model)
+        new = self.with_config(self.config.replace(**changes))
+        self._active, self._states = new._active, new._states
+        return new.config
+
+    def with_config(self, config: EstimatorConfig) -> PoseEstimator:
+        """Return an estimator for ``config``, leaving this one as it is.
+
+        It shares this one's model, and each stream's memory, unless a session setting
+        changed; then it loads the model (raising ConfigError or ModelError on failure).
+        """
+        current, model = self._active
+        new = PoseEstimator.__new__(PoseEstimator)
+        if any(getattr(config, k) != getattr(current, k) for k in SESSION_SETTINGS):
+            new._active, new._states = (config, _load(config)), {}
+        else:
+            new._active, new._states = (config, model), self._states
         return new
 
     def reset(self, stream: Hashable = DEFAULT_STREAM) -> None:
@@ -102,10 +113,10 @@ class PoseEstimator:
         t2 = time.perf_counter()
         found = model.decode(outputs, prepared, config, states, stamps)
         times = StageTimes(t1 - t0, t2 - t1, time.perf_counter() - t2)
-        decoder = model.decoder(config)
+        decoder, decoding = model.decoder(config), model.decoding(config)
         return [FrameResult(tuple(poses), (img.shape[1], img.shape[0]), prepared.input_size,
                             config, model.name, model.output_stride, times, decoder,
-                            model.smooths(config, stamp), stamp)
+                            model.smooths(config, stamp), stamp, decoding)
                 for img, poses, stamp in zip(images, found, stamps)]
 
     def _state(self, model: PoseModel, stream: Hashable, stamp: float | None) -> Any:

@@ -205,7 +205,7 @@ def test_node_ids_and_3d_equal_the_bag_tools_on_a_looping_rgbd_recording(tmp_pat
     import numpy as np
     from posenet_ros.bag.analyze import analyze, BagJob
     from posenet_ros.bag.from_video import EPOCH_NS
-    from posenet_ros.bag.stages import DepthTopics
+    from posenet_ros.bag.depth_topics import DepthTopics
     from posenet_ros.estimator import PoseEstimator
     frames = video_frames(N_LOOP)
     period = 100_000_000

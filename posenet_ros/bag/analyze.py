@@ -6,10 +6,11 @@ as the slower of the two, not their sum. No frame is skipped except undecodable 
 the engine refuses), which are counted and reported: they get no PoseArray (the node publishes
 nothing for them either), so every PoseArray in the output stands for a frame the engine saw.
 
-After the engine come the node's stages (:mod:`posenet_ros.bag.stages`): tracking (on by
-default, as the node's ``tracking`` parameter) and, with a depth topic, 3D keypoints from the
-depth frame paired by stamp (:mod:`posenet_ros.bag.depth_stream`, read beside the colour frames
-on the reader thread; only paired frames are decoded).
+Frames go through the node's own :class:`~posenet_ros.stages.pipeline.PosePipeline`: the
+engine, tracking (on by default, as the node's ``tracking`` parameter) and, with a depth topic,
+3D keypoints from the depth frame paired by stamp (:mod:`posenet_ros.bag.depth_stream`, read
+beside the colour frames on the reader thread; only paired frames are decoded). So a bag
+analysed offline and the same recording replayed through the node give the same ids and 3D.
 
 Outputs (in ``out_dir``): ``poses/`` (rosbag2 MCAP bag, ``poses/poses.mcap``), ``keypoints.csv``,
 ``summary.json``, ``timeline.png``. They are written and closed even when reading stops at a
@@ -29,18 +30,20 @@ import time
 import numpy as np
 
 from posenet_ros.bag import summary as summary_mod
-from posenet_ros.bag.depth_stream import BagDepth, DepthSample
+from posenet_ros.bag.depth_stream import BagDepth
+from posenet_ros.bag.depth_topics import DepthTopics, resolve_depth_topics
 from posenet_ros.bag.messages import MessageFactory
 from posenet_ros.bag.outputs import KeypointCsv, PoseBag
 from posenet_ros.bag.reader import BagError, BagReadError, ImageBag, TopicInfo
-from posenet_ros.bag.stages import DepthTopics, PeopleStages, resolve_depth_topics
 from posenet_ros.bag.tracks import TrackLog
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, typestore
+from posenet_ros.core.stamps import stamp_seconds
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.imaging.ros_image import decode, ImageDecodeError
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.stages.depth.lift import DepthConfig
-from posenet_ros.stages.people import stamp_seconds
+from posenet_ros.stages.depth.sample import DepthSample
+from posenet_ros.stages.pipeline import PipelineSettings, PosePipeline
 from posenet_ros.stages.track.tracker import TrackerConfig
 
 log = logging.getLogger(__name__)
@@ -113,7 +116,8 @@ def analyze(job: BagJob, estimator: PoseEstimator,
         marker_topic = (job.marker_topic or markers_default) if job.markers else None
         factory = MessageFactory(store, MarkerSettings().min_keypoint_score)
         timeline, tracks = summary_mod.Timeline(), TrackLog()
-        stages = PeopleStages(job.tracking, job.depth_config if job.depth else None)
+        pipeline = PosePipeline(PipelineSettings(
+            estimator.config, job.tracking, job.depth_config if job.depth else None), estimator)
         pose_bag = PoseBag(outputs["bag"], store, pose_topic, marker_topic)
         csv_out = depth = reader = None
         fault, interrupted, read, engine_s = None, False, 0, 0.0
@@ -134,21 +138,19 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                 read += 1
                 if item.error is None:
                     try:
-                        result = estimator.estimate(item.rgb, stamp_seconds(item.header))
+                        frame = pipeline.process(item.rgb, stamp_seconds(item.header),
+                                                 depth=item.depth)
                     except ValueError as err:   # ImageError (e.g. a side too long): this frame
                         item.error = f"pose estimation failed: {err}"
                 if item.error is not None:
                     _report_error(timeline, item)
                 else:
-                    engine_s += result.times.total
-                    width, height = result.image_size
-                    header = item.header
-                    poses, paired = stages.run(result, stamp_seconds(header), item.index,
-                                               item.depth)
-                    pose_bag.write(item.log_time, factory.pose_array(
-                        result, header, poses, **stages.flags, depth=paired),
-                        factory.marker_array(poses, header, width, height)
-                        if marker_topic else None)
+                    engine_s += frame.engine.times.total
+                    width, height = frame.engine.image_size
+                    header, poses = item.header, frame.poses
+                    pose_bag.write(item.log_time, factory.pose_array(frame, header),
+                                   factory.marker_array(poses, header, width, height)
+                                   if marker_topic else None)
                     csv_out.write(header.stamp.sec, header.stamp.nanosec, item.index, poses)
                     timeline.add(_stamp_ns(header), item.log_time, poses)
                     tracks.add(_stamp_ns(header), item.log_time, poses)
@@ -169,7 +171,7 @@ def analyze(job: BagJob, estimator: PoseEstimator,
         result = _summary(job, bag, topic, estimator, timeline, outputs, pose_topic, marker_topic,
                           read, elapsed, engine_s, fault)
         result["tracking"] = summary_mod.tracking_summary(job.tracking, tracks)
-        result["depth"] = summary_mod.depth_summary(depth, stages, job.depth_config)
+        result["depth"] = summary_mod.depth_summary(depth, pipeline.counts(), job.depth_config)
         summary_mod.write_json(outputs["summary"], result)
         summary_mod.plot_timeline(outputs["plot"], timeline, f"{job.bag.name} {topic.name}",
                                   tracks if job.tracking else None)

@@ -18,19 +18,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 import struct
 
-import numpy as np
 from posenet_ros.bag.reader import BagReadError, ImageBag, TopicInfo
 from posenet_ros.bag.typestore import CAMERA_INFO, IMAGE
 from posenet_ros.camera.intrinsics import CameraInfoError, CameraModel
 from posenet_ros.stages.depth.depth_image import decode_depth, DepthError
+from posenet_ros.stages.depth.sample import DepthSample
 
 LOOKAHEAD_NS = 500_000_000   # receive-time window around a colour frame searched for depth
 MAX_FRAMES = 64              # raw depth messages held at most (~1 s at 30 frames/s, both ways)
-MAX_EXAMPLES = 20            # refusal reasons kept for the summary
-STATUSES = ("paired", "unmatched", "refused", "no_camera_info")
 
 
 def cdr_stamp(raw: bytes | memoryview) -> float | None:
@@ -42,17 +39,6 @@ def cdr_stamp(raw: bytes | memoryview) -> float | None:
         return None
     sec, nanosec = struct.unpack_from("<iI" if raw[1] == 1 else ">iI", raw, 4)
     return sec + nanosec * 1e-9
-
-
-@dataclass
-class DepthSample:
-    """What a colour frame gets: one of :data:`STATUSES`, and the depth when ``paired``."""
-
-    status: str
-    depth: np.ndarray | None = None          # metres, NaN: no reading
-    camera: CameraModel | None = None        # colour CameraInfo (K, D)
-    depth_camera: CameraModel | None = None  # depth CameraInfo, when its topic is given
-    reason: str | None = None                # why refused / no camera
 
 
 class _Lookahead:

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 from posenet_ros.bag.typestore import KEYPOINT, MARKER_ARRAY, POSE, POSE_ARRAY
 from posenet_ros.core.pose import Pose
-from posenet_ros.core.result import FrameResult
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.outputs.markers import build_marker_array, MarkerClasses
 from posenet_ros.outputs.pose_array import build_pose_array, MessageClasses
+from posenet_ros.stages.pipeline import PipelineFrame
 from rosbags.typesys.store import Typestore
 
 
@@ -33,15 +33,10 @@ class MessageFactory:
             t["geometry_msgs/msg/Pose"], t["geometry_msgs/msg/Quaternion"],
             t["geometry_msgs/msg/Vector3"], t["std_msgs/msg/ColorRGBA"])
 
-    def pose_array(self, result: FrameResult, header: object,
-                   poses: Sequence[Pose] | None = None, **stages: bool) -> object:
-        """Build a PoseArray: the input's header, the poses, the settings that produced them.
-
-        ``poses`` and ``stages`` (tracking, smoothing, depth) as for
-        :func:`~posenet_ros.outputs.pose_array.build_pose_array`.
-        """
-        return build_pose_array(self._pose_classes, result, header,
-                                box_min_score=self.box_min_score, poses=poses, **stages)
+    def pose_array(self, frame: PipelineFrame, header: object) -> object:
+        """Build a PoseArray as the node does: the input's header, the frame's people."""
+        return build_pose_array(self._pose_classes, frame, header,
+                                box_min_score=self.box_min_score)
 
     def marker_array(self, poses: Sequence[Pose], header: object, image_width: int,
                      image_height: int, settings: MarkerSettings = MarkerSettings()) -> object:

@@ -19,6 +19,7 @@ from posenet_ros.core.result import FrameResult
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.outputs.pose_array import build_pose_array
+from posenet_ros.stages.pipeline import PipelineFrame
 
 WARMUP = 3
 
@@ -63,7 +64,7 @@ class MessageStage:
 
     def __call__(self, result: FrameResult) -> float:
         t = time.perf_counter()
-        msg = build_pose_array(self._classes, result, self._header,
+        msg = build_pose_array(self._classes, PipelineFrame(result, result.poses), self._header,
                                box_min_score=MarkerSettings().min_keypoint_score)
         self._pub.publish(msg)
         return time.perf_counter() - t

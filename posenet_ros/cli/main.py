@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import logging
 from pathlib import Path
@@ -74,33 +75,32 @@ def _estimate(args: argparse.Namespace) -> int:
     from posenet_ros.imaging.video import AnnotatedOutput
     from posenet_ros.outputs.draw import draw_poses
     from posenet_ros.runtime.session import ModelError
-    from posenet_ros.stages.people import track
-    from posenet_ros.stages.track.tracker import PoseTracker
+    from posenet_ros.stages.pipeline import PipelineSettings, PosePipeline
 
+    settings = PipelineSettings(config_from_args(args), tracker_config_from_args(args))
     try:
-        estimator = PoseEstimator(config_from_args(args))
+        estimator = PoseEstimator(settings.engine)
     except (MissingAssetError, ModelError) as exc:
         print(f"posenet-ros: {exc}", file=sys.stderr)
         return 2
+    # A video is one stream in time (stamps from its frame rate): tracked, and MoveNet
+    # follows the person; every still is a stream of its own, untracked. One model for both.
+    videos = PosePipeline(settings, estimator)
+    stills = PosePipeline(replace(settings, tracking=None), estimator)
     if args.output and len(args.paths) > 1:
         args.output.mkdir(parents=True, exist_ok=True)
-    tracking = tracker_config_from_args(args)
     results, failed = [], 0
     for index, source in enumerate(args.paths):
         target = (args.output / Path(source).name if args.output and len(args.paths) > 1
                   else args.output)
         writer = AnnotatedOutput(target, source) if target else None
-        # A video is one stream in time (stamps from its frame rate): tracked, and MoveNet
-        # follows the person; every still is a stream of its own.
         video = is_video(source)
         period = 1.0 / video_fps(source) if video else 0.0
-        tracker = PoseTracker(tracking) if video and tracking is not None else None
+        pipeline = videos if video else stills
         try:
             for frame, rgb in iter_frames(source):
                 stamp = frame * period if video else None
-                poses = estimator.estimate(rgb, stamp, stream=(index, source)).poses
-                if tracker is not None:
-                    poses = track(tracker, poses, stamp)
+                poses = pipeline.process(rgb, stamp, stream=(index, source)).poses
                 if writer:
                     writer.write(draw_poses(rgb, poses, args.min_keypoint_score))
                 if args.json:

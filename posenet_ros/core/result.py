@@ -12,6 +12,15 @@ from posenet_ros.core.pose import Pose
 
 
 @dataclass(frozen=True)
+class Decoding:
+    """The decoding settings in force for a frame, as its family applies them (for messages)."""
+
+    score_threshold: float      # the lowest pose (or root keypoint) score kept
+    nms_radius: float           # pixels; 0 where the family has no such step
+    max_detections: int
+
+
+@dataclass(frozen=True)
 class StageTimes:
     """Seconds spent in each engine stage for the batch this frame was part of."""
 
@@ -31,7 +40,8 @@ class FrameResult:
     ``image_size`` and ``input_size`` are (width, height): the image the keypoint pixels refer
     to, and the network input it was resized to. ``decoder`` is how the model decoded them
     (``single`` or ``multi``), ``smoothed`` whether the model smoothed them across frames
-    (MoveNet single pose). ``stamp`` is the caller's stamp (seconds) or None.
+    (MoveNet single pose). ``stamp`` is the caller's stamp (seconds) or None. ``decoding`` is
+    what the family's decoder applied (MoveNet's own floor, not PoseNet's thresholds).
     """
 
     poses: tuple[Pose, ...]
@@ -44,3 +54,4 @@ class FrameResult:
     decoder: str = "multi"
     smoothed: bool = False
     stamp: float | None = None
+    decoding: Decoding | None = None   # None: the config's PoseNet settings

@@ -25,6 +25,7 @@ import numpy as np
 
 from posenet_ros.core.config import EstimatorConfig
 from posenet_ros.core.pose import Pose
+from posenet_ros.core.result import Decoding
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +54,10 @@ class PoseModel(ABC):
     def decoder(self, config: EstimatorConfig) -> str:
         """How poses were decoded, for messages: ``single`` or ``multi``."""
         return config.decoder
+
+    def decoding(self, config: EstimatorConfig) -> Decoding:
+        """Return the decoding settings this family applies under ``config`` (for messages)."""
+        return Decoding(config.score_threshold, config.nms_radius, config.max_detections)
 
     def smooths(self, config: EstimatorConfig, stamp: float | None) -> bool:
         """Whether the family itself smooths keypoints across frames for this frame."""

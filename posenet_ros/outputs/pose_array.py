@@ -1,4 +1,4 @@
-"""``posenet_ros/PoseArray`` from a frame's result, with the caller's generated classes.
+"""``posenet_ros/PoseArray`` from a pipeline frame, with the caller's generated classes.
 
 rclpy's classes (the node) and rosbags' typestore classes (the bag tools) both accept every
 field as a keyword, so one builder fills both and the two can never drift apart. It is on
@@ -7,7 +7,6 @@ pose, part names and ids come from constants, and keypoints without 3D share one
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from math import isfinite
 from typing import NamedTuple
 
@@ -15,7 +14,8 @@ import numpy as np
 
 from posenet_ros.core.keypoints import PART_NAMES
 from posenet_ros.core.pose import Pose
-from posenet_ros.core.result import FrameResult
+from posenet_ros.core.result import Decoding
+from posenet_ros.stages.pipeline import PipelineFrame
 
 _PARTS = tuple(enumerate(PART_NAMES))
 
@@ -29,29 +29,30 @@ class MessageClasses(NamedTuple):
     point: type
 
 
-def build_pose_array(classes: MessageClasses, result: FrameResult, header, *,
-                     box_min_score: float, poses: Sequence[Pose] | None = None,
-                     tracking: bool = False, smoothing: bool = False, depth: bool = False):
-    """Fill a PoseArray: the input's header, the poses, and the settings that produced them.
+def build_pose_array(classes: MessageClasses, frame: PipelineFrame, header, *,
+                     box_min_score: float):
+    """Fill a PoseArray: the input's header, the frame's people, and how they were made.
 
-    ``poses`` replaces ``result.poses`` when later stages (tracking, smoothing, depth) made
-    new ones; the flags say which ran (``smoothing`` is also set when the model smoothed).
-    Every pose gets all 17 keypoints in part-id order, as the message's fixed-size array
-    requires, and a box over keypoints scoring at least ``box_min_score``.
+    The flags say which stages ran (``smoothing`` also when the model smoothed). Every pose
+    gets all 17 keypoints in part-id order, as the message's fixed-size array requires, and a
+    box over keypoints scoring at least ``box_min_score``.
     """
     zero = classes.point(x=0.0, y=0.0, z=0.0)
-    msgs = [_pose_msg(classes, pose, zero, box_min_score)
-            for pose in (result.poses if poses is None else poses)]
+    msgs = [_pose_msg(classes, pose, zero, box_min_score) for pose in frame.poses]
+    result = frame.engine
     config = result.config
+    decoding = result.decoding or Decoding(config.score_threshold, config.nms_radius,
+                                           config.max_detections)
     return classes.pose_array(
         header=header, image_width=int(result.image_size[0]),
         image_height=int(result.image_size[1]), poses=msgs, model=result.model,
         decoder=result.decoder, output_stride=int(result.output_stride),
         input_width=int(result.input_size[0]), input_height=int(result.input_size[1]),
         flip_horizontal=bool(config.flip_horizontal),
-        score_threshold=float(config.score_threshold), nms_radius=float(config.nms_radius),
-        max_detections=int(config.max_detections), tracking=bool(tracking),
-        smoothing=bool(smoothing or result.smoothed), depth=bool(depth))
+        score_threshold=float(decoding.score_threshold),
+        nms_radius=float(decoding.nms_radius), max_detections=int(decoding.max_detections),
+        tracking=frame.tracked, smoothing=frame.smoothed or result.smoothed,
+        depth=frame.has_3d)
 
 
 def _pose_msg(classes: MessageClasses, pose: Pose, zero, box_min_score: float):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 from posenet_ros.camera.intrinsics import CameraModel
+from posenet_ros.core.stamps import stamp_seconds
 from posenet_ros.ros.camera_info import CameraInfoInput
-from posenet_ros.stages.depth.depth_image import decode_depth
+from posenet_ros.stages.depth.depth_image import decode_depth, DepthError
 from posenet_ros.stages.depth.pairing import DepthPairer
-from posenet_ros.stages.people import stamp_seconds
+from posenet_ros.stages.depth.sample import DepthSample
 from sensor_msgs.msg import Image
 
 
@@ -36,18 +36,25 @@ class DepthInput:
         node.destroy_subscription(self._sub)
         self._info.destroy(node)
 
-    def match(self, stamp: float) -> np.ndarray | None:
-        """Return the depth image (metres, NaN: no reading) paired with ``stamp``, or None.
+    def sample(self, stamp: float, camera: CameraModel | None) -> DepthSample:
+        """Pair the colour frame at ``stamp`` (taken with ``camera``) with its depth image.
 
-        Raises :class:`~posenet_ros.stages.depth.depth_image.DepthError` for a malformed depth
-        message.
+        Only the paired depth message is decoded (metres, NaN: no reading).
         """
         with self._lock:
             msg = self._pairer.match(stamp)
         if msg is None:
-            return None
-        return decode_depth(msg.width, msg.height, msg.step, msg.encoding,
-                            bool(msg.is_bigendian), msg.data)   # no copy: a buffer
+            return DepthSample("unmatched")
+        if camera is None:
+            return DepthSample("no_camera_info", reason=(
+                "needs the colour camera_info (K) to place keypoints in 3D; publishing 2D until "
+                "a valid one arrives"))
+        try:
+            depth = decode_depth(msg.width, msg.height, msg.step, msg.encoding,
+                                 bool(msg.is_bigendian), msg.data)   # no copy: a buffer
+        except DepthError as exc:
+            return DepthSample("refused", reason=str(exc))
+        return DepthSample("paired", depth, camera, self.camera)
 
     def _on_depth(self, msg: Image) -> None:
         with self._lock:

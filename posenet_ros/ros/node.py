@@ -8,6 +8,10 @@ status on ``/diagnostics``. Markers and annotated images are only computed while
 subscribes. With ``image_topics`` set, each listed camera is a stream with these topics in
 its own namespace (:mod:`posenet_ros.ros.streams`).
 
+All pose work is :class:`~posenet_ros.stages.pipeline.PosePipeline`'s, built from the
+parameters' :class:`~posenet_ros.ros.parameters.NodeSettings`; a parameter change builds the
+next pipeline and settings here (the executor thread) and hands them to the worker whole.
+
 Lifecycle: *configure* loads the model and creates the outputs, *activate* subscribes and
 starts the worker (:mod:`posenet_ros.ros.worker`), *deactivate* stops taking frames but keeps
 the model loaded, *cleanup* frees model and outputs. With ``autostart`` (the default) the
@@ -21,30 +25,32 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from posenet_ros.core.config import ConfigError
-from posenet_ros.estimator import PoseEstimator
+from posenet_ros.core.throttle import shorten
 from posenet_ros.ros import parameters
 from posenet_ros.ros.diagnostics import FrameStats
 from posenet_ros.ros.run import run_node
 from posenet_ros.ros.streams import Stream, stream_topics
 from posenet_ros.ros.worker import FrameWorker
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.stages.pipeline import PosePipeline
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 DIAGNOSTICS_PERIOD = 1.0
+MAX_REASON = 300        # characters of a refusal reason (it may quote a sender's value)
 # Bad settings or a missing model: ConfigError, OSError (file), RuntimeError (ONNX Runtime).
 LOAD_ERRORS = (ConfigError, OSError, RuntimeError)
 
 
 class PoseNetNode(LifecycleNode):
-    """Adapts PoseEstimator to topics; all pose work is the engine's."""
+    """Adapts PosePipeline to topics; all pose work is the pipeline's."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__("posenet_node", **kwargs)
         self._values = parameters.declare(self)
+        self._settings = parameters.settings(self._values)
         self._topics = stream_topics(self._values["image_topics"])   # bad names: before load
-        self._estimator: PoseEstimator | None = None
+        self._pipeline: PosePipeline | None = None
         self._streams: list[Stream] = []
         self._worker: FrameWorker | None = None
         self._stats = FrameStats()
@@ -54,16 +60,16 @@ class PoseNetNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         if self._values["autostart"]:
             # Load here so that a bad model stops start-up with its reason (exit 2).
-            self._estimator = PoseEstimator(parameters.estimator_config(self._values))
+            self._pipeline = PosePipeline(self._settings.pipeline)
             self.trigger_configure()
             self.trigger_activate()
 
     # -- lifecycle transitions ---------------------------------------------------------------
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self._estimator is None:
+        if self._pipeline is None:
             try:
-                self._estimator = PoseEstimator(parameters.estimator_config(self._values))
+                self._pipeline = PosePipeline(self._settings.pipeline)
             except LOAD_ERRORS as exc:
                 self.get_logger().error(f"cannot configure: {exc}")
                 return TransitionCallbackReturn.FAILURE
@@ -72,11 +78,10 @@ class PoseNetNode(LifecycleNode):
                          reliability=(ReliabilityPolicy.RELIABLE
                                       if v["qos_reliability"] == "reliable"
                                       else ReliabilityPolicy.BEST_EFFORT))
-        depth = parameters.depth_config(v)
+        depth = self._settings.pipeline.depth
         self._streams = [Stream(self, topics, qos, depth) for topics in self._topics]
-        self._set_trackers(parameters.tracker_config(v))
         self._stats = FrameStats([stream.name for stream in self._streams])
-        est = self._estimator
+        est = self._pipeline.estimator
         self.get_logger().info(
             f"configured: {est.model_name} on {est.providers[0]}, decoder {est.config.decoder}"
             f"; streams {', '.join(s.name for s in self._streams)} "
@@ -84,8 +89,7 @@ class PoseNetNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._worker = FrameWorker(self, self._estimator, self._values, self._stats,
-                                   parameters.depth_config(self._values))
+        self._worker = FrameWorker(self, self._stats, self._pipeline, self._settings.outputs)
         compressed = self._values["image_transport"] == "compressed"
         for stream in self._streams:
             stream.subscribe(self, compressed, self._worker.on_image)
@@ -117,45 +121,41 @@ class PoseNetNode(LifecycleNode):
         for stream in self._streams:
             stream.destroy(self)
         self._streams = []
-        self._estimator = None
+        self._pipeline = None
 
     # -- parameters and diagnostics (executor thread) -----------------------------------------
 
-    def _set_trackers(self, config: TrackerConfig | None) -> None:
-        """One tracker per stream (new ids), or none with tracking off."""
-        for stream in self._streams:
-            stream.tracker = PoseTracker(config) if config is not None else None
-
     def _on_set_parameters(self, params) -> SetParametersResult:
         changed = {p.name: p.value for p in params}
+        shown = ", ".join(f"{name}={shorten(value)}" for name, value in changed.items())
         try:
             for name, value in changed.items():
                 parameters.check_choice(name, value)
             values = {**self._values, **changed}
-            tracker, depth = parameters.tracker_config(values), parameters.depth_config(values)
-            engine = parameters.engine_changes(changed)
-            if engine and self._estimator is not None:
-                # The new session is built here; the worker keeps the old one until then.
-                self._estimator.reconfigure(**engine)
-            elif engine:    # not configured: validate now, load at configure
-                parameters.estimator_config({**self._values, **changed})
-        except (ConfigError, ValueError, RuntimeError, OSError) as exc:
-            self.get_logger().warning(f"refused parameter change {changed}: {exc}")
-            return SetParametersResult(successful=False, reason=str(exc))
-        if tracker != parameters.tracker_config(self._values):
-            self._set_trackers(tracker)
+            settings = parameters.settings(values)
+            # A new model is loaded here, while the worker keeps running the old pipeline.
+            pipeline = (self._pipeline.reconfigured(settings.pipeline)
+                        if self._pipeline is not None else None)
+        except Exception as exc:   # noqa: B902 -- a parameter set must never take the node down
+            reason = str(exc) or type(exc).__name__
+            reason = reason if len(reason) <= MAX_REASON else shorten(reason, MAX_REASON)
+            self.get_logger().warning(f"refused parameter change {shown}: {reason}")
+            return SetParametersResult(successful=False, reason=reason)
+        if settings.pipeline.tracking != self._settings.pipeline.tracking:
             self.get_logger().info("tracking settings changed: track ids start again at 1")
-        if self._worker is not None:
-            self._worker.depth_config = depth
-        self._values.update(changed)
-        self.get_logger().info(f"parameters set: {changed}")
+        self._values, self._settings = values, settings
+        if pipeline is not None:
+            self._pipeline = pipeline
+            if self._worker is not None:
+                self._worker.use(pipeline, settings.outputs)
+        self.get_logger().info(f"parameters set: {shown}")
         return SetParametersResult(successful=True)
 
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()
         period, self._last_report = max(now - self._last_report, 1e-6), now
         name = f"{self.get_namespace().rstrip('/')}/{self.get_name()}: pose estimation"
-        est = self._estimator
+        est = self._pipeline.estimator if self._pipeline is not None else None
         if self._worker is None or est is None:
             status = DiagnosticStatus(
                 level=DiagnosticStatus.OK, name=name, hardware_id="",

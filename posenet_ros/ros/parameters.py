@@ -1,12 +1,13 @@
 """The pose node's parameters: declared once, from one table, with descriptions and ranges.
 
-Engine parameters map onto :class:`~posenet_ros.core.config.EstimatorConfig` fields and change at
-run time through ``PoseEstimator.reconfigure``, so the engine's ``ConfigError`` is the one
-validator: a bad value is refused with its reason and the old one kept. Tracking and depth
-parameters map onto :class:`~posenet_ros.stages.track.tracker.TrackerConfig` and
-:class:`~posenet_ros.stages.depth.lift.DepthConfig` fields the same way. Topic and QoS
-parameters are read-only (they fix subscriptions made at start-up). Defaults equal the
-engine's (TF.js PoseNet 2.2.2) and ``config/posenet.yaml``.
+Engine, tracking and depth parameters map onto the fields of
+:class:`~posenet_ros.core.config.EstimatorConfig`,
+:class:`~posenet_ros.stages.track.tracker.TrackerConfig` and
+:class:`~posenet_ros.stages.depth.lift.DepthConfig`, whose own checks are the one validator.
+The full set of values becomes one immutable :class:`NodeSettings` (:func:`settings`): a
+parameter change builds a new one, or is refused with its reason and the old one kept. Topic
+and QoS parameters are read-only (they fix subscriptions made at start-up). Defaults equal
+the engine's (TF.js PoseNet 2.2.2) and ``config/posenet.yaml``.
 
 A string-array parameter with an empty default (``image_topics``) is declared by type: rclpy
 infers ``[]`` as a byte array, which would refuse a string-array override on Humble.
@@ -22,6 +23,7 @@ from posenet_ros.core.config import (
 from posenet_ros.imaging.ros_image import DEFAULT_MAX_PIXELS
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.stages.depth.lift import DepthConfig
+from posenet_ros.stages.pipeline import PipelineSettings
 from posenet_ros.stages.track.tracker import (
     BETA_RANGE, CUTOFF_RANGE, MAX_AGE_RANGE, MIN_HITS_RANGE, TrackerConfig, TrackerError)
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
@@ -30,6 +32,23 @@ from rclpy.parameter import Parameter
 
 IMAGE_TRANSPORTS = ("raw", "compressed")
 RELIABILITIES = ("best_effort", "reliable")
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """How the node turns a frame's people into messages, besides the pipeline."""
+
+    markers: MarkerSettings          # depth, scale and the drawing/box keypoint threshold
+    publish_markers: bool
+    max_image_pixels: int
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Every runtime setting of posenet_node, swapped whole when parameters change."""
+
+    pipeline: PipelineSettings
+    outputs: OutputSettings
 
 
 @dataclass(frozen=True)
@@ -228,6 +247,15 @@ def engine_changes(values: dict[str, Any]) -> dict[str, Any]:
     """Pick the engine fields among ``values`` (name -> parameter value), converted."""
     return {BY_NAME[name].field or name: engine_value(name, value)
             for name, value in values.items() if BY_NAME[name].engine}
+
+
+def settings(values: dict[str, Any]) -> NodeSettings:
+    """Build the node's settings from a full set of parameter values; raises ConfigError."""
+    return NodeSettings(
+        PipelineSettings(estimator_config(values), tracker_config(values), depth_config(values)),
+        OutputSettings(MarkerSettings(values["marker_depth"], values["marker_scale"],
+                                      values["min_keypoint_score"]),
+                       values["publish_markers"], values["max_image_pixels"]))
 
 
 def estimator_config(values: dict[str, Any]) -> EstimatorConfig:

@@ -24,7 +24,7 @@ from posenet_ros.ros.camera_info import CameraInfoInput
 from posenet_ros.ros.delivery import DeliveryMonitor
 from posenet_ros.ros.depth_input import DepthInput
 from posenet_ros.stages.depth.lift import DepthConfig
-from posenet_ros.stages.track.tracker import PoseTracker
+from posenet_ros.stages.depth.sample import DepthSample
 from rclpy.exceptions import NameValidationException
 from rclpy.qos import ReliabilityPolicy
 from rclpy.validate_topic_name import validate_topic_name
@@ -106,7 +106,6 @@ class Stream:
                 from None
         self.subscription = None
         self.delivery: DeliveryMonitor | None = None   # while subscribed
-        self.tracker: PoseTracker | None = None     # set (and replaced) by the node
         self._camera_info = CameraInfoInput(node, topics.camera_info, qos, "colour image")
         self.depth = (DepthInput(node, topics.depth_image, topics.depth_camera_info, qos,
                                  depth.tolerance_s, depth.buffer) if depth else None)
@@ -120,6 +119,12 @@ class Stream:
     def camera(self) -> CameraModel | None:
         """Return the colour camera's model, once a valid CameraInfo arrived."""
         return self._camera_info.camera
+
+    def depth_sample(self, stamp: float) -> DepthSample | None:
+        """Return the depth paired with a colour frame's ``stamp``; None without use_depth."""
+        if self.depth is None:
+            return None
+        return self.depth.sample(stamp, self.camera)
 
     def subscribe(self, node, compressed: bool, on_image: Callable[[Stream, Any], None]) -> None:
         """Start taking frames (activate)."""

@@ -2,36 +2,30 @@
 
 The subscription callbacks only put each stream's newest frame in the inbox
 (:mod:`posenet_ros.ros.inbox`); this thread takes all pending frames, decodes them, runs the
-engine once per image size over them (a batch) and publishes each stream's outputs. One image
-flows one way: message -> RGB -> engine result -> PoseArray (+ markers, annotated image).
+pipeline once per image size over them (a batch) and publishes each stream's outputs. One
+image flows one way: message -> RGB -> pipeline frame -> PoseArray (+ markers, image).
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 import traceback
-from typing import Any
 
 from geometry_msgs.msg import Point, Pose as GeometryPose, PoseArray as GeometryPoseArray
 from geometry_msgs.msg import Quaternion, Vector3
-from posenet_ros.core.result import FrameResult
-from posenet_ros.core.throttle import Throttle
-from posenet_ros.estimator import PoseEstimator
+from posenet_ros.core.stamps import stamp_seconds
+from posenet_ros.core.throttle import cause_of, Throttle
 from posenet_ros.imaging.ros_image import decode, ImageDecodeError
 from posenet_ros.msg import Keypoint, Pose, PoseArray
 from posenet_ros.outputs.draw import draw_poses
-from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.outputs.markers import build_marker_array, MarkerClasses
 from posenet_ros.outputs.pose_array import build_pose_array, MessageClasses
 from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
 from posenet_ros.ros.images import rgb_to_image
 from posenet_ros.ros.inbox import Frame, group_by_size, Inbox
+from posenet_ros.ros.parameters import OutputSettings
 from posenet_ros.ros.streams import Stream
-from posenet_ros.stages.depth.depth_image import DepthError
-from posenet_ros.stages.depth.lift import DepthConfig
-from posenet_ros.stages.people import place_in_3d, stamp_seconds, track
-from posenet_ros.stages.track.tracker import TrackerError
+from posenet_ros.stages.pipeline import PipelineFrame, PosePipeline
 from rclpy.time import Time
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
@@ -39,26 +33,37 @@ from visualization_msgs.msg import Marker, MarkerArray
 LOG_THROTTLE = 5.0  # seconds between repeats of a per-frame error
 # Seconds to wait for the batch in hand at shutdown: within launch's 5 s from SIGINT to SIGTERM.
 STOP_TIMEOUT = 3.0
+# How a pipeline frame's problem is logged, by kind (the throttle's cause).
+PROBLEMS = {"refused": "depth frame on {stream} refused: {problem}",
+            "no_camera_info": "depth on {stream} {problem}",
+            "tracking": "tracking skipped on {stream}: {problem}"}
 POSE_CLASSES = MessageClasses(Keypoint, Pose, PoseArray, Point)
 MARKER_CLASSES = MarkerClasses(Marker, MarkerArray, Point, GeometryPose, Quaternion, Vector3,
                                ColorRGBA)
 
 
 class FrameWorker:
-    """The worker thread of an active posenet_node, and the inbox that feeds it."""
+    """The worker thread of an active posenet_node, and the inbox that feeds it.
 
-    def __init__(self, node, estimator: PoseEstimator, values: dict[str, Any],
-                 stats: FrameStats, depth_config: DepthConfig | None) -> None:
+    It runs one :class:`~posenet_ros.stages.pipeline.PosePipeline` and one set of output
+    settings, taken together at the start of every batch; the node hands over new ones with
+    :meth:`use`, so a parameter change applies whole from one batch to the next.
+    """
+
+    def __init__(self, node, stats: FrameStats, pipeline: PosePipeline,
+                 outputs: OutputSettings) -> None:
         self._node = node
         self._log = node.get_logger()
-        self._estimator = estimator
-        self._values = values          # the node's parameter values, updated in place
         self._stats = stats
-        self.depth_config = depth_config   # the node replaces it when parameters change
+        self._active = (pipeline, outputs)
         self._throttle = Throttle(LOG_THROTTLE)   # per (stream, cause), with repeat counts
         self._inbox = Inbox()
         self._thread = threading.Thread(target=self._work, name="posenet_worker", daemon=True)
         self._thread.start()
+
+    def use(self, pipeline: PosePipeline, outputs: OutputSettings) -> None:
+        """Run the next batch with ``pipeline`` and ``outputs`` (one assignment: atomic)."""
+        self._active = (pipeline, outputs)
 
     def on_image(self, stream: Stream, msg) -> None:
         """Subscription callback (executor thread): keep the stream's newest frame."""
@@ -75,44 +80,46 @@ class FrameWorker:
     def _work(self) -> None:
         while (frames := self._inbox.take_all()) is not None:
             try:
-                self._process(frames)
+                self._process(frames, *self._active)
             except Exception:   # noqa: B902 -- the worker must outlive any one batch
                 if not self._node.context.ok():
                     return      # Ctrl-C or SIGTERM shut rclpy down mid-batch: nowhere to publish
                 self._stats.estimation_failed()
-                self._error("batch", traceback.format_exc().splitlines()[-1],
+                self._error("batch", "exception",
                             f"batch of {len(frames)} frame(s) (stamps "
                             f"{', '.join(_stamp(f.msg) for f in frames)}) failed:\n"
                             f"{traceback.format_exc()}")
 
-    def _process(self, frames: list[Frame]) -> None:
-        """Decode every frame, then run the engine once per image size and publish."""
+    def _process(self, frames: list[Frame], pipeline: PosePipeline,
+                 outputs: OutputSettings) -> None:
+        """Decode every frame, then run the pipeline once per image size and publish."""
         taken = time.perf_counter()
         decoded = []
         for frame in frames:
             t0 = time.perf_counter()
             try:
-                frame.rgb = decode(frame.msg, self._values["max_image_pixels"])
+                frame.rgb = decode(frame.msg, outputs.max_image_pixels)
             except ImageDecodeError as exc:
                 self._stats.decode_failed(frame.stream.name)
-                self._error(frame.stream.name, str(exc),
+                self._error(frame.stream.name, cause_of(exc),
                             f"skipping frame on {frame.stream.name} (stamp {_stamp(frame.msg)}): "
                             f"{exc}")
                 continue
             frame.decode_seconds = time.perf_counter() - t0
             decoded.append(frame)
         for group in group_by_size(decoded):
-            self._estimate_and_publish(group, taken)
+            self._run_and_publish(group, taken, pipeline, outputs)
 
-    def _estimate_and_publish(self, group: list[Frame], taken: float) -> None:
+    def _run_and_publish(self, group: list[Frame], taken: float, pipeline: PosePipeline,
+                         outputs: OutputSettings) -> None:
         t1 = time.perf_counter()
         try:
-            results = self._estimator.estimate_batch(
-                [frame.rgb for frame in group], [f.stamp for f in group],
-                [frame.stream.name for frame in group])
+            results = pipeline.process_batch(
+                [f.rgb for f in group], [f.stamp for f in group], [f.stream.name for f in group],
+                [f.stream.depth_sample(f.stamp) for f in group])
         except ValueError as exc:   # ImageError and friends: these frames only
             self._stats.estimation_failed(len(group))
-            self._error(group[0].stream.name, str(exc),
+            self._error(group[0].stream.name, cause_of(exc),
                         f"no poses for {len(group)} frame(s) (stamps "
                         f"{', '.join(_stamp(f.msg) for f in group)}): {exc}")
             return
@@ -120,78 +127,54 @@ class FrameWorker:
         self._stats.batch_run(len(group))
         for frame, result in zip(group, results):
             header, stream = frame.msg.header, frame.stream
+            self._count_depth(stream.name, result)
+            if result.problem is not None:
+                kind = result.depth if result.depth in PROBLEMS else "tracking"
+                self._error(stream.name, kind,
+                            PROBLEMS[kind].format(stream=stream.name, problem=result.problem))
             t_start = time.perf_counter()
-            poses, tracker = list(result.poses), stream.tracker
-            if tracker is not None:
-                poses = self._track(stream, tracker, poses, frame.stamp)
-            paired = False
-            if stream.depth is not None:
-                poses, paired = self._place_in_3d(stream, poses, frame.stamp, result.image_size)
-            out = build_pose_array(
-                POSE_CLASSES, result, header, box_min_score=self._values["min_keypoint_score"],
-                poses=poses, tracking=tracker is not None,
-                smoothing=tracker is not None and tracker.config.smoothing, depth=paired)
+            out = build_pose_array(POSE_CLASSES, result, header,
+                                   box_min_score=outputs.markers.min_keypoint_score)
             t_built = time.perf_counter()
             stream.poses_pub.publish(out)
-            if paired:
-                stream.people_pub.publish(people_array(header, poses))
+            if result.has_3d:
+                stream.people_pub.publish(people_array(header, result.poses))
             t3 = time.perf_counter()
             age = self._node.get_clock().now() - Time.from_msg(header.stamp)
-            self._publish_extras(stream, header, frame.rgb, result, poses)
+            self._publish_extras(stream, header, frame.rgb, result, outputs)
             self._stats.frame_processed(FrameTimes(
                 queue_wait=taken - frame.received, decode_image=frame.decode_seconds,
                 engine=t2 - t1, build=t_built - t_start, publish=t3 - t_built,
                 latency=t3 - frame.received, stamp_latency=age.nanoseconds * 1e-9,
-                stages=result.times), stream.name)
+                stages=result.engine.times), stream.name)
 
-    def _track(self, stream: Stream, tracker, poses: list, stamp: float) -> list:
-        try:
-            return track(tracker, poses, stamp)
-        except TrackerError as exc:     # e.g. a NaN stamp: these poses go out untracked
-            self._error(stream.name, str(exc), f"tracking skipped on {stream.name}: {exc}")
-            return poses
+    def _count_depth(self, stream: str, result: PipelineFrame) -> None:
+        if result.depth == "paired":
+            self._stats.count(stream, "depth_paired")
+        elif result.depth == "refused":
+            self._stats.count(stream, "depth_errors")
+        elif result.depth != "off":     # unmatched, or no colour camera_info yet
+            self._stats.count(stream, "depth_unmatched")
 
-    def _place_in_3d(self, stream: Stream, poses: list, stamp: float,
-                     image_size: tuple[int, int]) -> tuple[list, bool]:
-        """Poses with 3D from the depth frame paired by ``stamp``; 2D (and counted) without."""
-        try:
-            depth = stream.depth.match(stamp)
-        except DepthError as exc:
-            self._stats.count(stream.name, "depth_errors")
-            self._error(stream.name, str(exc), f"depth frame on {stream.name} refused: {exc}")
-            return poses, False
-        if depth is None:
-            self._stats.count(stream.name, "depth_unmatched")
-            return poses, False
-        if stream.camera is None:
-            self._stats.count(stream.name, "depth_unmatched")
-            self._error(stream.name, "no camera_info",
-                        f"depth on {stream.name} needs the colour camera_info (K) to place "
-                        "keypoints in 3D; publishing 2D until a valid one arrives")
-            return poses, False
-        self._stats.count(stream.name, "depth_paired")
-        return place_in_3d(poses, depth, image_size, stream.camera, self.depth_config,
-                           stream.depth.camera), True
-
-    def _publish_extras(self, stream: Stream, header, rgb, result: FrameResult,
-                        poses: list) -> None:
+    def _publish_extras(self, stream: Stream, header, rgb, result: PipelineFrame,
+                        outputs: OutputSettings) -> None:
         """Publish markers and the annotated image, each only while someone subscribes."""
-        v = self._values
-        width, height = result.image_size
-        if v["publish_markers"] and stream.markers_pub.get_subscription_count() > 0:
-            settings = MarkerSettings(v["marker_depth"], v["marker_scale"],
-                                      v["min_keypoint_score"])
+        width, height = result.engine.image_size
+        markers = outputs.markers
+        if outputs.publish_markers and stream.markers_pub.get_subscription_count() > 0:
             stream.markers_pub.publish(build_marker_array(
-                MARKER_CLASSES, poses, header, width, height, settings, stream.camera))
+                MARKER_CLASSES, result.poses, header, width, height, markers, stream.camera))
         if stream.annotated_pub.get_subscription_count() > 0:
-            canvas = draw_poses(rgb, poses, v["min_keypoint_score"])
+            canvas = draw_poses(rgb, result.poses, markers.min_keypoint_score)
             stream.annotated_pub.publish(rgb_to_image(canvas, header))
             self._stats.annotated()
 
     def _error(self, stream: str, cause: str, text: str) -> None:
-        """Log ``text`` unless the same cause on this stream was logged within LOG_THROTTLE."""
-        # Numbers (sizes, offsets) vary per frame; the kind of problem is the cause.
-        line = self._throttle.report(stream, re.sub(r"\d+", "#", cause), text)
+        """Log ``text`` unless the same cause on this stream was logged within LOG_THROTTLE.
+
+        ``cause`` is the kind of problem, never a sender's text (:mod:`posenet_ros.core.throttle`).
+        """
+        line = self._throttle.report(stream, cause, text)
         if line is not None:
             self._log.error(line)
 

@@ -14,12 +14,14 @@ import pytest
 import yaml
 
 try:
-    from posenet_ros.ros import parameters
-    from posenet_ros.camera.intrinsics import CameraModel, keypoints_3d, MarkerSettings
+    from posenet_ros.camera.intrinsics import CameraModel
+    from posenet_ros.core.result import FrameResult, StageTimes
+    from posenet_ros.outputs.marker_geometry import keypoints_3d, MarkerSettings
     from posenet_ros.outputs.markers import build_marker_array
     from posenet_ros.outputs.pose_array import build_pose_array, poses_from_pose_array
-    from posenet_ros.core.result import FrameResult, StageTimes
+    from posenet_ros.ros import parameters
     from posenet_ros.ros.worker import MARKER_CLASSES, POSE_CLASSES
+    from posenet_ros.stages.pipeline import PipelineFrame
     from sensor_msgs.msg import CameraInfo
     from std_msgs.msg import Header
     from visualization_msgs.msg import Marker
@@ -129,8 +131,8 @@ def test_pose_array_carries_track_box_and_3d():
                       position_3d=np.array([0.1, 0.2, 2.0]))
     result = FrameResult((pose,), (640, 480), (257, 257), EstimatorConfig(), "m.onnx", 16,
                          StageTimes())
-    msg = build_pose_array(POSE_CLASSES, result, HEADER, box_min_score=0.5, poses=[tracked],
-                           tracking=True, depth=True)
+    frame = PipelineFrame(result, (tracked,), tracked=True, depth="paired")
+    msg = build_pose_array(POSE_CLASSES, frame, HEADER, box_min_score=0.5)
     assert (msg.tracking, msg.smoothing, msg.depth) == (True, False, True)
     out = msg.poses[0]
     assert (out.track_id, out.track_age) == (5, pytest.approx(2.5))
@@ -142,7 +144,8 @@ def test_pose_array_carries_track_box_and_3d():
     back = poses_from_pose_array(msg)[0]
     assert back.track_id == 5
     np.testing.assert_allclose(back.keypoints_3d, xyz, rtol=1e-6)   # NaN row kept as NaN
-    untracked = build_pose_array(POSE_CLASSES, result, HEADER, box_min_score=0.5)
+    untracked = build_pose_array(POSE_CLASSES, PipelineFrame(result, result.poses), HEADER,
+                                 box_min_score=0.5)
     assert untracked.poses[0].track_id == 0 and not untracked.poses[0].valid_3d
 
 
@@ -152,7 +155,8 @@ def test_pose_array_round_trip_fills_every_field():
                              nms_radius=15.0, flip_horizontal=True, output_stride=8)
     result = FrameResult(tuple(poses), (640, 480), (257, 193), config, "m.onnx", 8,
                          StageTimes())
-    msg = build_pose_array(POSE_CLASSES, result, HEADER, box_min_score=0.5)
+    msg = build_pose_array(POSE_CLASSES, PipelineFrame(result, result.poses), HEADER,
+                           box_min_score=0.5)
     assert (msg.image_width, msg.image_height) == (640, 480)
     assert (msg.input_width, msg.input_height) == (257, 193)
     assert (msg.model, msg.decoder, msg.output_stride) == ("m.onnx", "multi", 8)

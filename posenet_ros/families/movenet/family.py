@@ -5,8 +5,9 @@ family does what pose-detection 2.1.3 does around it (:mod:`posenet_ros.families
 The graphs pin batch 1, so a batch runs frame by frame. Settings that are PoseNet's
 (stride, decoder, resolution, thresholds) do not apply: MoveNet's input sizes and its 0.25
 pose score floor are the reference's. ``EstimatorConfig.smoothing`` (default on, as
-pose-detection) turns the single-pose keypoint filter on; it needs stamps. ``precision: int8`` loads ``<name>-int8.onnx``
-where ``posenet-ros convert --int8`` installed it (the accuracy guard passed).
+pose-detection) turns the single-pose keypoint filter on; it needs stamps. ``precision:
+int8`` loads ``<name>-int8.onnx`` where ``posenet-ros convert --int8`` installed it (the
+accuracy guard passed).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import numpy as np
 from posenet_ros.core import paths
 from posenet_ros.core.config import EstimatorConfig, MOVENET_MODELS
 from posenet_ros.core.pose import Pose
+from posenet_ros.core.result import Decoding
 from posenet_ros.families.base import PoseModel, Prepared
 from posenet_ros.families.movenet import image_ops, multi_pose, single_pose
 from posenet_ros.families.movenet.session import MoveNetSession
@@ -46,6 +48,11 @@ class MoveNet(PoseModel):
 
     def decoder(self, config: EstimatorConfig) -> str:
         return "multi" if self.multi else "single"
+
+    def decoding(self, config: EstimatorConfig) -> Decoding:
+        # pose-detection's own: a pose score floor, no NMS step, one pose or the graph's six.
+        return Decoding(single_pose.DEFAULT_MIN_POSE_SCORE, 0.0,
+                        multi_pose.MAX_POSES if self.multi else 1)
 
     def smooths(self, config: EstimatorConfig, stamp: float | None) -> bool:
         # pose-detection smooths single-pose keypoints only when frames carry timestamps.

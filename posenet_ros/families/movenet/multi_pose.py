@@ -13,6 +13,7 @@ from posenet_ros.core.pose import Pose
 from posenet_ros.families.movenet.single_pose import DEFAULT_MIN_POSE_SCORE
 
 MAX_DIMENSION = 256
+MAX_POSES = 6           # the graph's candidates
 
 
 def decode(output: np.ndarray, resized: tuple[int, int], padded: tuple[int, int], width: int,

@@ -34,6 +34,7 @@ from posenet_ros.ros.images import pack_image
 from posenet_ros.ros.parameters import BY_NAME
 from posenet_ros.ros.tools.node_process import NAMESPACE, RELIABLE, start_node
 from posenet_ros.ros.worker import POSE_CLASSES
+from posenet_ros.stages.pipeline import PipelineFrame
 import rclpy
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
@@ -63,7 +64,8 @@ def in_process(frames: list[np.ndarray]) -> dict[str, float]:
         t0 = time.perf_counter()
         decode(msg)                 # what the node does with each message
         t1 = time.perf_counter()
-        out = build_pose_array(POSE_CLASSES, result, msg.header, box_min_score=box_min_score)
+        out = build_pose_array(POSE_CLASSES, PipelineFrame(result, result.poses), msg.header,
+                               box_min_score=box_min_score)
         t2 = time.perf_counter()
         serialize_message(out)
         t3 = time.perf_counter()

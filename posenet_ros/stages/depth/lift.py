@@ -15,8 +15,8 @@ off by 3.0 % with the median and 1.6 % with this, window radius 4).
 Depth is registered to the colour image (the usual RGB-D driver output) but may have
 another size: pixels are scaled by the size ratio, or mapped through the depth CameraInfo
 when one is given. Back-projection uses the colour camera (K, and D when the image is not
-rectified) via :class:`~posenet_ros.outputs.marker_geometry.CameraModel`. Points are in the colour
-camera's optical frame (x right, y down, z forward), metres; z is the depth value itself
+rectified) via :class:`~posenet_ros.camera.intrinsics.CameraModel`. Points are in the
+colour camera's optical frame (x right, y down, z forward), metres; z is the depth value itself
 (ROS depth images store z, not range).
 """
 from __future__ import annotations

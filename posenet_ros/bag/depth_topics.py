@@ -1,23 +1,10 @@
-"""posenet_node's stages after the engine, for a bag: tracking (ids), then 3D (paired depth).
-
-They are :mod:`posenet_ros.stages.people`'s, run as the node's worker runs them: one tracker
-over the topic's header stamps (seconds) in bag order, then the poses placed in 3D with the depth frame
-paired to the colour frame. So a bag analysed offline and the same recording replayed through
-the node give the same ids and the same 3D.
-"""
+"""Where a bag's aligned depth is: the depth image and CameraInfo topics beside a colour topic."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
-from posenet_ros.bag.depth_stream import DepthSample, MAX_EXAMPLES, STATUSES
 from posenet_ros.bag.reader import BagError, ImageBag, TopicInfo
 from posenet_ros.bag.typestore import CAMERA_INFO, COMPRESSED_IMAGE, IMAGE
-from posenet_ros.core.pose import Pose
-from posenet_ros.core.result import FrameResult
-from posenet_ros.stages.depth.lift import DepthConfig
-from posenet_ros.stages.people import place_in_3d, track
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 
 
 @dataclass(frozen=True)
@@ -67,36 +54,3 @@ def _find(bag: ImageBag, name: str, msgtype: str, option: str) -> TopicInfo:
     listing = "; ".join(str(t) for t in bag.topics if t.msgtype == msgtype) or "none"
     raise BagError(f"{option} {name} is not in bag {bag.path}. {msgtype} topics in the bag: "
                    f"{listing}")
-
-
-class PeopleStages:
-    """Tracking and 3D after the engine, with the counts the summary reports."""
-
-    def __init__(self, tracking: TrackerConfig | None, depth: DepthConfig | None) -> None:
-        self.tracker = PoseTracker(tracking) if tracking is not None else None
-        self.depth_config = depth
-        self.depth_counts: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
-        self.depth_examples: list[dict] = []
-
-    @property
-    def flags(self) -> dict[str, bool]:
-        """Return the PoseArray stage flags other than depth (which is per frame)."""
-        return {"tracking": self.tracker is not None,
-                "smoothing": self.tracker is not None and self.tracker.config.smoothing}
-
-    def run(self, result: FrameResult, stamp_s: float, frame: int,
-            sample: DepthSample | None) -> tuple[list[Pose], bool]:
-        """Return the frame's poses after the stages, and whether they carry 3D."""
-        poses = list(result.poses)
-        if self.tracker is not None:
-            poses = track(self.tracker, poses, stamp_s)
-        if sample is None:
-            return poses, False
-        self.depth_counts[sample.status] += 1
-        if sample.reason is not None and len(self.depth_examples) < MAX_EXAMPLES:
-            self.depth_examples.append({"frame": frame, "status": sample.status,
-                                        "reason": sample.reason})
-        if sample.status != "paired":
-            return poses, False
-        return place_in_3d(poses, sample.depth, result.image_size, sample.camera,
-                           self.depth_config, sample.depth_camera), True
