@@ -16,14 +16,20 @@ setup(
     packages=find_packages(exclude=["test", "test.*"]),
     # The Node.js reference runner (tests and benchmarks) ships as data beside its module.
     package_data={"posenet_ros.reference": ["*.js", "package.json", "package-lock.json"]},
+    # Every third-party module the engine and CLI import (outside ros/, bench/, reference/);
+    # test/test_build.py checks this list, and package.xml's rosdep keys, against the code.
     install_requires=[
         "numpy",
-        "onnx",
+        "onnx",              # `posenet-ros convert`, model metadata
         "onnxruntime",
         "opencv-python-headless",
+        "protobuf",          # onnx's: a corrupt model file is a DecodeError
+        "scipy",             # tracking (on by default): linear_sum_assignment
     ],
     extras_require={
-        "bag": ["rosbags", "matplotlib"],
+        # rosbags brings the other three; they are named because posenet_ros.bag imports them.
+        "bag": ["rosbags", "matplotlib", "ruamel.yaml", "lz4",
+                "backports.zstd; python_version < '3.14'"],
     },
     entry_points={
         "console_scripts": ["posenet-ros = posenet_ros.cli.main:main"],

@@ -75,7 +75,7 @@ def test_messages_and_engine_import_from_the_install_space():
     import posenet_ros.core.config
     install = _python_dir()
     assert _prefix() in install.parents, f"{install} is not under {_prefix()}"
-    assert Path(posenet_ros.core.config.__file__).resolve().parent == install / PACKAGE
+    assert Path(posenet_ros.core.config.__file__).resolve().parents[1] == install / PACKAGE
     assert ROOT / PACKAGE != install / PACKAGE
 
 
@@ -239,7 +239,7 @@ def test_pip_wheel_holds_the_engine_and_cli_but_no_tests(tmp_path):
     assert not [n for n in names if n.startswith("test/") or "node_modules" in n]
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert re.search(r"^posenet-ros = posenet_ros\.cli:main$", text, re.MULTILINE)
+    assert re.search(r"^posenet-ros = posenet_ros\.cli\.main:main$", text, re.MULTILINE)
 
 
 def test_venv_has_the_posenet_ros_console_script():
