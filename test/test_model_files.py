@@ -200,3 +200,16 @@ def test_a_model_path_of_10_mb_gives_a_short_error(tmp_path):
 def test_the_bound_is_documented_and_above_the_real_models(models, movenet_path):
     for path in (*models.values(), movenet_path):
         assert model_files.checked_size(path) < model_files.MAX_MODEL_BYTES / 10
+
+
+def test_external_data_that_hangs_is_refused(tmp_path, posenet_proto):
+    """ONNX Runtime reads a model's external data files too: a FIFO there hung it."""
+    path = tmp_path / "model.onnx"
+    onnx.save(posenet_proto, str(path), save_as_external_data=True,
+              all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    assert load(path).providers      # the real model, its weights beside it, loads
+    (tmp_path / "weights.bin").unlink()
+    os.mkfifo(tmp_path / "weights.bin")
+    error, seconds = load_quickly(path)
+    assert isinstance(error, ModelError) and "is a FIFO" in str(error), error
+    assert "external data file" in str(error)

@@ -66,11 +66,32 @@ def check_file(path: Path) -> None:
     """Raise :class:`ModelError` unless ``path`` is a regular file of a model's size.
 
     See :mod:`posenet_ros.core.model_files`: FIFOs, devices and huge files are never read.
+    An ONNX file's external data files (which ONNX Runtime would read) are checked alike.
     """
     try:
-        model_files.checked_size(path)
+        total = model_files.checked_size(path)
+        if path.suffix.lower() == ".onnx":
+            for data in _external_data(path):
+                total += model_files.checked_size(data, "external data file of the model")
+        if total > model_files.MAX_MODEL_BYTES:
+            raise model_files.ModelFileError(
+                f"{path.name} and its external data hold {total} bytes, more than a model may")
     except model_files.ModelFileError as exc:
         raise ModelError(str(exc)) from None
+
+
+def _external_data(path: Path) -> list[Path]:
+    """Files an ONNX model's tensors keep their data in (none for a self-contained file)."""
+    import onnx
+    from google.protobuf.message import DecodeError
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except (OSError, DecodeError, ValueError):
+        return []       # ONNX Runtime says what is wrong with it
+    files = {entry.value for tensor in graph.initializer
+             if tensor.data_location == onnx.TensorProto.EXTERNAL
+             for entry in tensor.external_data if entry.key == "location"}
+    return [path.parent / name for name in sorted(files)]
 
 
 def image_input(inputs: list[tuple[str, list]], name: str) -> None:
