@@ -28,6 +28,7 @@ from posenet_ros.core.config import ConfigError
 from posenet_ros.core.throttle import shorten
 from posenet_ros.ros import parameters
 from posenet_ros.ros.diagnostics import FrameStats
+from posenet_ros.ros.ros_logging import route_python_logging
 from posenet_ros.ros.run import run_node
 from posenet_ros.ros.streams import Stream, stream_topics
 from posenet_ros.ros.worker import FrameWorker
@@ -47,6 +48,7 @@ class PoseNetNode(LifecycleNode):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("posenet_node", **kwargs)
+        route_python_logging(self.get_logger())     # the engine's lines on /rosout too
         self._values = parameters.declare(self)
         self._settings = parameters.settings(self._values)
         self._topics = stream_topics(self._values["image_topics"])   # bad names: before load

@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 
+from posenet_ros.ros.ros_logging import route_python_logging
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
@@ -89,7 +90,7 @@ def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[typ
     The end of a process (``sys.exit(main())``): after it returns, SIGINT and SIGTERM are
     ignored and a watchdog ends an interpreter exit that takes over EXIT_TIMEOUT seconds.
     """
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
+    route_python_logging()      # the console in ROS format until the node exists
     log = logging.getLogger(name)
     interrupts = _Interrupts()
     try:
@@ -120,6 +121,7 @@ def _run(log: logging.Logger, interrupts: _Interrupts, make_node: Callable[[], N
     try:
         try:
             node = make_node()
+            route_python_logging(node.get_logger())     # and /rosout from now on
         except startup_errors as exc:
             if not rclpy.ok():    # a signal shut the context down under the start-up
                 log.info("interrupted during start-up")
@@ -142,7 +144,8 @@ def _run(log: logging.Logger, interrupts: _Interrupts, make_node: Callable[[], N
                 raise
             first_line = (str(exc) or type(exc).__name__).splitlines()[0]
             how = f" (the executor was stopped mid-callback: {first_line})"
-        # rclpy may have shut its context down already: log through Python, not /rosout.
+        # rclpy may have shut its context down already: the console only, not /rosout.
+        route_python_logging()
         log.info("shutting down%s", how)
     finally:
         interrupts.cleaning_up()
