@@ -32,7 +32,8 @@ class ReferenceMoveNet(NodeProcess):
         super().__init__(home, timeout)
         hello = self._start(
             SCRIPT, backend, node, PACKAGE,
-            f"pose-detection is not installed in {install_dir(self.home)}; run `make setup`",
+            f"pose-detection is not installed in {install_dir(self.home)}; run `make bench` "
+            f"(or `make test`): it runs `npm ci` of {PACKAGE_DIR / 'package-lock.json'} there",
             "MoveNet", tuple(name + ext for name in MODELS for ext in (".json", ".bin")))
         self.versions: dict = hello.get("versions", {})
         self.backend = hello.get("backend")

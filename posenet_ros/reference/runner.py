@@ -49,7 +49,7 @@ class ReferencePoseNet(NodeProcess):
         hello = self._start(
             SCRIPT, backend, node, PACKAGE,
             f"the TF.js PoseNet modules are not installed in {install_dir(self.home)} "
-            f"nor in {PACKAGE_DIR}; run `make setup`: it runs `npm ci` of "
+            f"nor in {PACKAGE_DIR}; run `make bench` (or `make test`): it runs `npm ci` of "
             f"{PACKAGE_DIR / 'package-lock.json'} there",
             "PoseNet", ("posenet.json", "posenet.bin"))
         self.versions: dict = hello.get("versions", {})
