@@ -19,7 +19,7 @@ import numpy as np
 from posenet_ros.core.errors import ImageError
 from posenet_ros.imaging.headers import (
     check_cost, DECODED_BYTES_PER_PIXEL, DEFAULT_MAX_PIXELS, probe)
-from posenet_ros.imaging.jpeg_structure import JpegStructureError
+from posenet_ros.imaging.jpeg_structure import JpegScanLimitError, JpegStructureError
 
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
 
@@ -87,6 +87,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     try:
         kind, size = probe(data)
         check_cost(kind, *size, max_pixels, "8K UHD: downscale the image")
+    except JpegScanLimitError as err:
+        raise ImageError(f"{path}: {err}") from None
     except JpegStructureError as err:     # no frame header, a segment past the end
         raise ImageError(f"{path}: not a readable image ({err})") from None
     except ImageError as err:

@@ -46,6 +46,10 @@ class JpegStructureError(ImageError):
     """The JPEG's markers say it is cut short or malformed; the text says where."""
 
 
+class JpegScanLimitError(JpegStructureError):
+    """The JPEG holds more scans than :data:`MAX_SCANS`: refused before decoding."""
+
+
 @dataclass(frozen=True)
 class Frame:
     """The SOFn frame header: size, precision and components (id, h, v sampling)."""
@@ -124,7 +128,7 @@ def count_scans(data: bytes, limit: int = MAX_SCANS) -> int:
 
 def _check_scan_count(count: int, limit: int) -> None:
     if count > limit:
-        raise JpegStructureError(
+        raise JpegScanLimitError(
             f"JPEG has more than {limit} scans (progressive images have about 10; each scan "
             f"is one more decoding pass): refused before decoding; re-encode it")
 
