@@ -166,3 +166,113 @@ def test_stamps_out_of_order_and_extreme_are_served(start_node):
     log = node.log()
     assert "Traceback" not in log, log
     assert "lost" not in log, log
+
+
+def test_distinct_10kb_encodings_per_frame_give_a_bounded_log(start_node):
+    """A distinct 10 KB encoding per frame was a new throttle cause per frame (issue 22).
+
+    1000 such frames may cost a few short lines, not 10 MB of log, and the next good frame
+    is served.
+    """
+    ns = "/attacks_encodings"
+    node = start_node(ns, providers=["cpu"], qos_reliability="reliable")
+    probe = Probe(ns)
+    frame = attacks.still()
+    tiny = np.zeros((8, 8, 3), np.uint8)
+    try:
+        probe.wait_ready(node)
+        probe.request(bgr8_message(frame, new_header()))
+        before = len(node.log())
+        for i in range(1000):
+            msg = bgr8_message(tiny, new_header())
+            msg.encoding = f"enc{i:04d}" + "x" * 10_000
+            probe.image_pub.publish(msg)
+            if i % 20 == 0:
+                probe.spin(0.02)       # let some be decoded (the node keeps the newest)
+        good = probe.request(bgr8_message(frame, new_header()))
+        assert node.alive() and len(good.poses) > 0
+        grown = node.log()[before:]
+        assert "unsupported encoding" in grown, grown[-2000:]
+        assert len(grown) < 20_000, f"{len(grown)} characters logged for 1000 bad frames"
+        assert "Traceback" not in grown
+    finally:
+        probe.close()
+    assert node.stop() == 0, node.log()[-3000:]
+
+
+def test_a_model_that_hangs_or_breaks_is_refused_and_the_node_goes_on(start_node, tmp_path):
+    """Refuse a model that is a FIFO, a link to /dev/zero or has no inputs; poses go on.
+
+    The reason comes back in the parameter result, or, where the node loads models in the
+    background and accepts the set first, in its log.
+    """
+    import os
+    import onnx
+    from onnx import helper, TensorProto
+    fifo = tmp_path / "fifo.onnx"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    graph = helper.make_graph([helper.make_node("Constant", [], ["heatmap"], value=helper
+                                                .make_tensor("v", TensorProto.FLOAT, [1], [0.0]))],
+                              "g", [], [helper.make_tensor_value_info("heatmap",
+                                                                      TensorProto.FLOAT, [1])])
+    no_inputs = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    no_inputs.ir_version = 8
+    empty = tmp_path / "no_inputs.onnx"
+    onnx.save(no_inputs, str(empty))
+    ns = "/attacks_models"
+    node = start_node(ns, providers=["cpu"], qos_reliability="reliable")
+    probe = Probe(ns)
+    frame = attacks.still()
+    try:
+        probe.wait_ready(node)
+        plain = probe.request(bgr8_message(frame, new_header()))
+        for path, reason in ((fifo, "is a FIFO, not a regular file"),
+                             (zero, "is a character device, not a regular file"),
+                             (empty, "expected one image input of rank 4")):
+            started = time.monotonic()
+            results = probe.set_parameters(model=str(path))
+            assert time.monotonic() - started < 20
+            if results[0].successful:      # loaded in the background: the log says it
+                wait_for(lambda: reason in node.log(), 20, probe.spin, reason)
+            else:
+                assert reason in results[0].reason, results
+            after = probe.request(bgr8_message(frame, new_header()))
+            assert len(after.poses) == len(plain.poses)
+        assert node.alive()
+        assert "Traceback" not in node.log()
+    finally:
+        probe.close()
+    assert node.stop() == 0, node.log()[-3000:]
+
+
+def test_absurd_rational_polynomial_is_refused_in_one_line_and_markers_stay_finite(
+        start_node):
+    """A finite D = [1e30] * 8 made NaN points in every MarkerArray (issue 22)."""
+    ns = "/attacks_info_rational"
+    node = start_node(ns, providers=["cpu"], qos_reliability="reliable")
+    probe = Probe(ns)
+    try:
+        probe.wait_ready(node)
+        probe.subscribe("markers")
+        wait_for(lambda: probe.info_pub.get_subscription_count() > 0, 30, probe.spin,
+                 "the node's camera_info subscription")
+        frame = attacks.still()
+        replies = []
+        for _ in range(3):
+            probe.info_pub.publish(camera_info(attacks.K_GOOD, [1e30] * 8,
+                                               "rational_polynomial"))
+            replies.append(probe.request(bgr8_message(frame, new_header())))
+        assert all(len(r.poses) > 0 for r in replies)
+        wait_for(lambda: key(replies[-1].header.stamp) in probe.markers, 10, probe.spin,
+                 "markers of the last frame")
+        markers = probe.markers[key(replies[-1].header.stamp)].markers
+        points = np.array([[p.x, p.y, p.z] for m in markers for p in m.points])
+        assert len(points) and np.isfinite(points).all()
+        log = node.log()
+        assert log.count("impossible rays") == 1, log
+        assert "Traceback" not in log
+    finally:
+        probe.close()
+    assert node.stop() == 0, node.log()
