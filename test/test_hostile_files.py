@@ -290,3 +290,24 @@ def test_message_compressed_bag_with_a_bomb_message_is_damage(tmp_path):
             for _, raw in bag.messages(bag.select(mcap.TOPIC)):
                 got.append(raw)
     assert got == [mcap.frame_cdr()]
+
+
+def test_prepare_outputs_removes_links_not_their_targets(tmp_path):
+    """What analyze calls before writing: links go, targets stay, an input is never removed."""
+    from posenet_ros.bag.outputs import prepare_outputs
+    from posenet_ros.bag.reader import BagError
+    out, keep = tmp_path / "out", tmp_path / "keep"
+    keep.mkdir()
+    (keep / "data.txt").write_text("user data")
+    out.mkdir()
+    (out / "poses").symlink_to(keep)
+    (out / "summary.json").symlink_to(tmp_path / "nowhere.json")
+    (out / "keypoints.csv").write_text("old")
+    outputs = [out / name for name in ("poses", "summary.json", "keypoints.csv")]
+    with pytest.raises(BagError, match="--force"):
+        prepare_outputs(out, outputs, False, [tmp_path / "in.mcap"])
+    with pytest.raises(BagError, match="would replace the input"):
+        prepare_outputs(out, outputs, True, [keep])            # reached through the link
+    prepare_outputs(out, outputs, True, [tmp_path / "in.mcap"])
+    assert (keep / "data.txt").read_text() == "user data"
+    assert sorted(os.listdir(out)) == []
