@@ -57,6 +57,8 @@ ARGUMENTS = (
      "config/fastdds_large_frames.xml, which delivers camera-sized frames between processes); "
      "empty: Fast DDS defaults"),
     ("log_level", "info", "log level of the nodes: debug, info, warn, error"),
+    ("enclaves", "", "SROS2: each node runs in enclave <this>/<node name> (/posenet_ros for "
+     "config/sros2_policy.xml, docs/security.md); empty: the default enclave /"),
 )
 
 
@@ -80,11 +82,15 @@ def generate_launch_description() -> LaunchDescription:
         "'", arg["qos_reliability"], "' or ('reliable' if '", arg["image_topic"],
         "' == '' else 'best_effort')"])
     sim_time = ParameterValue(arg["use_sim_time"], value_type=bool)
-    ros_args = ["--ros-args", "--log-level", arg["log_level"]]
+
+    def ros_args(node: str) -> list:
+        enclave = PythonExpression(["('", arg["enclaves"], "'.rstrip('/') + '/", node,
+                                    "') if '", arg["enclaves"], "' else '/'"])
+        return ["--ros-args", "--log-level", arg["log_level"], "--enclave", enclave]
 
     camera = Node(
         package="posenet_ros", executable="camera_node", name="camera_node", namespace="camera",
-        output="screen", condition=start_camera, arguments=ros_args,
+        output="screen", condition=start_camera, arguments=ros_args("camera_node"),
         parameters=[{
             "source": ParameterValue(arg["source"], value_type=str),
             "rate": ParameterValue(arg["rate"], value_type=float),
@@ -101,12 +107,13 @@ def generate_launch_description() -> LaunchDescription:
             "'", arg["image_topic"], "' == '' and '", arg["publish_tf"], "'.lower() == 'true'"])),
         arguments=[
             "--roll", "-1.5707963", "--pitch", "0", "--yaw", "-1.5707963",
-            "--frame-id", "camera_link", "--child-frame-id", arg["frame_id"]])
+            "--frame-id", "camera_link", "--child-frame-id", arg["frame_id"],
+            *ros_args("camera_optical_tf")])
 
     def posenet(context) -> list[Node]:
         return [Node(
             package="posenet_ros", executable="posenet_node", name="posenet_node",
-            output="screen", arguments=ros_args,
+            output="screen", arguments=ros_args("posenet_node"),
             parameters=[arg["params_file"], {
                 "image_transport": arg["image_transport"], "qos_reliability": reliability,
                 "use_sim_time": sim_time, **optional_bool(context, "autostart")}],
@@ -115,7 +122,7 @@ def generate_launch_description() -> LaunchDescription:
     rviz = Node(
         package="rviz2", executable="rviz2", name="rviz2", output="log",
         condition=IfCondition(arg["rviz"]),
-        arguments=["-d", arg["rviz_config"], "-f", arg["fixed_frame"]],
+        arguments=["-d", arg["rviz_config"], "-f", arg["fixed_frame"], *ros_args("viewer")],
         parameters=[{"use_sim_time": sim_time}])
     profile = SetEnvironmentVariable(
         "FASTDDS_DEFAULT_PROFILES_FILE", arg["fastdds_profile"],

@@ -43,6 +43,8 @@ ARGUMENTS = (
      "config/fastdds_large_frames.xml, which delivers camera-sized frames between processes); "
      "empty: Fast DDS defaults"),
     ("log_level", "info", "log level of the nodes: debug, info, warn, error"),
+    ("enclaves", "", "SROS2: each node runs in enclave <this>/<node name> (/posenet_ros for "
+     "config/sros2_policy.xml, docs/security.md); empty: the default enclave /"),
 )
 
 
@@ -65,18 +67,22 @@ def generate_launch_description() -> LaunchDescription:
     depth_info = PythonExpression(["'", arg["depth_camera_info_topic"],
                                    "' or 'depth/camera_info'"])
     sim_time = ParameterValue(arg["use_sim_time"], value_type=bool)
-    ros_args = ["--ros-args", "--log-level", arg["log_level"]]
+
+    def ros_args(node: str) -> list:
+        enclave = PythonExpression(["('", arg["enclaves"], "'.rstrip('/') + '/", node,
+                                    "') if '", arg["enclaves"], "' else '/'"])
+        return ["--ros-args", "--log-level", arg["log_level"], "--enclave", enclave]
 
     camera = Node(
         package="posenet_ros", executable="camera_node", name="camera_node", namespace="camera",
-        output="screen", condition=start_camera, arguments=ros_args,
+        output="screen", condition=start_camera, arguments=ros_args("camera_node"),
         parameters=[{"source": ParameterValue(arg["source"], value_type=str),
                      "use_sim_time": sim_time}])
 
     def posenet(context) -> list[Node]:
         return [Node(
             package="posenet_ros", executable="posenet_node", name="posenet_node",
-            output="screen", arguments=ros_args,
+            output="screen", arguments=ros_args("posenet_node"),
             parameters=[arg["params_file"], {
                 "qos_reliability": "reliable", "use_sim_time": sim_time,
                 "use_depth": ParameterValue(use_depth, value_type=bool),
@@ -85,7 +91,7 @@ def generate_launch_description() -> LaunchDescription:
                         ("depth/image", depth), ("depth/camera_info", depth_info)])]
     reactions = Node(
         package="posenet_ros", executable="reactions_node", name="reactions_node",
-        output="screen", arguments=ros_args,
+        output="screen", arguments=ros_args("reactions_node"),
         parameters=[arg["reactions_params_file"], {
             "enabled": ParameterValue(arg["enabled"], value_type=bool),
             "use_sim_time": sim_time}],

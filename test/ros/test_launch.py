@@ -222,6 +222,32 @@ def test_posenet_node_reads_the_topic_camera_node_publishes(path):
     assert remaps["image"] == f"camera/{TOPIC}"     # camera_node runs in namespace camera
 
 
+def enclave_of(path: Path, overrides: dict, node_name: str, monkeypatch) -> str:
+    """Return the --enclave that ``path`` puts on the command line of ``node_name``."""
+    from launch.utilities import perform_substitutions
+    module = pretend_installed(monkeypatch, missing=()) if path == LAUNCH_FILE else None
+    entities = (module or load(path)).generate_launch_description().entities
+    context, actions = evaluate(entities, overrides)
+    node = next(a for a in actions
+                if isinstance(a, Node) and a._Node__node_name == node_name)
+    # The arguments only: the executable's path and launch_ros's own arguments are found
+    # when the process starts (tf2_ros need not be installed here).
+    args = [perform_substitutions(context, part) for part in node.cmd[1:-1]]
+    return args[args.index("--enclave") + 1]
+
+
+@pytest.mark.parametrize("path,node_name", [
+    (LAUNCH_FILE, "camera_node"), (LAUNCH_FILE, "posenet_node"),
+    (LAUNCH_FILE, "camera_optical_tf"), (REACTIONS_LAUNCH_FILE, "reactions_node")])
+def test_enclaves_follow_the_policy(path, node_name, monkeypatch):
+    """enclaves:=/posenet_ros puts each node in the enclave config/sros2_policy.xml names."""
+    import xml.etree.ElementTree as ElementTree
+    policy = ElementTree.parse(REPO / "config" / "sros2_policy.xml").getroot()
+    enclaves = {e.get("path") for e in policy.iter("enclave")}
+    assert enclave_of(path, {}, node_name, monkeypatch) == "/"     # the default, as before
+    assert enclave_of(path, {"enclaves": "/posenet_ros/"}, node_name, monkeypatch) in enclaves
+
+
 def test_bag_replay_ends_with_the_bag():
     """`ros2 bag play` exiting shuts the launch down (the node would spin forever)."""
     entities = description(BAG_LAUNCH_FILE).entities
