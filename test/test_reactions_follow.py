@@ -10,7 +10,15 @@ import pytest
 from reaction_poses import detect_person, HEIGHT, person, place, raise_arm, WIDTH
 
 FOLLOW = FollowConfig(enabled=True)
+# Target on the first frame and lost on the first frame unseen, so these tests see the follow
+# law alone; test_reactions_target.py covers the target's confirmation and timeout.
+AT_ONCE = TargetConfig(switch_frames=1, target_timeout=0.0)
 DT = 0.1
+
+
+def reactor_for(follow: FollowConfig = FOLLOW, gestures: GestureConfig = GestureConfig()
+                ) -> Reactor:
+    return Reactor(gestures, AT_ONCE, follow)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +31,7 @@ def frame(step: int, *people) -> Frame:
 
 
 def test_speed_ramps_within_limits_to_the_keep_distance_law(pose):
-    reactor = Reactor(follow=FOLLOW)
+    reactor = reactor_for()
     ahead = person(pose, place(pose.positions, WIDTH / 2.0), distance=3.0)
     speeds = [reactor.step(frame(i, ahead)).command for i in range(30)]
     wanted = min(FOLLOW.linear_gain * (3.0 - FOLLOW.keep_distance - FOLLOW.distance_band / 2),
@@ -35,7 +43,7 @@ def test_speed_ramps_within_limits_to_the_keep_distance_law(pose):
 
 
 def test_person_moves_left_turns_left_and_right_turns_right(pose):
-    reactor = Reactor(follow=FOLLOW)
+    reactor = reactor_for()
     left = person(pose, place(pose.positions, 100.0), distance=2.5)
     turns = [reactor.step(frame(i, left)).command.angular for i in range(15)]
     assert turns[0] == 0.0 and all(b >= a for a, b in zip(turns, turns[1:]))
@@ -49,7 +57,7 @@ def test_person_moves_left_turns_left_and_right_turns_right(pose):
 
 
 def test_too_close_and_inside_the_band_give_no_forward_motion(pose):
-    reactor = Reactor(follow=FOLLOW)
+    reactor = reactor_for()
     far = person(pose, place(pose.positions, WIDTH / 2.0), distance=3.0)
     for i in range(10):
         assert reactor.step(frame(i, far)).command.linear > 0 or i == 0
@@ -61,7 +69,7 @@ def test_too_close_and_inside_the_band_give_no_forward_motion(pose):
 
 
 def test_hands_up_stops_on_the_same_frame(pose):
-    reactor = Reactor(follow=FOLLOW)
+    reactor = reactor_for()
     walking = person(pose, place(pose.positions, WIDTH / 2.0), distance=3.0)
     for i in range(10):
         reactor.step(frame(i, walking))
@@ -72,7 +80,7 @@ def test_hands_up_stops_on_the_same_frame(pose):
 
 
 def test_hands_up_of_anyone_stops(pose):
-    reactor = Reactor(follow=FOLLOW)
+    reactor = reactor_for()
     target = person(pose, place(pose.positions, 200.0), track_id=1, distance=3.0)
     hands = raise_arm(raise_arm(place(pose.positions, 450.0), "left"), "right")
     other = person(pose, hands, track_id=2, distance=4.0)
@@ -82,7 +90,7 @@ def test_hands_up_of_anyone_stops(pose):
 
 
 def test_lost_target_and_no_depth(pose):
-    reactor = Reactor(follow=FOLLOW)
+    reactor = reactor_for()
     ahead = person(pose, place(pose.positions, 200.0), distance=3.0)
     for i in range(5):
         reactor.step(frame(i, ahead))
@@ -98,41 +106,12 @@ def test_lost_target_and_no_depth(pose):
 
 def test_disabled_timeout_and_time_going_back(pose):
     ahead = person(pose, place(pose.positions, 200.0), distance=3.0)
-    off = Reactor(follow=FollowConfig())
+    off = reactor_for(FollowConfig())
     assert all(off.step(frame(i, ahead)).command.reason == "disabled" for i in range(5))
-    reactor = Reactor(follow=FOLLOW)
+    reactor = reactor_for()
     for i in range(10):
         reactor.step(frame(i, ahead))
     assert reactor.timeout().linear == 0.0
     assert reactor.step(frame(10, ahead)).command.linear == pytest.approx(
         FOLLOW.max_linear_accel * DT)            # ramps again from rest
     assert reactor.step(frame(0, ahead)).command.linear == 0.0   # bag looped: from rest
-
-
-def test_target_is_kept_while_tracked_and_a_raised_hand_takes_it(pose):
-    gestures = GestureConfig(on_frames=3)
-    reactor = Reactor(gestures, TargetConfig(), FOLLOW)
-    first = person(pose, place(pose.positions, 160.0, 0.8), track_id=1, distance=3.0)
-    nearer = person(pose, place(pose.positions, 480.0), track_id=2, distance=2.0)
-    assert reactor.step(frame(0, first)).target == 0
-    for i in range(1, 4):           # a nearer person walks in: the tracked target stays
-        assert reactor.step(frame(i, first, nearer)).target == 0
-    waving = person(pose, raise_arm(place(pose.positions, 160.0, 0.8), "left"), track_id=1,
-                    distance=3.0)
-    calling = person(pose, raise_arm(place(pose.positions, 480.0), "right"), track_id=2,
-                     distance=2.0)
-    targets = [reactor.step(frame(4 + i, first, calling)) for i in range(3)]
-    assert [r.target for r in targets] == [0, 0, 1]      # confirmed on the third frame
-    kinds = [(e.kind, e.started, e.track_id) for e in targets[2].events]
-    assert ("hand_raised", True, 2) in kinds and (TARGET, True, 2) in kinds
-    assert targets[2].command.linear == pytest.approx(FOLLOW.max_linear_accel * DT)  # from rest
-    assert reactor.step(frame(7, waving, nearer)).target == 1
-
-
-def test_nearest_without_depth_is_the_tallest(pose):
-    reactor = Reactor(follow=FOLLOW)
-    small = person(pose, place(pose.positions, 160.0, 0.5), track_id=0)
-    big = person(pose, place(pose.positions, 480.0, 1.0), track_id=0)
-    assert reactor.step(frame(0, small, big)).target == 1
-    assert math.isfinite(reactor.step(frame(1, big, small)).command.angular)
-    assert reactor.step(frame(2, big, small)).target == 0    # untracked: chosen afresh

@@ -62,6 +62,12 @@ class TargetConfig:
         "attention: only someone who raised a hand", choices=TARGET_POLICIES)
     raise_to_switch: bool = _setting(
         True, "a confirmed raised hand makes that person the target, even while another is")
+    switch_frames: int = _setting(
+        3, "consecutive frames a claim (a confirmed raised hand, or being the nearest when "
+        "there is no target) must hold before that person becomes the target", (1, 30))
+    target_timeout: float = _setting(
+        1.0, "the target unseen for this long (s of stamps) is lost; until then only a raised "
+        "hand can take its place", (0.0, 60.0))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -71,7 +77,8 @@ class TargetConfig:
 class FollowConfig:
     """The follow command and its safety limits (SI units: m, s, rad)."""
 
-    enabled: bool = _setting(False, "publish motion commands; false: only zero, once")
+    enabled: bool = _setting(False, "publish motion commands on cmd_vel; turning it off "
+                             "publishes one zero, then nothing (cmd_vel is left to others)")
     keep_distance: float = _setting(1.5, "distance to keep from the target (m)", (0.3, 10.0))
     distance_band: float = _setting(0.3, "no forward motion within this of keep_distance "
                                     "(m, full width)", (0.0, 5.0))
@@ -92,6 +99,8 @@ class FollowConfig:
     camera_hfov_deg: float = _setting(60.0, "horizontal field of view, for bearings without "
                                       "depth (deg)", (10.0, 180.0))
     pose_timeout: float = _setting(0.5, "no PoseArray for this long: stop (s)", (0.05, 10.0))
+    max_range: float = _setting(20.0, "a 3D position farther than this is a depth error, "
+                                "never followed (m)", (1.0, 1000.0))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -99,3 +108,7 @@ class FollowConfig:
             raise ConfigError(f"min_distance {self.min_distance} must not exceed keep_distance"
                               f" - distance_band / 2 = "
                               f"{self.keep_distance - self.distance_band / 2}")
+        if self.keep_distance + self.distance_band / 2 >= self.max_range:
+            raise ConfigError(f"max_range {self.max_range} must exceed keep_distance + "
+                              f"distance_band / 2 = "
+                              f"{self.keep_distance + self.distance_band / 2}")

@@ -2,8 +2,9 @@
 
 Safety rules, in order (the first that applies gives the command):
 
-- disabled, poses timed out, someone shows ``hands_up``, or no target: zero, at once
-  (stops are never ramped: a stop must take effect on the frame that calls for it);
+- disabled, poses timed out, someone shows ``hands_up``, no target, or the target unseen
+  or at an impossible 3D position (:func:`position_problem`): zero, at once (stops are
+  never ramped: a stop must take effect on the frame that calls for it);
 - target nearer than ``min_distance``: no forward motion (turning to face it still allowed);
 - no depth (no 3D position): turn only, never drive towards a distance we cannot measure;
 - otherwise forward speed ``linear_gain`` x the distance beyond the keep-distance band,
@@ -12,7 +13,9 @@ Safety rules, in order (the first that applies gives the command):
 Turning follows the bearing: ``atan2(-x, z)`` of the 3D position (optical frame x right,
 z forward; ROS ``angular.z`` > 0 turns left), or from the image column and
 ``camera_hfov_deg`` without depth. Speeds are clipped to ``max_linear``/``max_angular``,
-and increases in speed to ``max_*_accel`` per second of stamps; decreases are immediate.
+and increases in speed to ``max_*_accel`` per second (the caller passes the shorter of the
+stamps' and the receiving clock's interval, so stamps that run ahead cannot speed it up);
+decreases are immediate. A command that is not finite becomes a stop.
 """
 from __future__ import annotations
 
@@ -35,6 +38,25 @@ class Command:
 
 def stop(reason: str) -> Command:
     return Command(0.0, 0.0, reason)
+
+
+def position_problem(position: np.ndarray | None, config: FollowConfig) -> str | None:
+    """Why a 3D position (optical frame, m) cannot be a person's, or None when it can.
+
+    Not finite, at or behind the camera plane (z <= 0), or beyond ``max_range``: a depth
+    error or a forged message, which must never steer the robot.
+    """
+    if position is None:
+        return None
+    text = "(" + ", ".join(f"{float(v):.3g}" for v in position[:3]) + ") m"
+    if not np.isfinite(position).all():
+        return f"position {text} is not finite"
+    if not position[2] > 0:
+        return f"position {text} is behind the camera (z <= 0)"
+    distance = float(np.linalg.norm(position))
+    if distance > config.max_range:
+        return f"position {text} is {distance:.3g} m away, beyond max_range {config.max_range}"
+    return None
 
 
 def bearing(person: Person, image_width: int, config: FollowConfig, min_score: float
@@ -75,6 +97,14 @@ def limit(previous: Command, wanted: Command, dt: float, config: FollowConfig) -
     return Command(_ramp(previous.linear, wanted.linear, config.max_linear_accel * dt),
                    _ramp(previous.angular, wanted.angular, config.max_angular_accel * dt),
                    wanted.reason)
+
+
+def finite(command: Command) -> Command:
+    """Return ``command``, or a stop when a speed is not finite or drives backwards."""
+    if math.isfinite(command.linear) and math.isfinite(command.angular) \
+            and command.linear >= 0.0:
+        return command
+    return stop(f"invalid command ({command.linear}, {command.angular})")
 
 
 def _ramp(previous: float, wanted: float, step: float) -> float:

@@ -1,4 +1,9 @@
-"""The behaviour's input: the people of one frame, as the PoseArray message carries them."""
+"""The behaviour's input: the people of one frame, as the PoseArray message carries them.
+
+:func:`frame_from_pose_array` is the one reading of a PoseArray (rclpy's or rosbags'), through
+the message builders' own parser; :meth:`Person.from_pose` the one conversion of an engine
+pose, shared by the node and the benchmarks.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,14 +11,24 @@ from dataclasses import dataclass
 
 import numpy as np
 from posenet_ros.core.keypoints import NUM_KEYPOINTS
-from posenet_ros.core.pose import UNTRACKED
+from posenet_ros.core.pose import Pose, UNTRACKED
+from posenet_ros.outputs.pose_array import poses_from_pose_array
+from posenet_ros.stages.people import stamp_seconds
+
+# More people than any camera view holds; a bound on the work one message can cause.
+MAX_POSES = 100
+
+
+class PosesRefused(ValueError):
+    """A PoseArray the behaviour will not read; the message says why."""
 
 
 @dataclass(frozen=True, eq=False)
 class Person:
     """One person: pixels and scores, and optionally 3D (optical frame, metres).
 
-    ``track_id`` is 0 when untracked; such a person cannot stay a target across frames.
+    ``track_id`` is 0 when untracked (a tentative track, or tracking off); such a person is
+    never the target, as nothing recognises them in the next frame.
     """
 
     track_id: int
@@ -28,6 +43,30 @@ class Person:
             raise ValueError(f"a person needs keypoints ({NUM_KEYPOINTS}, 2) and scores "
                              f"({NUM_KEYPOINTS},), got {self.keypoints.shape}, "
                              f"{self.scores.shape}")
+
+    @classmethod
+    def from_pose(cls, pose: Pose, depth: bool = True) -> Person:
+        """Make a Person from an engine pose; 3D only with ``depth``.
+
+        A keypoint whose pixel or score is not finite counts as unseen (score 0), so it
+        can neither steer nor make a gesture. The 3D position is kept as given: whether it
+        can be followed is the behaviour's decision (:func:`.follow.position_problem`).
+        """
+        xy = np.asarray(pose.positions, dtype=np.float64)
+        scores = np.asarray(pose.keypoint_scores, dtype=np.float64)
+        seen = np.isfinite(xy).all(axis=1) & np.isfinite(scores)
+        if not seen.all():
+            xy, scores = np.where(seen[:, None], xy, 0.0), np.where(seen, scores, 0.0)
+        track_id = int(pose.track_id)
+        if not depth:
+            return cls(track_id, xy, scores)
+        points = valid = None
+        if pose.keypoints_3d is not None:
+            points = np.asarray(pose.keypoints_3d, dtype=np.float64)
+            valid = np.isfinite(points).all(axis=1)
+        position = (None if pose.position_3d is None
+                    else np.asarray(pose.position_3d, dtype=np.float64))
+        return cls(track_id, xy, scores, points, valid, position)
 
     @property
     def tracked(self) -> bool:
@@ -55,3 +94,16 @@ class Frame:
     image_width: int
     image_height: int
     people: Sequence[Person] = ()
+
+
+def frame_from_pose_array(msg, max_poses: int = MAX_POSES) -> Frame:
+    """Read a posenet_ros/PoseArray; 3D only when its ``depth`` flag is set.
+
+    Raises PosesRefused for more than ``max_poses`` people, before reading any of them.
+    """
+    if len(msg.poses) > max_poses:
+        raise PosesRefused(f"a PoseArray of {len(msg.poses)} poses is over the {max_poses} "
+                           "this node reads")
+    people = [Person.from_pose(pose, bool(msg.depth)) for pose in poses_from_pose_array(msg)]
+    return Frame(stamp_seconds(msg.header), int(msg.image_width), int(msg.image_height),
+                 people)

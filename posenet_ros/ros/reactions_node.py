@@ -1,14 +1,24 @@
 """``reactions_node``: gestures and a follow-the-person command from ``poses``.
 
 Thin over :mod:`posenet_ros.reactions`. Subscribes ``poses`` (posenet_ros/PoseArray, with
-3D when posenet_node pairs depth);
-publishes ``person_events`` (posenet_ros/PersonEvent: gestures confirmed/ended, target
-changes) and ``cmd_vel`` (geometry_msgs/Twist, one per PoseArray while ``enabled``).
-Safety as in :mod:`posenet_ros.reactions.follow`; on top of it, a watchdog publishes zero
-every ``pose_timeout`` / 2 while no PoseArray has arrived for ``pose_timeout`` seconds (node
-clock), and turning ``enabled`` off publishes one zero and then leaves ``cmd_vel`` alone.
-Parameters are the fields of the reactions config classes, all changeable at run time; a
-bad value is refused with the reason.
+3D when posenet_node pairs depth); publishes ``person_events`` (posenet_ros/PersonEvent:
+gestures confirmed/ended, target changes) and ``cmd_vel`` (geometry_msgs/Twist).
+
+``cmd_vel``: while ``enabled``, one Twist per PoseArray, and a watchdog publishes zero every
+``pose_timeout`` / 2 while no PoseArray has arrived for ``pose_timeout`` seconds (node
+clock). Turning ``enabled`` off publishes one zero, then nothing: a node that stops
+commanding leaves ``cmd_vel`` to the other sources (a teleop mux), and so it is silent
+while disabled from the start. Safety rules as in :mod:`posenet_ros.reactions.follow`.
+
+Hostile input: a PoseArray of more than ``MAX_POSES`` poses is refused, and one whose
+serialized size is over that many poses' worth is dropped before it is decoded (decoding is
+what would hold up the watchdog); a refused message does not count as poses. People at an
+impossible 3D position are never followed. Each cause is logged once, then at most every
+few seconds with a count. Acceleration limits use the shorter of the stamps' and the node
+clock's interval between PoseArrays.
+
+Parameters are the fields of the reactions config classes (one table: their metadata), all
+changeable at run time; a bad value is refused with the reason.
 """
 from __future__ import annotations
 
@@ -16,23 +26,27 @@ from dataclasses import fields, MISSING, replace
 import sys
 
 from geometry_msgs.msg import Point, Twist, Vector3
-import numpy as np
 from posenet_ros.core.config import ConfigError
-from posenet_ros.msg import PersonEvent, PoseArray
+from posenet_ros.core.keypoints import PART_NAMES
+from posenet_ros.core.throttle import Throttle
+from posenet_ros.msg import Keypoint, PersonEvent, Pose, PoseArray
+from posenet_ros.outputs.person_event import build_person_event, EventClasses
 from posenet_ros.reactions.config import FollowConfig, GestureConfig, TargetConfig
 from posenet_ros.reactions.follow import Command
-from posenet_ros.reactions.person import Frame, Person
-from posenet_ros.reactions.reactor import Event, Reactor
+from posenet_ros.reactions.person import frame_from_pose_array, MAX_POSES, PosesRefused
+from posenet_ros.reactions.reactor import Reactor
 from posenet_ros.ros.run import run_node
-from posenet_ros.stages.people import stamp_seconds
 from rcl_interfaces.msg import (
     FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult)
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message, serialize_message
 
 CONFIGS = {"gestures": GestureConfig, "target": TargetConfig, "follow": FollowConfig}
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+EVENT_CLASSES = EventClasses(PersonEvent, Vector3, Point)
+STRING_BYTES = 16384     # room for the header's frame_id and the model and decoder names
 
 
 def descriptor(item) -> ParameterDescriptor:
@@ -51,31 +65,12 @@ def descriptor(item) -> ParameterDescriptor:
     return result
 
 
-def person_from_msg(pose, depth: bool) -> Person:
-    """Convert a posenet_ros/Pose to a Person; 3D only where the PoseArray had depth."""
-    keypoints = np.array([(k.x, k.y) for k in pose.keypoints], dtype=np.float64)
-    scores = np.array([k.score for k in pose.keypoints], dtype=np.float64)
-    if not depth:
-        return Person(int(pose.track_id), keypoints, scores)
-    valid = np.array([k.valid_3d for k in pose.keypoints], dtype=bool)
-    points = np.array([(k.position.x, k.position.y, k.position.z) for k in pose.keypoints])
-    position = (np.array([pose.position.x, pose.position.y, pose.position.z])
-                if pose.valid_3d else None)
-    return Person(int(pose.track_id), keypoints, scores, points, valid, position)
-
-
-def event_msg(event: Event, header) -> PersonEvent:
-    msg = PersonEvent(header=header, kind=event.kind, started=event.started,
-                      track_id=int(event.track_id), side=event.side)
-    if event.direction is not None:
-        msg.direction = Vector3(x=float(event.direction[0]), y=float(event.direction[1]),
-                                z=float(event.direction[2]))
-        msg.direction_3d = bool(event.direction_3d)
-    if event.position is not None:
-        msg.valid_3d = True
-        msg.position = Point(x=float(event.position[0]), y=float(event.position[1]),
-                             z=float(event.position[2]))
-    return msg
+def serialized_limit(max_poses: int = MAX_POSES) -> int:
+    """Bytes of a PoseArray of ``max_poses`` poses as posenet_node fills them, plus strings."""
+    keypoints = [Keypoint(part_id=i, part_name=name) for i, name in enumerate(PART_NAMES)]
+    empty = len(serialize_message(PoseArray()))
+    one = len(serialize_message(PoseArray(poses=[Pose(keypoints=keypoints)])))
+    return empty + max_poses * (one - empty) + STRING_BYTES
 
 
 def twist(command: Command) -> Twist:
@@ -94,15 +89,18 @@ class ReactionsNode(Node):
             self.declare_parameters("", [
                 (item.name, item.default if item.default is not MISSING else None,
                  descriptor(item)) for cls in CONFIGS.values() for item in fields(cls)])
+            configs = {group: replace(defaults[group], **{
+                item.name: self.get_parameter(item.name).value for item in fields(cls)})
+                for group, cls in CONFIGS.items()}
         except ParameterException as exc:
             raise ConfigError(str(exc)) from None
-        configs = {group: replace(defaults[group], **{
-            item.name: self.get_parameter(item.name).value for item in fields(cls)})
-            for group, cls in CONFIGS.items()}
         self._reactor = Reactor(configs["gestures"], configs["target"], configs["follow"])
+        self._throttle = Throttle()
+        self._max_bytes = serialized_limit()
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", QOS)
         self._event_pub = self.create_publisher(PersonEvent, "person_events", QOS)
-        self.create_subscription(PoseArray, "poses", self._on_poses, QOS)
+        # Raw: the size is checked before the message is decoded.
+        self.create_subscription(PoseArray, "poses", self._on_poses, QOS, raw=True)
         self.add_on_set_parameters_callback(self._on_set)
         self._last_poses = None      # node-clock nanoseconds of the last PoseArray
         self._timed_out = False
@@ -132,16 +130,37 @@ class ReactionsNode(Node):
             self._watchdog.timer_period_ns = int(self._reactor.follow.pose_timeout / 2 * 1e9)
         return SetParametersResult(successful=True)
 
-    def _on_poses(self, msg: PoseArray) -> None:
-        self._last_poses, self._timed_out = self.get_clock().now().nanoseconds, False
-        stamp = stamp_seconds(msg.header)
-        people = [person_from_msg(pose, msg.depth) for pose in msg.poses]
-        reaction = self._reactor.step(Frame(stamp, int(msg.image_width),
-                                            int(msg.image_height), people))
+    def _warn(self, cause: str, text: str) -> None:
+        line = self._throttle.report("poses", cause, text)
+        if line is not None:
+            self.get_logger().warn(line)
+
+    def _on_poses(self, data: bytes) -> None:
+        if len(data) > self._max_bytes:
+            self._warn("size", f"refused a PoseArray of {len(data) / 1e6:.1f} MB, over "
+                       f"{self._max_bytes / 1e6:.1f} MB ({MAX_POSES} poses): not decoded, "
+                       "not counted as poses")
+            return
+        msg = deserialize_message(data, PoseArray)
+        try:
+            frame = frame_from_pose_array(msg)
+        except PosesRefused as exc:
+            self._warn("count", f"refused {exc}: not counted as poses")
+            return
+        now = self.get_clock().now().nanoseconds
+        self._last_poses, self._timed_out = now, False
+        if frame.people and not msg.tracking:
+            self._warn("untracked", "poses carry no track ids, so nobody can be the target: "
+                       "turn tracking on in posenet_node (tracking:=true)")
+        reaction = self._reactor.step(frame, now=now * 1e-9)
+        if reaction.warnings:
+            more = len(reaction.warnings) - 1
+            self._warn("position", f"{reaction.warnings[0]}: not followed"
+                       + (f" ({more} more in this frame)" if more else ""))
         if self._reactor.follow.enabled:
             self._cmd_pub.publish(twist(reaction.command))
         for event in reaction.events:
-            self._event_pub.publish(event_msg(event, msg.header))
+            self._event_pub.publish(build_person_event(EVENT_CLASSES, event, msg.header))
 
     def _check(self) -> None:
         if self._last_poses is None or not self._reactor.follow.enabled:
