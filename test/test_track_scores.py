@@ -149,3 +149,58 @@ def test_score_settings_are_checked():
                 {"min_pose_score": 0.5, "high_pose_score": 0.4}):
         with pytest.raises(TrackerError):
             TrackerConfig(**bad)
+
+
+@pytest.fixture(scope="module")
+def messi():
+    from posenet_ros.core import paths
+    from posenet_ros.imaging.files import read_image
+    return read_image(paths.data_dir() / "messi5.jpg")
+
+
+def on_canvas(image: np.ndarray, pose: Pose, dx: int, hue: int = 0) -> np.ndarray:
+    """Return a grey frame with the person of messi5.jpg pasted ``dx`` px to the right."""
+    import cv2
+    canvas = np.full((image.shape[0], image.shape[1] + 900, 3), 128, dtype=np.uint8)
+    x0, x1 = int(pose.positions[:, 0].min()) - 20, int(pose.positions[:, 0].max()) + 20
+    patch = image[:, max(x0, 0):x1]
+    if hue:
+        hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+        hsv[..., 0] = (hsv[..., 0].astype(np.int32) + hue) % 180
+        hsv[..., 1] = 255 - hsv[..., 1]
+        patch = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    canvas[:, max(x0, 0) + dx:max(x0, 0) + dx + patch.shape[1]] = patch
+    return canvas
+
+
+def test_reentry_after_max_age_takes_back_its_id_by_look(person, messi):
+    def sequence(tracker, hue: int, image: bool) -> list[list[int]]:
+        got = []
+        for i in range(10):                     # walks, then leaves the image
+            frame = on_canvas(messi, person, 10 * i)
+            got.append(ids(tracker.update([at(person, 10 * i)], i / 10,
+                                          image=frame if image else None)))
+        for i in range(20):                     # 2 s away: longer than max_age
+            got.append(ids(tracker.update([], 1.0 + i / 10)))
+        for i in range(6):                      # comes back elsewhere
+            frame = on_canvas(messi, person, 600 - 10 * i, hue)
+            got.append(ids(tracker.update([at(person, 600 - 10 * i)], 3.0 + i / 10,
+                                          image=frame if image else None)))
+        return got
+
+    config = TrackerConfig(reid_max_age=3.0)
+    assert sequence(PoseTracker(config), 0, image=True)[-1] == [1]
+    assert sequence(PoseTracker(config), 0, image=False)[-1] == [2]   # no look: new id
+    assert sequence(PoseTracker(config), 90, image=True)[-1] == [2]   # other clothes
+    assert sequence(PoseTracker(TrackerConfig()), 0, image=True)[-1] == [2]   # re-id off
+
+
+def test_look_is_cheap_and_handles_people_at_the_border(person, messi):
+    from posenet_ros.stages.track import appearance
+    planes = np.stack([person.positions.T, (person.positions - [400, 250]).T])
+    valid = np.ones((2, 17), dtype=bool)
+    boxes = np.array([[*p.min(axis=1), *p.max(axis=1)] for p in planes])
+    looks, seen = appearance.describe(messi, planes, valid, boxes)
+    assert seen.all() and np.allclose(looks.sum(axis=2), 1.0)
+    same = appearance.similarity(looks, seen, looks, seen)
+    assert same[0, 0] == pytest.approx(1.0) and same[0, 1] < 0.95

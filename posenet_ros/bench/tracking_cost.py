@@ -40,16 +40,21 @@ def crowd(template: Pose, people: int, frames: int, fps: float = 10.0,
 
 
 def tracker_cost(template: Pose, people: int = 10, frames: int = 200, repeats: int = 15,
-                 smoothing: bool = True) -> float:
-    """Milliseconds per frame of :meth:`PoseTracker.update` (per-frame best of ``repeats``)."""
+                 smoothing: bool = True, reid: bool = False) -> float:
+    """Milliseconds per frame of :meth:`PoseTracker.update` (per-frame best of ``repeats``).
+
+    ``reid``: re-identification on, each frame given a 1280 x 720 image to take looks from.
+    """
     sequence = crowd(template, people, frames)
     best = np.full(frames, np.inf)
     clock = time.perf_counter
+    image = np.random.default_rng(1).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    config = TrackerConfig(smoothing=smoothing, reid_max_age=3.0 if reid else 0.0)
     for _ in range(repeats):
-        tracker = PoseTracker(TrackerConfig(smoothing=smoothing))
+        tracker = PoseTracker(config)
         for i, poses in enumerate(sequence):
             start = clock()
-            tracker.update(poses, i / 10.0)
+            tracker.update(poses, i / 10.0, image=image if reid else None)
             best[i] = min(best[i], clock() - start)
     return float(best.mean() * 1e3)
 
@@ -82,8 +87,9 @@ if __name__ == "__main__":
     lines = [f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on "
              f"{os.cpu_count()} cores; reference np.linalg.norm((10, 17, 2)): "
              f"{reference * 1e3:.2f} us"]
-    for smoothing in (False, True):
-        ms = tracker_cost(template, smoothing=smoothing)
-        lines.append(f"10 people, smoothing {'on' if smoothing else 'off'}: {ms:.3f} ms/frame "
+    for smoothing, reid in ((False, False), (True, False), (False, True)):
+        ms = tracker_cost(template, smoothing=smoothing, reid=reid)
+        lines.append(f"10 people, smoothing {'on' if smoothing else 'off'}, re-id "
+                     f"{'on' if reid else 'off'}: {ms:.3f} ms/frame "
                      f"({ms / reference:.0f} x reference)")
     sys.stdout.write("\n".join(lines) + "\n")

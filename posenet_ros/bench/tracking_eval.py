@@ -44,17 +44,21 @@ class _Ours:
     def __init__(self, config: TrackerConfig, kind: type = PoseTracker) -> None:
         self._tracker = kind(config)
 
-    def update(self, poses, stamp):
-        return [(t.track_id, t.box) for t in self._tracker.update(poses, stamp)]
+    def update(self, poses, stamp, image=None):
+        return [(t.track_id, t.box) for t in self._tracker.update(poses, stamp, image=image)]
 
 
 TRACKERS: dict[str, Callable[[], object]] = {
     "ours": lambda: _Ours(TrackerConfig()),
+    "ours, re-id 3 s": lambda: _Ours(TrackerConfig(reid_max_age=3.0)),
     "before issue 19": lambda: _Ours(TrackerConfig(), TrackerBefore),
     "OKS (pose-detection)": OksTracker,
     "IoU (pose-detection)": IouTracker,
     "greedy centre": GreedyCentreTracker,
 }
+
+
+IMAGE_TRACKERS = {"ours, re-id 3 s"}     # given each frame's image
 
 
 def score(frames: Sequence[tuple[float, list[Pose], list]], make_tracker) -> dict:
@@ -66,14 +70,19 @@ def score(frames: Sequence[tuple[float, list[Pose], list]], make_tracker) -> dic
     return {m: float(summary[m].iloc[0]) for m in METRICS}
 
 
-def accumulate(frames: Sequence[tuple[float, list[Pose], list]], make_tracker):
-    """Run a fresh tracker over frames; return its motmetrics and HOTA accumulators."""
+def accumulate(frames: Sequence[tuple[float, list[Pose], list]], make_tracker,
+               images: Sequence[np.ndarray] | None = None):
+    """Run a fresh tracker over frames; return its motmetrics and HOTA accumulators.
+
+    With ``images`` (one per frame) the tracker's ``update`` is given each as ``image``.
+    """
     import motmetrics as mm   # test/bench-only dependency
 
     acc, hota = mm.MOTAccumulator(auto_id=True), HotaAccumulator()
     tracker = make_tracker()
-    for stamp, poses, truth in frames:
-        hyps = [(i, b) for i, b in tracker.update(poses, stamp) if i > 0]
+    for k, (stamp, poses, truth) in enumerate(frames):
+        extra = {} if images is None else {"image": images[k]}
+        hyps = [(i, b) for i, b in tracker.update(poses, stamp, **extra) if i > 0]
         gt_boxes = np.array([b for _, b in truth]).reshape(-1, 4)
         hyp_boxes = np.array([b for _, b in hyps], dtype=np.float64).reshape(-1, 4)
         dist = 1.0 - box_iou(gt_boxes, hyp_boxes)

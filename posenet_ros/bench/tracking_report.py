@@ -7,6 +7,7 @@ OVERALL), ID switches summed, HOTA the mean of the scenes' HOTA.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from pathlib import Path
 import pickle
@@ -15,15 +16,15 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from posenet_ros.bench import tracking_seeded as seeded
-from posenet_ros.bench.tracking_eval import _Ours, accumulate, detect, TRACKERS
+from posenet_ros.bench.tracking_eval import _Ours, accumulate, detect, IMAGE_TRACKERS, TRACKERS
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.stages.track.tracker import TrackerConfig
 
 POOLED = ("idf1", "mota", "num_switches", "num_false_positives", "num_misses")
 # Candidate settings searched on the TUNE seeds (min_pose_score <= high_pose_score).
 GRID = {"min_pose_score": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
-        "high_pose_score": (0.1, 0.2, 0.3, 0.4, 0.5),
-        "duplicate_oks": (0.3, 0.5, 0.7, 1.0)}
+        "high_pose_score": (0.1, 0.2, 0.3, 0.4),
+        "duplicate_oks": (0.4, 0.6, 1.0)}
 
 Detected = list[tuple[int, str, list]]      # (seed, kind, [(stamp, poses, truth)])
 
@@ -37,30 +38,45 @@ def detect_seeds(estimator: PoseEstimator, seeds: Iterable[int],
     """
     key = repr(estimator.config)
     store = pickle.loads(cache.read_bytes()) if cache and cache.is_file() else {}
-    sprites = bases = None
+    added = False
     out = []
     for seed in seeds:
         if (key, seed) not in store:
-            if sprites is None:
-                sprites = seeded.people(PoseEstimator(providers=("cpu",), input_resolution=513))
-                bases = seeded.backgrounds()
+            sprites, bases = _makings()
             scene = seeded.draw(seed, sprites)
             store[key, seed] = (scene.kind, [(t, detect(estimator, image), truth)
                                              for t, image, truth in seeded.render(scene, bases)])
+            added = True
         out.append((seed, *store[key, seed]))
-    if cache and sprites is not None:
+    if cache and added:
         cache.write_bytes(pickle.dumps(store))
     return out
 
 
-def pooled(detected: Detected, make_tracker: Callable,
-           hota: bool = True) -> dict[str, dict[str, float]]:
-    """Figures of one tracker per scene kind and over all scenes ("all")."""
+@functools.lru_cache(maxsize=1)
+def _makings() -> tuple[list, list]:
+    """Return the people (found by PoseNet at 513) and backgrounds of the seeded scenes."""
+    return (seeded.people(PoseEstimator(providers=("cpu",), input_resolution=513)),
+            seeded.backgrounds())
+
+
+def images(seed: int) -> list:
+    """Render the frames of ``seed``'s scene again (the same pixels as when detected)."""
+    sprites, bases = _makings()
+    return [image for _, image, _ in seeded.render(seeded.draw(seed, sprites), bases)]
+
+
+def pooled(detected: Detected, make_tracker: Callable, hota: bool = True,
+           with_images: bool = False) -> dict[str, dict[str, float]]:
+    """Figures of one tracker per scene kind and over all scenes ("all").
+
+    ``with_images``: the tracker is given each frame's image too (for its appearance cue).
+    """
     import motmetrics as mm   # test/bench-only dependency
 
     accs, hotas, kinds = [], [], []
-    for _, kind, frames in detected:
-        acc, hota_acc = accumulate(frames, make_tracker)
+    for seed, kind, frames in detected:
+        acc, hota_acc = accumulate(frames, make_tracker, images(seed) if with_images else None)
         accs.append(acc)
         hotas.append(hota_acc.compute()["hota"] if hota else float("nan"))
         kinds.append(kind)
@@ -82,7 +98,8 @@ def pooled(detected: Detected, make_tracker: Callable,
 
 def report(detected: Detected, trackers: dict[str, Callable] | None = None) -> dict:
     """Return {tracker: pooled figures} for every tracker of ``trackers`` (default all)."""
-    return {label: pooled(detected, make) for label, make in (trackers or TRACKERS).items()}
+    return {label: pooled(detected, make, with_images=label in IMAGE_TRACKERS)
+            for label, make in (trackers or TRACKERS).items()}
 
 
 def tune(detected: Detected) -> list[tuple[dict, dict]]:

@@ -3,5 +3,7 @@
 ``similarity`` scores detections against tracks (OKS, box IoU, centre distance),
 ``assignment`` matches them optimally, ``cascade`` runs the two matching stages, ``motion``
 predicts where a track is now, ``smoothing`` holds the One Euro filters of all tracks,
-``tracker`` runs the life cycle (birth, death, reset).
+``scores`` decides which poses are tracked (pose score, duplicates), ``appearance`` and
+``reid`` give ids back to people seen again, ``tracker`` runs the life cycle (birth,
+death, reset).
 """

@@ -49,9 +49,11 @@ import numpy as np
 from posenet_ros.core.keypoints import NUM_KEYPOINTS
 from posenet_ros.core.pose import Pose
 from posenet_ros.filters.one_euro import OneEuroFilterConfig
-from posenet_ros.stages.track import motion
+from posenet_ros.stages.track import appearance, motion
 from posenet_ros.stages.track.cascade import associate, keypoint_pairs
-from posenet_ros.stages.track.similarity import encode_planes, oks_and_counts, plane_boxes
+from posenet_ros.stages.track.reid import blend, LOOK_EVERY, LostTracks
+from posenet_ros.stages.track.scores import split
+from posenet_ros.stages.track.similarity import encode_planes, plane_boxes
 from posenet_ros.stages.track.smoothing import TrackSmoother
 from posenet_ros.stages.track.tracked_pose import TrackedPose, UNTRACKED
 
@@ -63,6 +65,7 @@ CUTOFF_RANGE = (0.001, 100.0)
 BETA_RANGE = (0.0, 1000.0)
 POSE_SCORE_RANGE = (0.0, 1.0)
 DUPLICATE_OKS_RANGE = (0.0, 1.0)
+REID_MAX_AGE_RANGE = (0.0, 600.0)
 # OKS a weak pose needs to continue a track: stricter than a confident pose's
 # ``min_similarity``, since a weak pose is as likely a fragment of someone else.
 WEAK_MIN_SIMILARITY = 0.5
@@ -100,6 +103,8 @@ class TrackerConfig:
     min_pose_score: float = 0.15
     high_pose_score: float = 0.3
     duplicate_oks: float = 0.5
+    reid_max_age: float = 0.0
+    reid_min_similarity: float = 0.85
 
     def __post_init__(self) -> None:
         _check("min_hits", self.min_hits, MIN_HITS_RANGE, integer=True)
@@ -114,6 +119,8 @@ class TrackerConfig:
         _check("min_pose_score", self.min_pose_score, POSE_SCORE_RANGE)
         _check("high_pose_score", self.high_pose_score, POSE_SCORE_RANGE)
         _check("duplicate_oks", self.duplicate_oks, DUPLICATE_OKS_RANGE)
+        _check("reid_max_age", self.reid_max_age, REID_MAX_AGE_RANGE)
+        _check("reid_min_similarity", self.reid_min_similarity, (0.0, 1.0))
         if self.min_pose_score > self.high_pose_score:
             raise TrackerError(f"min_pose_score {self.min_pose_score} is above high_pose_score "
                                f"{self.high_pose_score}: lower it or raise high_pose_score")
@@ -162,21 +169,28 @@ class PoseTracker:
         self._hits = np.zeros(cap + 1, dtype=np.int64)
         self._ids = np.zeros(cap + 1, dtype=np.int64)   # 0 while tentative
         self._active = np.zeros(cap + 1, dtype=bool)
+        self._looks = np.zeros((cap + 1, 2, appearance.BINS), dtype=np.float32)
+        self._look_regions = np.zeros((cap + 1, 2), dtype=bool)   # none seen yet
+        self._lost = LostTracks()
         self._last_stamp: float | None = None
         self._next_id = 1
 
     def reset(self) -> None:
         """Drop every track; ids start again at 1."""
         self._active[:] = False
+        self._lost.clear()
         self._smoother.start()
         self._last_stamp = None
         self._next_id = 1
 
-    def update(self, poses: Sequence[Pose], stamp_seconds: float) -> list[TrackedPose]:
+    def update(self, poses: Sequence[Pose], stamp_seconds: float,
+               image: np.ndarray | None = None) -> list[TrackedPose]:
         """Match ``poses`` (one frame, seen at ``stamp_seconds``) to tracks.
 
-        Returns one :class:`TrackedPose` per input pose, in input order. Raises TrackerError
-        for a stamp that is not a finite number.
+        ``image`` (HxWx3 RGB uint8, the frame the poses are in) gives the tracks their looks
+        for re-identification (``reid_max_age`` > 0); without it ids are kept by motion and
+        keypoints alone. Returns one :class:`TrackedPose` per input pose, in input order.
+        Raises TrackerError for a stamp that is not a finite number.
         """
         stamp = float(stamp_seconds)
         if not math.isfinite(stamp):
@@ -211,6 +225,8 @@ class PoseTracker:
             slots[born_dets] = born_slots
             dets = np.concatenate([dets, born_dets])
         if len(dets):
+            if image is not None and cfg.reid_max_age > 0:
+                self._look(image, dets[confident[dets]], slots, planes, valid, boxes)
             self._match(slots[dets], low[dets], high[dets], valid[dets], boxes[dets], stamp,
                         same, born_slots)
         return self._results(poses, planes, valid, boxes, slots, stamp, same)
@@ -221,7 +237,11 @@ class PoseTracker:
         if len(live):
             expired = (self._ids[live] > 0) & (stamp - self._seen[live] > self.config.max_age)
             if expired.any():
-                self._active[live[expired]] = False
+                dead = live[expired]
+                self._active[dead] = False
+                if self.config.reid_max_age > 0:
+                    self._lost.add(self._ids[dead], self._looks[dead],
+                                   self._look_regions[dead], self._seen[dead])
                 live = live[~expired]
         return live
 
@@ -236,29 +256,7 @@ class PoseTracker:
     def _split(self, poses: Sequence[Pose], low: np.ndarray, high: np.ndarray,
                valid: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (confident, weak) masks of a frame's poses; the rest stay untracked."""
-        cfg = self.config
-        score = np.array([p.score for p in poses], dtype=np.float64)
-        score = np.where(np.isfinite(score), score, -1.0)     # a NaN score tracks nothing
-        confident = score >= cfg.high_pose_score
-        weak = (score >= cfg.min_pose_score) & ~confident
-        if len(poses) > 1 and confident.any():
-            duplicate = self._duplicates(score, confident, low, high, valid, boxes)
-            confident &= ~duplicate
-            weak &= ~duplicate
-        return confident, weak
-
-    def _duplicates(self, score: np.ndarray, confident: np.ndarray, low: np.ndarray,
-                    high: np.ndarray, valid: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """Poses whose OKS with a better-scoring confident pose reaches ``duplicate_oks``."""
-        better = np.flatnonzero(confident)
-        sides = boxes[better, 2:] - boxes[better, :2]
-        similarity, _ = oks_and_counts(low, valid, high[better], valid[better],
-                                       sides[:, 0] * sides[:, 1], self.config.min_keypoints)
-        index = np.arange(len(score))
-        # Better: a higher score, or the same score and earlier in the frame.
-        above = (score[better][None, :] > score[:, None]) | (
-            (score[better][None, :] == score[:, None]) & (better[None, :] < index[:, None]))
-        return ((similarity >= self.config.duplicate_oks) & above).any(axis=1)
+        return split([p.score for p in poses], low, high, valid, boxes, self.config)
 
     def _associate(self, live: np.ndarray, planes: np.ndarray, valid: np.ndarray,
                    boxes: np.ndarray, stamp: float, confident: np.ndarray,
@@ -310,8 +308,40 @@ class PoseTracker:
         self._planes[slots], self._valid[slots], self._boxes[slots] = high, valid, boxes
         due = slots[(self._ids[slots] == UNTRACKED) & (self._hits[slots] >= self.config.min_hits)]
         if len(due):
-            self._ids[due] = np.arange(self._next_id, self._next_id + len(due))
+            claimed = self._reidentify(due, stamp) if self.config.reid_max_age > 0 else 0
+            fresh = np.arange(self._next_id, self._next_id + len(due))
+            self._ids[due] = np.where(claimed > 0, claimed, fresh)
             self._next_id += len(due)
+
+    def _look(self, image: np.ndarray, dets: np.ndarray, slots: np.ndarray,
+              planes: np.ndarray, valid: np.ndarray, boxes: np.ndarray) -> None:
+        """Blend the looks of confident detections ``dets`` into their tracks' looks."""
+        hits = self._hits[slots[dets]]
+        dets = dets[(hits < LOOK_EVERY) | (hits % LOOK_EVERY == 0)]
+        if not len(dets):
+            return
+        looks, regions = appearance.describe(image, planes[dets], valid[dets], boxes[dets])
+        where = slots[dets]
+        self._looks[where], self._look_regions[where] = blend(
+            self._looks[where], self._look_regions[where], looks, regions)
+
+    def _reidentify(self, due: np.ndarray, stamp: float) -> np.ndarray:
+        """Ids the tracks ``due`` take back by their looks (0: none), see :mod:`reid`.
+
+        Besides ended tracks, a live confirmed track not seen since the oldest of ``due``
+        began may be claimed (a person who left and came back within ``max_age``); its
+        slot then ends.
+        """
+        cfg = self.config
+        live = np.flatnonzero(self._active[:-1])
+        live = live[(self._ids[live] > 0) & (self._seen[live] < self._born[due].min())
+                    & (stamp - self._seen[live] <= cfg.reid_max_age)]
+        claimed, source = self._lost.claim(
+            self._looks[due], self._look_regions[due], stamp, cfg.reid_max_age,
+            cfg.reid_min_similarity,
+            (self._ids[live], self._looks[live], self._look_regions[live]))
+        self._active[live[source[source >= 0]]] = False
+        return claimed
 
     def _births(self, dets: np.ndarray, boxes: np.ndarray,
                 stamp: float) -> tuple[np.ndarray, np.ndarray]:
@@ -328,6 +358,7 @@ class PoseTracker:
         self._hits[free] = 0
         self._valid[free] = False          # no previous keypoints: no velocity measured
         self._has_velocity[free] = False
+        self._look_regions[free] = False
         self._velocity[free] = 0.0
         self._born[free] = stamp
         self._seen[free] = stamp

@@ -1,0 +1,91 @@
+"""Re-identification: a confirmed id lost from sight can be claimed back by its look.
+
+Motion and keypoints carry an id through a short occlusion (``max_age``); past that, or
+when a person leaves the image and comes back elsewhere, the path is no help. Each
+confirmed track keeps a running look (:mod:`appearance`, averaged over its confident
+matches); when its track dies the look is kept here for ``reid_max_age`` seconds of stamps.
+A new track about to be confirmed takes back the id of the kept look it resembles most
+(Bhattacharyya coefficient >= ``reid_min_similarity``), when that look is in turn most like
+this new track among those being confirmed; else it gets a new id.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from posenet_ros.stages.track import appearance
+
+# Weight of a new look in a track's running look: a few frames settle it, and one frame
+# half hidden by someone else does not replace it.
+LOOK_GAIN = 0.2
+# A track's look is taken in its first LOOK_EVERY matches, then every LOOK_EVERY-th: clothes
+# do not change from frame to frame, and the tracker's cost per frame stays low.
+LOOK_EVERY = 4
+
+
+class LostTracks:
+    """The looks of recently ended tracks, by id, each with the stamp it was last seen."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every look."""
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._looks = np.zeros((0, 2, appearance.BINS), dtype=np.float32)
+        self._seen_regions = np.zeros((0, 2), dtype=bool)
+        self._stamps = np.zeros(0)
+
+    def add(self, ids: np.ndarray, looks: np.ndarray, regions: np.ndarray,
+            stamps: np.ndarray) -> None:
+        """Keep the looks of ended tracks (those with a region seen)."""
+        keep = regions.any(axis=1)
+        if keep.any():
+            self._ids = np.concatenate([self._ids, ids[keep]])
+            self._looks = np.concatenate([self._looks, looks[keep]])
+            self._seen_regions = np.concatenate([self._seen_regions, regions[keep]])
+            self._stamps = np.concatenate([self._stamps, stamps[keep]])
+
+    def claim(self, looks: np.ndarray, regions: np.ndarray, stamp: float, max_age: float,
+              min_similarity: float, live: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the id each new track (looks (N, 2, BINS)) takes back (or 0), and where.
+
+        ``live`` (ids, looks, regions) adds live tracks unseen since the new tracks began;
+        the second array is the index into ``live`` of each id taken from there, else -1.
+        """
+        fresh = stamp - self._stamps <= max_age
+        if not fresh.all():
+            self._keep(fresh)
+        ids, kept, kept_regions = self._ids, self._looks, self._seen_regions
+        if live is not None and len(live[0]):
+            ids = np.concatenate([ids, live[0]])
+            kept = np.concatenate([kept, live[1]])
+            kept_regions = np.concatenate([kept_regions, live[2]])
+        out, source = np.zeros(len(looks), dtype=np.int64), np.full(len(looks), -1)
+        if not len(ids) or not len(looks):
+            return out, source
+        score = appearance.similarity(looks, regions, kept, kept_regions)
+        best = score.argmax(axis=1)
+        mutual = score.argmax(axis=0)[best] == np.arange(len(looks))
+        take = mutual & (score[np.arange(len(looks)), best] >= min_similarity)
+        out[take] = ids[best[take]]
+        source[take] = best[take] - len(self._ids)
+        source[source < 0] = -1
+        gallery = best[take][best[take] < len(self._ids)]
+        if len(gallery):
+            left = np.ones(len(self._ids), dtype=bool)
+            left[gallery] = False
+            self._keep(left)
+        return out, source
+
+    def _keep(self, mask: np.ndarray) -> None:
+        self._ids, self._looks = self._ids[mask], self._looks[mask]
+        self._seen_regions, self._stamps = self._seen_regions[mask], self._stamps[mask]
+
+
+def blend(old: np.ndarray, old_regions: np.ndarray, new: np.ndarray,
+          new_regions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return running looks (M, 2, BINS) after new ones: blended where both saw a region."""
+    both = (old_regions & new_regions)[..., None]
+    only_new = (new_regions & ~old_regions)[..., None]
+    looks = np.where(both, old + LOOK_GAIN * (new - old), np.where(only_new, new, old))
+    return looks.astype(np.float32), old_regions | new_regions
