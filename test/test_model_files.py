@@ -213,3 +213,13 @@ def test_external_data_that_hangs_is_refused(tmp_path, posenet_proto):
     error, seconds = load_quickly(path)
     assert isinstance(error, ModelError) and "is a FIFO" in str(error), error
     assert "external data file" in str(error)
+
+
+@pytest.mark.parametrize("setting", ["model", "decoder", "precision", "preprocess"])
+def test_a_10_mb_setting_gives_a_short_error(setting):
+    """A 10 MB ``model`` string logged 20 MB: the error repeated the whole value."""
+    from posenet_ros.core.config import ConfigError
+    with pytest.raises(ConfigError) as caught:
+        EstimatorConfig(**{setting: "\n" + "x" * 10_000_000})
+    text = str(caught.value)
+    assert len(text) < 400 and "\n" not in text and "(10000001 chars)" in text
