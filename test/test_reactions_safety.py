@@ -148,7 +148,7 @@ def test_the_parser_reads_a_pose_array(pose):
 
 def test_the_parser_refuses_a_crowd_before_reading_it(pose):
     msg = pose_array([replace(pose, track_id=i + 1) for i in range(MAX_POSES + 1)], 1.0)
-    with pytest.raises(PosesRefused, match=f"{MAX_POSES + 1} poses is over the {MAX_POSES}"):
+    with pytest.raises(PosesRefused, match=f"{MAX_POSES + 1} poses, over the {MAX_POSES} "):
         frame_from_pose_array(msg)
     assert len(frame_from_pose_array(msg, max_poses=MAX_POSES + 1).people) == MAX_POSES + 1
 

@@ -102,8 +102,7 @@ def frame_from_pose_array(msg, max_poses: int = MAX_POSES) -> Frame:
     Raises PosesRefused for more than ``max_poses`` people, before reading any of them.
     """
     if len(msg.poses) > max_poses:
-        raise PosesRefused(f"a PoseArray of {len(msg.poses)} poses is over the {max_poses} "
-                           "this node reads")
+        raise PosesRefused(f"{len(msg.poses)} poses, over the {max_poses} the reactions read")
     people = [Person.from_pose(pose, bool(msg.depth)) for pose in poses_from_pose_array(msg)]
     return Frame(stamp_seconds(msg.header), int(msg.image_width), int(msg.image_height),
                  people)

@@ -145,7 +145,7 @@ class ReactionsNode(Node):
         try:
             frame = frame_from_pose_array(msg)
         except PosesRefused as exc:
-            self._warn("count", f"refused {exc}: not counted as poses")
+            self._warn("count", f"refused a PoseArray of {exc}: not counted as poses")
             return
         now = self.get_clock().now().nanoseconds
         self._last_poses, self._timed_out = now, False

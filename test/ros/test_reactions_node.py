@@ -238,7 +238,7 @@ def test_a_huge_pose_array_is_refused_without_holding_up_the_node(probe, body):
                          for t in probe.twists[count:]), 5, probe.spin, "the watchdog's zero")
     assert time.monotonic() - last < TIMEOUT * 1.5 + 0.5
     probe.pub.publish(PoseArray(header=pose_array(probe.stamp).header, poses=[one] * 101))
-    wait_for(lambda: warnings(probe, "101 poses is over the 100"), 10, probe.spin,
+    wait_for(lambda: warnings(probe, "PoseArray of 101 poses, over the 100"), 10, probe.spin,
              "the count refusal")
     assert probe.process.alive()
     probe.destroy_publisher(attacker)
