@@ -94,11 +94,13 @@ def family_of(path: str | Path) -> str:
     PoseNet's loader then reports a missing or broken file with its own clear error.
     """
     path = Path(path)
-    try:
-        model_files.checked_size(path)   # never read a FIFO, a device or a huge file
+    json_file = path.suffix.lower() == ".json"
+    try:    # never read a FIFO, a device or a huge file
+        model_files.checked_size(path, limit=model_files.MAX_MODEL_JSON_BYTES if json_file
+                                 else model_files.MAX_MODEL_BYTES)
     except model_files.ModelFileError:
         return POSENET
-    if path.suffix.lower() == ".json":
+    if json_file:
         return MOVENET if _json_input_is_int32(path) else POSENET
     return MOVENET if _onnx_input_is_int32_nhwc(path) else POSENET
 
