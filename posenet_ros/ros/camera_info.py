@@ -10,9 +10,11 @@ with the count).
 from __future__ import annotations
 
 import numpy as np
-from posenet_ros.camera.intrinsics import CameraInfoError, CameraModel
+from posenet_ros.camera.intrinsics import CameraInfoError, CameraModel, DISTORTION_COEFFICIENTS
 from posenet_ros.core.throttle import Throttle
 from sensor_msgs.msg import CameraInfo
+
+_MAX_COEFFICIENTS = max(DISTORTION_COEFFICIENTS.values())
 
 
 class CameraInfoInput:
@@ -30,7 +32,10 @@ class CameraInfoInput:
         node.destroy_subscription(self._sub)
 
     def _on_info(self, msg: CameraInfo) -> None:
-        key = (bytes(memoryview(np.asarray([*msg.k, *msg.d, *msg.r, *msg.p], float))),
+        # A D longer than any model's is refused whatever its values: keyed by its length, so
+        # a million coefficients are not copied per message.
+        d = msg.d if len(msg.d) <= _MAX_COEFFICIENTS else ()
+        key = (bytes(memoryview(np.asarray([*msg.k, *d, *msg.r, *msg.p], float))), len(msg.d),
                msg.distortion_model, msg.width, msg.height)   # bytes: NaN equals itself
         if key == self._key:
             return

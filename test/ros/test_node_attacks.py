@@ -276,3 +276,27 @@ def test_absurd_rational_polynomial_is_refused_in_one_line_and_markers_stay_fini
     finally:
         probe.close()
     assert node.stop() == 0, node.log()
+
+
+def test_a_million_nan_coefficients_cost_one_short_line(start_node):
+    """A CameraInfo with 10^6 NaN in D wrote a 12.9 MB log line per message (issue 22)."""
+    ns = "/attacks_info_huge"
+    node = start_node(ns, providers=["cpu"], qos_reliability="reliable")
+    probe = Probe(ns)
+    try:
+        probe.wait_ready(node)
+        wait_for(lambda: probe.info_pub.get_subscription_count() > 0, 30, probe.spin,
+                 "the node's camera_info subscription")
+        before = len(node.log())
+        info = camera_info(attacks.K_GOOD, [float("nan")] * 10**6)
+        frame = attacks.still()
+        for _ in range(3):
+            probe.info_pub.publish(info)
+            assert len(probe.request(bgr8_message(frame, new_header())).poses) > 0
+        reason = "D has non-finite values at [0, 1, 2, 3, 4, 5, 6, 7] and 999992 more"
+        wait_for(lambda: reason in node.log(), 20, probe.spin, "the refusal")
+        grown = node.log()[before:]
+        assert grown.count(reason) == 1 and len(grown) < 5000, grown[:3000]
+    finally:
+        probe.close()
+    assert node.stop() == 0, node.log()[-3000:]
