@@ -98,7 +98,11 @@ class InputHints:
             return None
         self._told.add(topic)
         compressed = getattr(subscription.msg_type, "__name__", "") == "CompressedImage"
-        hint = input_hint(topic, compressed, self._node.get_topic_names_and_types(),
-                          self._node.count_publishers, remap_from)
+        node = self._node
+        # The node's own outputs (image_annotated is an Image too) are no source.
+        own = {name for name, _ in node.get_publisher_names_and_types_by_node(
+            node.get_name(), node.get_namespace())}
+        hint = input_hint(topic, compressed, node.get_topic_names_and_types(),
+                          lambda name: node.count_publishers(name) - (name in own), remap_from)
         self._node.get_logger().warning(f"{hint} [after {now - since:.0f} s]")
         return hint
