@@ -4,6 +4,7 @@
 #
 #   make demo      run the node on vtest.avi over DDS            (does `make setup` first)
 #   make test      run every test                                 (does `make setup` first)
+#   make test-fast run the unit tests (no models, no processes): under a minute
 #   make setup     venv + pinned wheels, colcon build, ONNX models, sample data
 #   make GPU=1 setup   the same with onnxruntime-gpu (CUDA 13) in place of the CPU onnxruntime
 #   make onnxruntime   only switch the venv's ONNX Runtime (GPU=1: GPU, GPU=0: back to CPU)
@@ -126,6 +127,9 @@ $(BUILD_STAMP): $(VENV_STAMP) | $(ORT_STAMP)
 	tools/fix_wheel_paths.sh $(VENV)/bin/python
 	@# The wheels' CMake files would add the venv's numpy include dir, which lies inside this
 	@# source tree, to exported targets (a CMake error); the /opt/python link points there too.
+	@# Installing never deletes: a module moved or removed in the source would linger in the
+	@# install space and still import. Its Python package is reinstalled whole each build.
+	rm -rf $(INSTALL_DIR)/posenet_ros/lib/python3*/site-packages/posenet_ros
 	@# POSENET_ROS_INSTALL= : build without our previous install sourced.
 	POSENET_ROS_INSTALL= $(IN_ROS_ENV) colcon --log-base $(WS)/log build \
 	  --build-base $(WS)/build --install-base $(INSTALL_DIR) \
@@ -202,7 +206,7 @@ $(GPU_WHEEL_STAMP): $(if $(call missing,$(GPU_WHEEL_DIR)/onnxruntime/__init__.py
 	touch $@
 
 # --- what the README names -----------------------------------------------------------------
-.PHONY: help setup build onnxruntime demo test bench clean distclean FORCE
+.PHONY: help setup build onnxruntime demo test test-fast bench clean distclean FORCE
 
 help:
 	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
@@ -230,6 +234,11 @@ test: setup $(TEST_STAMP) $(REF_STAMP) $(GPU_WHEEL_STAMP)
 	  $(IN_ROS_ENV) python -m pytest -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
+
+# The unit tests only (test/conftest.py: no model files, no processes), without setup's
+# models and references: the venv and the build are enough.
+test-fast: build $(TEST_STAMP)
+	$(IN_ROS_ENV) python -m pytest -p no:cacheprovider -m unit $(PYTEST_ARGS)
 
 bench: setup $(REF_STAMP)
 	$(IN_ROS_ENV) posenet-ros bench

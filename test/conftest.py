@@ -1,12 +1,51 @@
-"""Shared fixtures: the converted models and real frames setup put under $POSENET_ROS_HOME.
+"""Shared fixtures (the converted models and real frames under $POSENET_ROS_HOME) and test kinds.
 
 Tests needing them skip with the reason when setup has not run (``make test`` always runs it).
 Other suites keep their own fixtures in ``*_fixtures.py`` modules next to their tests.
+
+Every test has one kind, a marker: ``unit`` (no model files, no processes), ``engine``
+(loads models) or ``integration`` (other processes: nodes over DDS, the CLI, Node.js
+references, installs). A test's own marker wins, then its module's entry in MODULE_KINDS
+(modules that start processes or load models without the fixtures below), then the fixtures
+it uses. ``make test-fast`` runs ``-m unit``.
 """
 from __future__ import annotations
 
+import dds_domain
 from posenet_ros.core import paths
 import pytest
+
+dds_domain.isolate()
+
+KINDS = ("unit", "engine", "integration")
+_INTEGRATION_FIXTURES = {"ros_context", "start_node", "reference", "movenet_reference",
+                         "parity_report"}
+_ENGINE_FIXTURES = {"models", "video_frames", "still_with_people", "estimator_factory"}
+MODULE_KINDS = {
+    **dict.fromkeys(("test_bag.py", "test_bag_depth.py", "test_bag_replay.py",
+                     "test_bag_tracks.py", "test_build.py", "test_cli.py", "test_filters.py",
+                     "test_gpu_fallback.py", "test_hostile_files.py", "test_install.py",
+                     "test_movenet_cli.py"), "integration"),
+    **dict.fromkeys(("test_bench_movenet.py", "test_depth_lift.py", "test_int8.py",
+                     "test_track_eval.py", "test_track_scores.py"), "engine"),
+}
+
+
+def pytest_configure(config) -> None:
+    for kind, what in zip(KINDS, ("no model files, no processes", "loads models",
+                                  "processes, DDS, Node.js references")):
+        config.addinivalue_line("markers", f"{kind}: {what}")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if any(item.get_closest_marker(kind) for kind in KINDS):
+            continue
+        used = set(item.fixturenames)
+        kind = MODULE_KINDS.get(item.path.name) or (
+            "integration" if used & _INTEGRATION_FIXTURES or item.path.parent.name == "ros"
+            else "engine" if used & _ENGINE_FIXTURES else "unit")
+        item.add_marker(kind)
 
 
 def _require(path, what):

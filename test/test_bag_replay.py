@@ -32,9 +32,6 @@ N_LOOP = 20    # frames of each pass of the looping recording
 RATE = 0.5     # 5 frames/s of vtest.avi's 10: well within what the node does on 2 CPU cores
 NS = "/replay"
 
-os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 200))
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-
 
 def why_no_live_replay() -> str | None:
     try:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 import logging
 from pathlib import Path
 import queue
-import shutil
 import threading
 import time
 
@@ -33,8 +32,8 @@ from posenet_ros.bag import summary as summary_mod
 from posenet_ros.bag.depth_stream import BagDepth
 from posenet_ros.bag.depth_topics import DepthTopics, resolve_depth_topics
 from posenet_ros.bag.messages import MessageFactory
-from posenet_ros.bag.outputs import KeypointCsv, PoseBag
-from posenet_ros.bag.reader import BagError, BagReadError, ImageBag, TopicInfo
+from posenet_ros.bag.outputs import KeypointCsv, PoseBag, prepare_outputs
+from posenet_ros.bag.reader import BagReadError, ImageBag, TopicInfo
 from posenet_ros.bag.tracks import TrackLog
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, typestore
 from posenet_ros.core.stamps import stamp_seconds
@@ -109,7 +108,7 @@ def analyze(job: BagJob, estimator: PoseEstimator,
     with ImageBag(job.bag) as bag:
         topic = bag.select(job.topic)
         depth_topics = resolve_depth_topics(bag, topic, job.depth) if job.depth else None
-        _prepare(job.out_dir, outputs, job.force)
+        prepare_outputs(job.out_dir, outputs.values(), job.force, [job.bag])
         store = typestore()
         poses_default, markers_default = default_topics(topic)
         pose_topic = job.output_topic or poses_default
@@ -233,18 +232,6 @@ def _report_error(timeline: summary_mod.Timeline, frame: _Frame) -> None:
 
 def _stamp_ns(header: object) -> int:
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
-
-
-def _prepare(out_dir: Path, outputs: dict[str, Path], force: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise BagError(f"output {out_dir} exists and is not a folder")
-    existing = [p for p in outputs.values() if p.exists()]
-    if existing and not force:
-        raise BagError(f"{out_dir} already holds {', '.join(p.name for p in existing)}; "
-                       f"choose another -o folder or pass --force to replace them")
-    for path in existing:
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def _summary(job: BagJob, bag: ImageBag, topic: TopicInfo, estimator: PoseEstimator,

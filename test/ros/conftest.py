@@ -3,8 +3,8 @@
 The installed posenet_node runs in its own process; a probe node in the test process
 (dds_probe.py) publishes frames and collects what comes back.
 
-Each pytest session gets its own ROS_DOMAIN_ID (from the pid) and localhost-only discovery,
-so parallel runs do not hear each other; each node fixture uses its own namespace.
+The session's DDS domain is test/dds_domain.py's (set by the root conftest); each node
+fixture uses its own namespace.
 """
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ import sys
 
 import pytest
 
-os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))  # 1-100: safe ports
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # Jazzy and later
-os.environ.pop("ROS_LOCALHOST_ONLY", None)                   # deprecated there; warns
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS_FILE = REPO / "config" / "posenet.yaml"
