@@ -100,9 +100,9 @@ class TrackerConfig:
     min_cutoff: float = 1.0
     beta: float = 2.0
     d_cutoff: float = 1.0
-    min_pose_score: float = 0.15
-    high_pose_score: float = 0.3
-    duplicate_oks: float = 0.5
+    min_pose_score: float = 0.2
+    high_pose_score: float = 0.4
+    duplicate_oks: float = 0.7
     reid_max_age: float = 0.0
     reid_min_similarity: float = 0.85
 

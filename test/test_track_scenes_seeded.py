@@ -1,0 +1,64 @@
+"""Seeded tracking scenes: one seed, one scene; TUNE and REPORT seeds never meet."""
+from __future__ import annotations
+
+import numpy as np
+from posenet_ros.bench import tracking_seeded as seeded
+from posenet_ros.bench.tracking_scenes import PEOPLE
+from posenet_ros.core import paths
+from posenet_ros.imaging.files import read_image
+import pytest
+
+
+@pytest.fixture(scope="module")
+def sprites():
+    # The stills' people only: the vtest pedestrians need a PoseNet run at 513.
+    return [seeded._cut(read_image(paths.data_dir() / name), box, mirrored)
+            for name, box, mirrored in PEOPLE]
+
+
+@pytest.fixture(scope="module")
+def bases():
+    return seeded.backgrounds()
+
+
+def test_tune_and_report_seeds_are_disjoint_and_cover_every_kind(sprites):
+    assert not set(seeded.TUNE_SEEDS) & set(seeded.REPORT_SEEDS)
+    kinds = {seeded.draw(seed, sprites).kind for seed in seeded.REPORT_SEEDS[:6]}
+    assert kinds == set(seeded.KINDS)
+    scenes = [seeded.draw(seed, sprites) for seed in seeded.REPORT_SEEDS[:60]]
+    assert {s.fps for s in scenes} >= {5.0, 30.0}
+    assert all(40 <= s.frames <= 80 for s in scenes)
+    assert any(s.dropped for s in scenes) and any(len(s.movers) >= 3 for s in scenes)
+
+
+def test_a_seed_renders_the_same_frames_twice(sprites, bases):
+    first = list(seeded.render(seeded.draw(3, sprites), bases))
+    again = list(seeded.render(seeded.draw(3, sprites), bases))
+    assert len(first) == len(again) > 0
+    for (t1, im1, gt1), (t2, im2, gt2) in zip(first, again):
+        assert t1 == t2 and gt1 == gt2 and np.array_equal(im1, im2)
+    other = list(seeded.render(seeded.draw(9, sprites), bases))
+    assert not np.array_equal(first[0][1], other[0][1])
+
+
+def test_a_person_mostly_hidden_is_not_in_the_ground_truth(sprites, bases):
+    box = (100.0, 50.0, 140.0, 170.0)
+    assert seeded._shown(box, [], 352, 256)
+    assert not seeded._shown(box, [(95.0, 40.0, 150.0, 180.0)], 352, 256)    # behind someone
+    assert seeded._shown(box, [(120.0, 40.0, 150.0, 180.0)], 352, 256)       # half hidden
+    assert not seeded._shown((330.0, 50.0, 380.0, 170.0), [], 352, 256)     # half outside
+    behind = next(s for s in (seeded.draw(seed, sprites) for seed in range(1, 200, 6))
+                  if not s.dropped)
+    assert behind.kind == "behind"
+    (_, back, walker), (_, front, still) = behind.movers
+    hidden = 0
+    for t, _, truth in seeded.render(behind, bases):
+        a, b = walker(t), still(t)
+        if a is None or b is None:
+            continue
+        cover = front.box[2] - front.box[0], front.box[3] - front.box[1]
+        size = back.box[2] - back.box[0], back.box[3] - back.box[1]
+        if abs(a[0] - b[0]) < 0.05 * size[0] and cover[0] > size[0] and cover[1] > size[1]:
+            hidden += 1
+            assert [i for i, _ in truth] == [2]      # only the person in front
+    assert hidden > 0 or (front.box[3] - front.box[1]) <= (back.box[3] - back.box[1])
