@@ -21,14 +21,13 @@ import time
 import numpy as np
 
 from posenet_ros.core import paths
+from posenet_ros.core.config import EstimatorConfig
 from posenet_ros.core.pose import Pose
-from posenet_ros.estimator import PoseEstimator
 from posenet_ros.imaging.files import iter_video, video_fps
 from posenet_ros.reactions.config import FollowConfig, TargetConfig
 from posenet_ros.reactions.person import Frame, Person
 from posenet_ros.reactions.reactor import Reactor, TARGET
-from posenet_ros.stages.people import track
-from posenet_ros.stages.track.tracker import PoseTracker
+from posenet_ros.stages.pipeline import PipelineSettings, PosePipeline
 
 RESOLUTION = 257
 
@@ -37,15 +36,15 @@ def tracked_frames(limit: int | None = None) -> tuple[list[tuple[float, list[Pos
     """Detect and track vtest.avi once: [(stamp, poses)], and the image size."""
     video = paths.require(paths.sample_video(), "vtest.avi")
     fps = video_fps(video)
-    estimator = PoseEstimator(decoder="multi", input_resolution=RESOLUTION, providers=("cpu",))
-    tracker = PoseTracker()
+    pipeline = PosePipeline(PipelineSettings(EstimatorConfig(
+        decoder="multi", input_resolution=RESOLUTION, providers=("cpu",))))
     frames, size = [], (0, 0)
     for index, image in enumerate(iter_video(video)):
         if limit is not None and index >= limit:
             break
         stamp = index / fps
         size = (image.shape[1], image.shape[0])
-        frames.append((stamp, track(tracker, estimator.estimate(image).poses, stamp)))
+        frames.append((stamp, list(pipeline.process(image, stamp).poses)))
     return frames, size
 
 

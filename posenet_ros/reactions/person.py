@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from posenet_ros.core.keypoints import NUM_KEYPOINTS
 from posenet_ros.core.pose import Pose, UNTRACKED
+from posenet_ros.core.stamps import stamp_seconds
 from posenet_ros.outputs.pose_array import poses_from_pose_array
-from posenet_ros.stages.people import stamp_seconds
 
 # More people than any camera view holds; a bound on the work one message can cause.
 MAX_POSES = 100
