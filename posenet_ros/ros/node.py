@@ -28,6 +28,7 @@ from posenet_ros.core.config import ConfigError
 from posenet_ros.core.throttle import shorten
 from posenet_ros.ros import parameters
 from posenet_ros.ros.diagnostics import FrameStats
+from posenet_ros.ros.input_hint import InputHints
 from posenet_ros.ros.ros_logging import route_python_logging
 from posenet_ros.ros.run import run_node
 from posenet_ros.ros.streams import Stream, stream_topics
@@ -58,6 +59,7 @@ class PoseNetNode(LifecycleNode):
         self._stats = FrameStats()
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._last_report = time.monotonic()
+        self._hints = InputHints(self)      # which image topics exist, when none is heard
         self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         if self._values["autostart"]:
@@ -170,6 +172,7 @@ class PoseNetNode(LifecycleNode):
             for stream in self._streams:
                 if stream.delivery is None:
                     continue
+                self._hints.check(stream.subscription, stream.topics.image)
                 report = stream.delivery.check(
                     time.monotonic(), self.count_publishers(stream.subscription.topic_name))
                 extra.update({f"{stream.name} {k}": v for k, v in report.values().items()})
