@@ -109,8 +109,19 @@ def test_shorten_escapes_and_says_the_length():
 
 
 def test_cause_of_is_the_kind_never_the_text():
-    from posenet_ros.imaging.ros_image import ImageDecodeError
-    assert cause_of(ImageDecodeError("unsupported encoding 'x' * 10000")) == "ImageDecodeError"
-    err = ValueError("text")
-    err.cause = "truncated"
-    assert cause_of(err) == "truncated"
+    """Distinct encodings are one cause; different problems of one class stay apart."""
+    from posenet_ros.imaging.ros_image import decode, ImageDecodeError
+    causes = set()
+    for encoding in ("x" * 10_000, "y\\'\"" * 3000, "it's", "rgb9"):
+        with pytest.raises(ImageDecodeError) as err:
+            decode(undecodable(encoding))
+        causes.add(cause_of(err.value))
+    assert len(causes) == 1 and len(causes.pop()) < 100
+    odd = undecodable("yuv422")
+    odd.width = 3
+    with pytest.raises(ImageDecodeError) as err:
+        decode(odd)
+    assert cause_of(err.value) != cause_of(ImageDecodeError("unsupported encoding 'x' (1x1)"))
+    tagged = ValueError("text")
+    tagged.cause = "truncated"
+    assert cause_of(tagged) == "truncated"

@@ -42,12 +42,23 @@ def shorten(text: object, limit: int = 80) -> str:
 
 
 def cause_of(exc: BaseException) -> str:
-    """Return the kind of problem ``exc`` is, as a cause: its ``cause`` attribute, or its class.
+    """Return the kind of problem ``exc`` is, as a throttle cause, free of a sender's text.
 
-    Never its message, which may hold a sender's text (and numbers that vary per frame).
+    Its ``cause`` attribute when it has one; else its class and the start of its message with
+    quoted text (where messages put a sender's values, through ``!r`` or :func:`shorten`)
+    and numbers blanked: "unsupported encoding 'x...' (8x8)" for every encoding, yet apart
+    from "truncated JPEG: ...".
     """
     cause = getattr(exc, "cause", None)
-    return cause if isinstance(cause, str) and cause else type(exc).__qualname__
+    if isinstance(cause, str) and cause:
+        return cause
+    template = _NUMBERS.sub("#", _QUOTED.sub("_", str(exc)))
+    return f"{type(exc).__qualname__}: {template[:CAUSE_CHARS]}"
+
+
+_QUOTED = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|'[^']*$|"[^"]*$""")
+_NUMBERS = re.compile(r"\d+(?:\.\d+)?")
+CAUSE_CHARS = 48        # of a message's template: past it, text may vary without a new cause
 
 
 @dataclass
