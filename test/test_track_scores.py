@@ -192,7 +192,7 @@ def test_reentry_after_max_age_takes_back_its_id_by_look(person, messi):
     assert sequence(PoseTracker(config), 0, image=True)[-1] == [1]
     assert sequence(PoseTracker(config), 0, image=False)[-1] == [2]   # no look: new id
     assert sequence(PoseTracker(config), 90, image=True)[-1] == [2]   # other clothes
-    assert sequence(PoseTracker(TrackerConfig()), 0, image=True)[-1] == [2]   # re-id off
+    assert sequence(PoseTracker(config.replace(reid_max_age=0.0)), 0, True)[-1] == [2]  # off
 
 
 def test_look_is_cheap_and_handles_people_at_the_border(person, messi):

@@ -50,7 +50,7 @@ class _Ours:
 
 TRACKERS: dict[str, Callable[[], object]] = {
     "ours": lambda: _Ours(TrackerConfig()),
-    "ours, re-id 3 s": lambda: _Ours(TrackerConfig(reid_max_age=3.0)),
+    "ours, no re-id": lambda: _Ours(TrackerConfig(reid_max_age=0.0)),
     "before issue 19": lambda: _Ours(TrackerConfig(), TrackerBefore),
     "OKS (pose-detection)": OksTracker,
     "IoU (pose-detection)": IouTracker,
@@ -58,7 +58,7 @@ TRACKERS: dict[str, Callable[[], object]] = {
 }
 
 
-IMAGE_TRACKERS = {"ours, re-id 3 s"}     # given each frame's image
+IMAGE_TRACKERS = {"ours"}     # given each frame's image (re-identification's looks)
 
 
 def score(frames: Sequence[tuple[float, list[Pose], list]], make_tracker) -> dict:

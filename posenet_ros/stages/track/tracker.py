@@ -85,8 +85,10 @@ class TrackerConfig:
     seconds. ``max_tracks`` caps live tracks (a detection beyond it stays untracked).
     ``motion`` predicts tracks at constant velocity. ``smoothing`` turns the One Euro filter
     on, with ``min_cutoff``/``d_cutoff`` in Hz and ``beta`` per person-size per second.
-    ``min_pose_score``, ``high_pose_score`` and ``duplicate_oks`` (module docstring) were
-    chosen on the TUNE scenes of :mod:`posenet_ros.bench.tracking_eval`.
+    ``min_pose_score``, ``high_pose_score`` and ``duplicate_oks`` (module docstring),
+    ``reid_max_age`` (seconds an ended track's look is kept; 0: no re-identification) and
+    ``reid_min_similarity`` (:mod:`reid`) were chosen on the TUNE scenes of
+    :mod:`posenet_ros.bench.tracking_eval` (docs/tracking-eval.md).
     """
 
     min_hits: int = 3
@@ -103,8 +105,8 @@ class TrackerConfig:
     min_pose_score: float = 0.2
     high_pose_score: float = 0.4
     duplicate_oks: float = 0.7
-    reid_max_age: float = 0.0
-    reid_min_similarity: float = 0.85
+    reid_max_age: float = 3.0
+    reid_min_similarity: float = 0.9
 
     def __post_init__(self) -> None:
         _check("min_hits", self.min_hits, MIN_HITS_RANGE, integer=True)
