@@ -31,7 +31,7 @@ from posenet_ros.ros.diagnostics import FrameStats
 from posenet_ros.ros.input_hint import InputHints
 from posenet_ros.ros.ros_logging import route_python_logging
 from posenet_ros.ros.run import run_node
-from posenet_ros.ros.streams import Stream, stream_topics
+from posenet_ros.ros.streams import resolved_name, Stream, stream_topics
 from posenet_ros.ros.worker import FrameWorker
 from posenet_ros.stages.pipeline import PosePipeline
 from rcl_interfaces.msg import SetParametersResult
@@ -39,6 +39,7 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 DIAGNOSTICS_PERIOD = 1.0
+EXIT_DELAY = 0.2       # seconds between a lifecycle shutdown and the process ending
 MAX_REASON = 300        # characters of a refusal reason (it may quote a sender's value)
 # Bad settings or a missing model: ConfigError, OSError (file), RuntimeError (ONNX Runtime).
 LOAD_ERRORS = (ConfigError, OSError, RuntimeError)
@@ -53,6 +54,8 @@ class PoseNetNode(LifecycleNode):
         self._values = parameters.declare(self)
         self._settings = parameters.settings(self._values)
         self._topics = stream_topics(self._values["image_topics"])   # bad names: before load
+        for topics in self._topics:
+            resolved_name(self, topics.image)
         self._pipeline: PosePipeline | None = None
         self._streams: list[Stream] = []
         self._worker: FrameWorker | None = None
@@ -65,7 +68,8 @@ class PoseNetNode(LifecycleNode):
         if self._values["autostart"]:
             # Load here so that a bad model stops start-up with its reason (exit 2).
             self._pipeline = PosePipeline(self._settings.pipeline)
-            self.trigger_configure()
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise ConfigError("configure failed (the line above says why)")
             self.trigger_activate()
 
     # -- lifecycle transitions ---------------------------------------------------------------
@@ -83,7 +87,13 @@ class PoseNetNode(LifecycleNode):
                                       if v["qos_reliability"] == "reliable"
                                       else ReliabilityPolicy.BEST_EFFORT))
         depth = self._settings.pipeline.depth
-        self._streams = [Stream(self, topics, qos, depth) for topics in self._topics]
+        try:
+            for topics in self._topics:
+                self._streams.append(Stream(self, topics, qos, depth))
+        except ConfigError as exc:
+            self.get_logger().error(f"cannot configure: {exc}")
+            self._release()
+            return TransitionCallbackReturn.FAILURE
         self._stats = FrameStats([stream.name for stream in self._streams])
         est = self._pipeline.estimator
         self.get_logger().info(
@@ -110,8 +120,16 @@ class PoseNetNode(LifecycleNode):
         return super().on_cleanup(state)
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        # A finalized node serves nothing and cannot come back: the process ends (exit 0)
+        # once the transition's reply is on its way, as a lifecycle manager expects.
         self._release()
+        self.get_logger().info("shut down by a lifecycle transition: exiting")
+        self._exit_timer = self.create_timer(EXIT_DELAY, self._exit)
         return super().on_shutdown(state)
+
+    def _exit(self) -> None:
+        self.destroy_timer(self._exit_timer)
+        self.context.try_shutdown()
 
     def _stop_work(self) -> None:
         for stream in self._streams:

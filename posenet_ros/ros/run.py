@@ -123,6 +123,7 @@ def _run(log: logging.Logger, interrupts: _Interrupts, make_node: Callable[[], N
             node = make_node()
             route_python_logging(node.get_logger())     # and /rosout from now on
         except startup_errors as exc:
+            route_python_logging()      # the node that half started is gone: the console
             if not rclpy.ok():    # a signal shut the context down under the start-up
                 log.info("interrupted during start-up")
                 return 0

@@ -19,6 +19,7 @@ from typing import Any
 from geometry_msgs.msg import PoseArray as GeometryPoseArray
 from posenet_ros.camera.intrinsics import CameraModel
 from posenet_ros.core.config import ConfigError
+from posenet_ros.core.throttle import shorten
 from posenet_ros.msg import PoseArray
 from posenet_ros.ros.camera_info import CameraInfoInput
 from posenet_ros.ros.delivery import DeliveryMonitor
@@ -89,6 +90,18 @@ def stream_topics(image_topics: Sequence[str]) -> list[StreamTopics]:
     return streams
 
 
+def resolved_name(node, topic: str) -> str:
+    """Return ``topic`` expanded in ``node``'s namespace; ConfigError when it cannot be.
+
+    Some names pass the name rules alone but not once expanded (``a//b``).
+    """
+    try:
+        return node.resolve_topic_name(topic)
+    except (NameValidationException, RuntimeError) as exc:   # rcl's own check raises the latter
+        raise ConfigError(f"image topic {shorten(topic)}: {str(exc).splitlines()[0]}") \
+            from None
+
+
 class Stream:
     """One camera: its outputs, its CameraInfo, and (while active) its image subscription.
 
@@ -99,11 +112,7 @@ class Stream:
     def __init__(self, node, topics: StreamTopics, qos, depth: DepthConfig | None) -> None:
         self.topics = topics
         self._qos = qos
-        try:   # resolved: labels logs and diagnostics
-            self.name = node.resolve_topic_name(topics.image)
-        except NameValidationException as exc:   # e.g. "a//b": valid alone, not once expanded
-            raise ConfigError(f"image topic {topics.image!r}: {str(exc).splitlines()[0]}") \
-                from None
+        self.name = resolved_name(node, topics.image)      # labels logs and diagnostics
         self.subscription = None
         self.delivery: DeliveryMonitor | None = None   # while subscribed
         self._camera_info = CameraInfoInput(node, topics.camera_info, qos, "colour image")

@@ -92,3 +92,26 @@ def test_a_bad_model_fails_configure_with_its_reason_and_the_node_lives(start_no
     finally:
         probe.close()
     assert node.stop() == 0, node.log()
+
+
+def test_a_lifecycle_shutdown_from_a_peer_ends_the_process(start_node, frame):
+    node = start_node(f"{NS}_end", providers=["cpu"], qos_reliability="reliable")
+    probe = Probe(f"{NS}_end")
+    change = probe.node.create_client(ChangeState, f"{NS}_end/posenet_node/change_state")
+    try:
+        probe.wait_ready(node)
+        assert probe.request(bgr8_message(frame, new_header())).poses
+        assert transition(probe, change, Transition.TRANSITION_ACTIVE_SHUTDOWN)
+        wait_for(lambda: not node.alive(), 15, probe.spin, "the process to end")
+    finally:
+        probe.close()
+    assert node.proc.returncode == 0, node.log()
+    assert "shut down by a lifecycle transition" in node.log()
+    assert "Traceback" not in node.log()
+
+
+def test_an_image_topic_that_cannot_be_expanded_stops_start_up_with_its_reason(start_node):
+    node = start_node(f"{NS}_topic", providers=["cpu"], image_topics=["a//b"])
+    wait_for(lambda: not node.alive(), 60, what="the node to exit")
+    assert node.proc.returncode == 2, node.log()
+    assert "a//b" in node.log() and "Traceback" not in node.log()
