@@ -74,7 +74,7 @@ def test_non_json_or_non_object_is_refused(tmp_path, content):
 
 
 def test_missing_file_is_refused(tmp_path):
-    with pytest.raises(GraphError, match="cannot be read"):
+    with pytest.raises(GraphError, match="does not exist"):
         tfjs_reader.read(tmp_path / "absent.json")
 
 

@@ -35,6 +35,8 @@ def checked_size(path: str | Path, what: str = "model file",
     name = shorten(str(path), 160)
     try:
         info = os.stat(path)
+    except FileNotFoundError:
+        raise ModelFileError(f"{what} {name} does not exist") from None
     except (OSError, ValueError) as exc:   # ValueError: a NUL in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ModelFileError(f"{what} {name} cannot be read ({reason})") from None
