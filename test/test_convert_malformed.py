@@ -136,6 +136,7 @@ HOSTILE_SHARDS = {
 }
 
 
+@pytest.mark.engine        # the real MoveNet model.json
 @pytest.mark.parametrize("case", sorted(HOSTILE_SHARDS))
 def test_shards_that_hang_or_fill_memory_are_refused_without_reading(tmp_path, case):
     """A FIFO shard blocked the reader forever, /dev/zero ran it out of memory (issue 22)."""

@@ -157,6 +157,7 @@ def test_outputs_the_decoder_cannot_use_fail_the_dry_run(tmp_path, posenet_proto
         load(save(tmp_path, model))
 
 
+@pytest.mark.engine
 def test_a_movenet_graph_with_a_wrong_output_fails_the_dry_run(tmp_path, movenet_path):
     """(y, x) without scores: [1, 1, 17, 2] instead of [1, 1, 17, 3]."""
     model = sliced(onnx.load(str(movenet_path)), "output", 3, 2)
