@@ -23,7 +23,7 @@ REQ = Path(__file__).resolve().parents[1] / "requirements"
 PIP = "pip==26.3"
 DISTROS = ("kilted", "jazzy")
 # Overlay lock -> packages of the runtime closure it replaces (so not listed in it).
-OVERLAYS = {"test": (), "gpu": ("onnxruntime",)}
+OVERLAYS = {"test": (), "gpu": ("onnxruntime",), "fleet": ()}
 # Stand-alone locks for another Python (wheels to carry to a machine without a registry).
 KITS = {"gpu-kit": "3.12"}
 PLATFORM = "manylinux_2_28_x86_64"

@@ -10,6 +10,7 @@ import sys
 
 from posenet_ros.cli import bag as bag_cli
 from posenet_ros.cli import bench as bench_cli
+from posenet_ros.cli import fleet as fleet_cli
 from posenet_ros.cli.engine_options import add_engine_arguments, config_from_args
 from posenet_ros.cli.tracking_options import add_tracking_arguments, tracker_config_from_args
 from posenet_ros.core.config import MOVENET_MODELS, VALID_STRIDES
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Subcommands living in their own modules; their heavy imports wait until they run.
     bag_cli.register(sub)
+    fleet_cli.register(sub)
     bench_cli.register(sub)
 
     args = parser.parse_args(argv)

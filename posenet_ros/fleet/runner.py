@@ -1,0 +1,127 @@
+"""The fleet on Ray: one actor per worker with a warm estimator, one bag's topic per task.
+
+``ray.init()`` starts a local Ray with ``workers`` CPUs, or ``ray.init(address=...)`` joins a
+running cluster (every node then needs posenet_ros, the models, the bags and the output folder
+at the same paths: a shared file system). Tasks go to whichever actor is free, so a long bag
+holds one worker while the others go through the rest. Bags are not split in time: tracking
+needs a bag's frames in order, and stitching tracks across a cut is left for a later version
+(docs/fleet.md gives the measured cost per bag).
+
+A worker that dies fails its bag (with the reason); Ray restarts the actor for the bags left.
+On Ctrl-C the actors are killed, partial folders removed, and what finished is kept.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import logging
+import os
+import time
+
+from posenet_ros.fleet.progress import FleetProgress
+from posenet_ros.fleet.work import BagTask, BagWorker, FAILED
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError, RayError
+
+log = logging.getLogger(__name__)
+POLL_S = 0.5
+ACTOR_RESTARTS = 3
+
+
+@dataclass
+class RayRun:
+    """What the run cost outside the bags' own work."""
+
+    start_s: float = 0.0                  # ray.init (a local cluster starts here)
+    actors_s: float = 0.0                 # actors up, models loaded
+    workers: list[dict] = field(default_factory=list)   # pid, model load s, memory MiB
+    address: str | None = None
+    interrupted: bool = False
+
+
+def start_ray(address: str | None, workers: int | None) -> tuple[int, float]:
+    """Start or join Ray; returns (workers to use, seconds it took)."""
+    start = time.perf_counter()
+    kwargs = {"include_dashboard": False, "logging_level": logging.WARNING,
+              "log_to_driver": False}
+    if address:
+        ray.init(address=address, **kwargs)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+    else:
+        cpus = workers or os.cpu_count() or 1
+        ray.init(num_cpus=cpus, **kwargs)
+    return max(1, min(workers or cpus, cpus)), time.perf_counter() - start
+
+
+def run_on_ray(tasks: list[BagTask], config, workers: int, run: RayRun,
+               on_result: Callable[[dict], None], progress: FleetProgress) -> None:
+    """Analyse ``tasks`` on ``workers`` actors; ``on_result`` gets each bag's record."""
+    if not tasks:
+        return
+    start = time.perf_counter()
+    actor_cls = ray.remote(num_cpus=1, max_concurrency=2, max_restarts=ACTOR_RESTARTS)(BagWorker)
+    actors = [actor_cls.remote(config) for _ in range(min(workers, len(tasks)))]
+    try:
+        run.workers = ray.get([a.ready.remote() for a in actors])
+        run.actors_s = time.perf_counter() - start
+        _dispatch(tasks, actors, on_result, progress)
+    except KeyboardInterrupt:
+        run.interrupted = True
+        raise
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+
+
+def _dispatch(tasks: list[BagTask], actors: list, on_result: Callable[[dict], None],
+              progress: FleetProgress) -> None:
+    queue = list(reversed(tasks))
+    running: dict = {}            # future -> (actor, task)
+    done_frames, totals, finished, failed = 0, [], 0, 0
+
+    def submit(actor) -> None:
+        task = queue.pop()
+        running[actor.run.remote(task)] = (actor, task)
+
+    for actor in actors:
+        if queue:
+            submit(actor)
+    while running:
+        ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+        for future in ready:
+            actor, task = running.pop(future)
+            try:
+                result = ray.get(future)
+            except RayError as err:     # the worker died (killed, out of memory)
+                result = {"name": task.name, "bag": str(task.bag), "status": FAILED,
+                          "reason": f"worker died while analysing it: {_first_line(err)}",
+                          "frames": 0, "times_s": {}}
+            on_result(result)
+            finished += 1
+            failed += result["status"] != "done"
+            done_frames += result.get("messages", 0)
+            totals.append(result.get("messages", 0))
+            if queue:
+                submit(actor)
+        live = _live_frames({a for a, _ in running.values()})
+        current = done_frames + sum(f for f, _ in live)
+        known = sum(totals) + sum(t for _, t in live)
+        guess = (known / (len(totals) + len(live))) if totals or live else 0
+        progress.frames = int(known + guess * len(queue))
+        progress.update(finished, failed, current)
+    progress.update(finished, failed, done_frames, force=True)
+
+
+def _live_frames(actors: set) -> list[tuple[int, int]]:
+    if not actors:
+        return []
+    futures = [a.progress.remote() for a in actors]
+    try:
+        return ray.get(futures, timeout=POLL_S)
+    except (GetTimeoutError, RayActorError):
+        return []
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
