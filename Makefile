@@ -73,7 +73,7 @@ missing = $(filter-out $(wildcard $(1)),$(1))
 # The locks (requirements/*.txt) come from tools/lock_requirements.py; setup.py is installed
 # editable so `posenet-ros` works from the venv without ROS.
 VENV_STAMP := $(VENV)/.stamp-venv-$(call hash,requirements/pip.txt requirements/$(ROS_DISTRO).txt setup.py setup.cfg)
-TEST_STAMP := $(VENV)/.stamp-test-$(call hash,requirements/test.txt)
+TEST_STAMP := $(VENV)/.stamp-test-$(call hash,requirements/test.txt requirements/fleet.txt)
 PIP := $(VENV)/bin/python -m pip --quiet --disable-pip-version-check
 
 $(VENV_STAMP):
@@ -111,6 +111,7 @@ endif
 $(TEST_STAMP): $(VENV_STAMP)
 	@echo "==> test tools (pytest, ament_flake8, ament_pep257)"
 	$(PIP) install --require-hashes -r requirements/test.txt
+	$(PIP) install --require-hashes -r requirements/fleet.txt
 	rm -f $(VENV)/.stamp-test-*
 	touch $@
 

@@ -30,6 +30,8 @@ setup(
         # rosbags brings the other three; they are named because posenet_ros.bag imports them.
         "bag": ["rosbags", "matplotlib", "ruamel.yaml", "lz4",
                 "backports.zstd; python_version < '3.14'"],
+        # `posenet-ros fleet` (posenet_ros/fleet only): Ray actors, the Parquet fleet table.
+        "fleet": ["ray", "pyarrow"],
     },
     entry_points={
         "console_scripts": ["posenet-ros = posenet_ros.cli.main:main"],

@@ -25,7 +25,8 @@ MODULE_KINDS = {
     **dict.fromkeys(("test_bag.py", "test_bag_depth.py", "test_bag_replay.py",
                      "test_bag_tracks.py", "test_build.py", "test_cli.py", "test_filters.py",
                      "test_gpu_fallback.py", "test_hostile_files.py", "test_install.py",
-                     "test_movenet_cli.py"), "integration"),
+                     "test_movenet_cli.py", "test_fleet.py", "test_fleet_cluster.py"),
+                    "integration"),
     **dict.fromkeys(("test_bench_movenet.py", "test_depth_lift.py", "test_int8.py",
                      "test_track_eval.py", "test_track_scores.py"), "engine"),
 }

@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "posenet_ros"
-NOT_ENGINE = ("ros", "bench", "reference")
+NOT_ENGINE = ("ros", "bench", "reference", "fleet")   # fleet: test_fleet_imports.py
 EXTRA_FOR = {"bag": "bag"}           # subpackage -> the setup.py extra it may rely on
 
 # The rosdep key that installs each distribution on a ROS machine (keys in ros/rosdistro's

@@ -23,6 +23,7 @@ LAYERS = (
     ("outputs",),                           # message builders, markers, drawing
     ("quantize", "reference", "reactions"),  # int8 models; Node.js references; gestures
     ("bag",),                               # offline analysis of recordings
+    ("fleet",),                             # many recordings on Ray (the only Ray user)
     ("ros",),                               # the only rclpy adapters
     ("bench",),                             # benchmarks (the node's message cost too)
     ("cli",),                               # the posenet-ros command
