@@ -122,8 +122,33 @@ BUILD_INPUTS := $(shell find CMakeLists.txt package.xml resource msg launch conf
   tools/node_wrapper.py.in -type f -not -path '*/node_modules/*' -not -path '*/__pycache__/*' \
   -not -name '*.pyc' 2>/dev/null)
 BUILD_STAMP := $(INSTALL_DIR)/.stamp-build-$(call hash,$(BUILD_INPUTS),$(VENV_STAMP))
+COLCON_CMAKE_ARGS := -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(abspath $(VENV))/bin/python3 \
+  -DPython3_NumPy_INCLUDE_DIR=/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include
 
-$(BUILD_STAMP): $(VENV_STAMP) | $(ORT_STAMP)
+# --- interface packages the wheels lack (foxglove_msgs, hri_msgs, tf2_msgs) -----------------
+# interfaces/<pkg> are minimal stand-ins with upstream's type hashes (docs/ros-interop.md),
+# built into the same install space only when no prefix on AMENT_PREFIX_PATH has the real
+# package; a stand-in left from an earlier build is removed once the real one is found.
+INTERFACE_PKGS := $(patsubst interfaces/%/package.xml,%,$(wildcard interfaces/*/package.xml))
+INTERFACES_STAMP := $(INSTALL_DIR)/.stamp-interfaces-$(call hash,$(wildcard interfaces/*/*.txt \
+  interfaces/*/*.xml interfaces/*/msg/*.msg),$(VENV_STAMP) $(AMENT_PREFIX_PATH))
+
+$(INTERFACES_STAMP): $(VENV_STAMP) | $(ORT_STAMP)
+	tools/fix_wheel_paths.sh $(VENV)/bin/python
+	@missing=; for pkg in $(INTERFACE_PKGS); do \
+	  if POSENET_ROS_INSTALL= $(IN_ROS_ENV) python -c 'import sys; \
+	    from ament_index_python import get_package_prefix as p; p(sys.argv[1])' $$pkg \
+	    2>/dev/null; then rm -rf $(INSTALL_DIR)/$$pkg $(WS)/build/$$pkg; \
+	  else missing="$$missing interfaces/$$pkg"; fi; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> colcon build of stand-in interfaces ($$missing) -> $(INSTALL_DIR)"; \
+	  POSENET_ROS_INSTALL= $(IN_ROS_ENV) colcon --log-base $(WS)/log build \
+	    --build-base $(WS)/build --install-base $(INSTALL_DIR) --paths $$missing \
+	    --cmake-args $(COLCON_CMAKE_ARGS); fi
+	rm -f $(INSTALL_DIR)/.stamp-interfaces-*
+	touch $@
+
+$(BUILD_STAMP): $(VENV_STAMP) | $(ORT_STAMP) $(INTERFACES_STAMP)
 	@echo "==> colcon build -> $(INSTALL_DIR)"
 	tools/fix_wheel_paths.sh $(VENV)/bin/python
 	@# The wheels' CMake files would add the venv's numpy include dir, which lies inside this
@@ -134,9 +159,7 @@ $(BUILD_STAMP): $(VENV_STAMP) | $(ORT_STAMP)
 	@# POSENET_ROS_INSTALL= : build without our previous install sourced.
 	POSENET_ROS_INSTALL= $(IN_ROS_ENV) colcon --log-base $(WS)/log build \
 	  --build-base $(WS)/build --install-base $(INSTALL_DIR) \
-	  --cmake-args -DBUILD_TESTING=OFF \
-	    -DPython3_EXECUTABLE=$(abspath $(VENV))/bin/python3 \
-	    -DPython3_NumPy_INCLUDE_DIR=/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include
+	  --cmake-args $(COLCON_CMAKE_ARGS)
 	rm -f $(INSTALL_DIR)/.stamp-build-*
 	touch $@
 
@@ -218,7 +241,7 @@ setup: $(VENV_STAMP) $(ORT_STAMP) $(BUILD_STAMP) $(MODELS_STAMP) $(DATA_STAMP)
 	@if [ $(GPU) = 0 ] && command -v nvidia-smi >/dev/null; then echo 'notice: this machine' \
 	  'has an NVIDIA driver: `make GPU=1 setup` installs onnxruntime-gpu (README, "GPU")'; fi
 
-build: $(VENV_STAMP) $(ORT_STAMP) $(BUILD_STAMP)
+build: $(VENV_STAMP) $(ORT_STAMP) $(INTERFACES_STAMP) $(BUILD_STAMP)
 
 onnxruntime: $(ORT_STAMP)
 
