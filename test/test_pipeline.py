@@ -40,10 +40,11 @@ def test_the_pipeline_equals_the_engine_then_the_tracker(models, clip):
         assert [p.score for p in frame.engine.poses] == [p.score for p in raw]
 
 
-def test_reconfigured_keeps_the_model_and_tracks_unless_their_settings_change(models, clip):
+def test_reconfigured_keeps_the_model_and_tracks_unless_their_settings_change(
+        models, clip, still_with_people):
     first = PosePipeline(PipelineSettings(ENGINE, TrackerConfig(min_hits=1)))
     first.process(clip[1][0], 0.0)      # other people first: the ids below do not start at 1
-    rgb = clip[0][0]
+    rgb = still_with_people             # people near the camera: confident poses
     for stamp in (10.0, 10.1, 10.2):    # long after: those tracks died
         before = first.process(rgb, stamp)
     ids = {p.track_id for p in before.poses} - {0}
@@ -106,9 +107,9 @@ def test_a_frame_without_a_stamp_goes_out_untracked_with_the_reason(models, clip
     assert not nan.tracked and nan.problem
 
 
-def test_streams_keep_their_own_tracks(models, clip):
+def test_streams_keep_their_own_tracks(models, still_with_people):
     pipeline = PosePipeline(PipelineSettings(ENGINE, TrackerConfig(min_hits=1)))
-    rgb = clip[0][0]
+    rgb = still_with_people
     first = pipeline.process_batch([rgb, rgb], [0.0, 0.0], ["left", "right"])
     assert [p.track_id for p in first[0].poses] == [p.track_id for p in first[1].poses]
     pipeline.reset("left")

@@ -52,10 +52,10 @@ class EstimatorConfig:
     providers: tuple[str, ...] = DEFAULT_PROVIDERS   # tried in order; runtime.PROVIDER_NAMES
     device_id: int = 0
     threads: int = 0                  # ONNX Runtime intra-op threads; 0: one per core
-    # Let ONNX Runtime's threads spin-wait for work: about a quarter faster inference on a
-    # dedicated CPU, but the spinning takes the cores from other threads in the process (the
-    # ROS node turns it off: it starved DDS and doubled the node's round trip).
-    busy_wait: bool = True
+    # Let ONNX Runtime's threads spin-wait for work: faster only on cores nothing else needs.
+    # Off by default: on a robot the cores are shared (the node's own DDS threads, other
+    # processes), and spinning threads then slow everyone, inference included (docs/speed.md).
+    busy_wait: bool = False
     # Resize on the host, or on the device with the model; auto: device when a GPU provider
     # runs the model.
     preprocess: str = "auto"

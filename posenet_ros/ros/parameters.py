@@ -20,6 +20,7 @@ from typing import Any
 from posenet_ros.core.config import (
     ConfigError, DECODERS, EstimatorConfig, MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, PRECISIONS,
     PREPROCESS, RESOLUTION_RANGE, SCALE_FACTOR_RANGE, VALID_STRIDES)
+from posenet_ros.core.throttle import shorten
 from posenet_ros.imaging.ros_image import DEFAULT_MAX_PIXELS
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.stages.depth.lift import DepthConfig
@@ -41,6 +42,7 @@ class OutputSettings:
     markers: MarkerSettings          # depth, scale and the drawing/box keypoint threshold
     publish_markers: bool
     max_image_pixels: int
+    hri: bool = False                # REP-155 /humans/bodies topics (posenet_ros.ros.hri)
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,6 @@ _ENGINE = EstimatorConfig()
 _MARKERS = MarkerSettings()
 _TRACKER = TrackerConfig()
 _DEPTH = DepthConfig()
-# Where the node deliberately departs from the engine's defaults. busy_wait: spinning inference
-# threads starve this process's executor and DDS threads (message-in to PoseArray-out 19.8 vs
-# 9.4 ms at 640x480).
-NODE_DEFAULTS = {"busy_wait": False}
 SPECS: tuple[Spec, ...] = (
     # Engine, changeable at run time; model, precision, stride, providers, device, threads and
     # preprocess rebuild the ONNX Runtime session.
@@ -124,7 +122,7 @@ SPECS: tuple[Spec, ...] = (
          bounds=(0, 64), engine=True),
     Spec("threads", _ENGINE.threads, "ONNX Runtime intra-op threads; 0: one per core",
          bounds=(0, 256), engine=True),
-    Spec("busy_wait", NODE_DEFAULTS["busy_wait"], "ONNX Runtime threads spin-wait for work: "
+    Spec("busy_wait", _ENGINE.busy_wait, "ONNX Runtime threads spin-wait for work: "
          "faster inference on cores this node has to itself, slower DDS when they are shared",
          engine=True),
     Spec("preprocess", _ENGINE.preprocess, "pad/resize/normalise on the host, or on the device "
@@ -136,6 +134,9 @@ SPECS: tuple[Spec, ...] = (
          bounds=(0.0, 1.0)),
     Spec("publish_markers", True, "publish visualization_msgs/MarkerArray on markers (only "
          "while subscribed)"),
+    Spec("hri", False, "publish REP-155 (ROS4HRI) body topics: /humans/bodies/tracked and, per "
+         "confirmed track, /humans/bodies/<id>/skeleton2d and /roi (needs tracking and the "
+         "hri_msgs package)"),
     Spec("marker_depth", _MARKERS.depth, "metres from the camera at which keypoints are "
          "placed on their rays", bounds=(0.01, 100.0)),
     Spec("marker_scale", _MARKERS.scale, "keypoint sphere diameter in metres (lines are half "
@@ -229,7 +230,7 @@ def check_choice(name: str, value: Any) -> None:
     """Raise ConfigError when a string parameter is not one of its choices."""
     spec = BY_NAME[name]
     if spec.choices and value not in spec.choices:
-        raise ConfigError(f"{name} {value!r} is invalid: use one of {spec.choices}")
+        raise ConfigError(f"{name} {shorten(value)} is invalid: use one of {spec.choices}")
 
 
 def engine_value(name: str, value: Any) -> Any:
@@ -255,7 +256,7 @@ def settings(values: dict[str, Any]) -> NodeSettings:
         PipelineSettings(estimator_config(values), tracker_config(values), depth_config(values)),
         OutputSettings(MarkerSettings(values["marker_depth"], values["marker_scale"],
                                       values["min_keypoint_score"]),
-                       values["publish_markers"], values["max_image_pixels"]))
+                       values["publish_markers"], values["max_image_pixels"], values["hri"]))
 
 
 def estimator_config(values: dict[str, Any]) -> EstimatorConfig:

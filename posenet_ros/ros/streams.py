@@ -1,10 +1,11 @@
 """Camera streams of one pose node: topic names, newest-frame slots, batches by image size.
 
 With the ``image_topics`` parameter empty the node has one stream on today's topics
-(``image``, ``camera_info``, ``poses``, ``markers``, ``image_annotated``). Each listed topic
-adds a stream whose outputs live in the image topic's parent namespace: ``cam1/image_raw``
-publishes ``cam1/poses``, ``cam1/markers``, ``cam1/image_annotated`` and reads
-``cam1/camera_info``, as image_proc and friends do.
+(``image``, ``camera_info``, ``poses``, ``markers``, ``image_annotated``, ``image_annotations``).
+Each listed topic adds a stream whose outputs live in the image topic's parent namespace:
+``cam1/image_raw`` publishes ``cam1/poses``, ``cam1/markers``, ``cam1/image_annotated``,
+``cam1/image_annotations`` and reads ``cam1/camera_info``, as image_proc and friends do.
+``image_annotations`` (foxglove_msgs/ImageAnnotations) exists only where foxglove_msgs imports.
 
 Every stream keeps only its newest pending frame (:mod:`posenet_ros.ros.inbox`); the worker takes
 all of them at once and runs frames of one size through the engine together.
@@ -24,6 +25,7 @@ from posenet_ros.msg import PoseArray
 from posenet_ros.ros.camera_info import CameraInfoInput
 from posenet_ros.ros.delivery import DeliveryMonitor
 from posenet_ros.ros.depth_input import DepthInput
+from posenet_ros.ros.optional_msgs import message_module
 from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.depth.sample import DepthSample
 from rclpy.exceptions import NameValidationException
@@ -49,13 +51,15 @@ class StreamTopics:
     depth_image: str          # aligned depth (use_depth)
     depth_camera_info: str
     people: str               # geometry_msgs/PoseArray: people with a 3D position
+    annotations: str = ""     # foxglove_msgs/ImageAnnotations
 
     @classmethod
     def under(cls, parent: str, image: str) -> StreamTopics:
         """Name the topics of the stream whose image topic ``image`` lies in ``parent``."""
         return cls(image, parent + "camera_info", parent + "poses", parent + "markers",
                    parent + "image_annotated", parent + "depth/image",
-                   parent + "depth/camera_info", parent + "people")
+                   parent + "depth/camera_info", parent + "people",
+                   parent + "image_annotations")
 
 
 DEFAULT_TOPICS = StreamTopics.under("", "image")
@@ -66,7 +70,7 @@ def topics_for(image_topic: str) -> StreamTopics:
     try:
         validate_topic_name(image_topic)
     except NameValidationException as exc:
-        raise ConfigError(f"image_topics entry {image_topic!r} is not a topic name: "
+        raise ConfigError(f"image_topics entry {shorten(image_topic)} is not a topic name: "
                           f"{str(exc).splitlines()[0]}") from None
     parent = image_topic[:image_topic.rfind("/") + 1]     # "cam1/", "/robot/cam1/", "~/" or ""
     return StreamTopics.under(parent, image_topic)
@@ -84,8 +88,8 @@ def stream_topics(image_topics: Sequence[str]) -> list[StreamTopics]:
     for topics in streams:
         if topics.poses in seen:
             raise ConfigError(
-                f"image_topics {seen[topics.poses]!r} and {topics.image!r} would share the "
-                f"outputs {topics.poses!r}: give each camera its own namespace")
+                f"image_topics {shorten(seen[topics.poses])} and {shorten(topics.image)} would "
+                f"share the outputs {shorten(topics.poses)}: give each camera its own namespace")
         seen[topics.poses] = topics.image
     return streams
 
@@ -123,6 +127,9 @@ class Stream:
         self.annotated_pub = node.create_lifecycle_publisher(Image, topics.annotated, 1)
         self.people_pub = (node.create_lifecycle_publisher(GeometryPoseArray, topics.people, 10)
                            if depth else None)
+        foxglove = message_module("foxglove_msgs", node.get_logger())
+        self.annotations_pub = (node.create_lifecycle_publisher(
+            foxglove.ImageAnnotations, topics.annotations, 1) if foxglove else None)
 
     @property
     def camera(self) -> CameraModel | None:
@@ -169,6 +176,7 @@ class Stream:
         self._camera_info.destroy(node)
         if self.depth is not None:
             self.depth.destroy(node)
-        for pub in (self.poses_pub, self.markers_pub, self.annotated_pub, self.people_pub):
+        for pub in (self.poses_pub, self.markers_pub, self.annotated_pub, self.people_pub,
+                    self.annotations_pub):
             if pub is not None:
                 node.destroy_lifecycle_publisher(pub)

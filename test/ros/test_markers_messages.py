@@ -178,7 +178,7 @@ def test_yaml_defaults_equal_the_parameter_table_and_the_engine():
     for name, value in values.items():
         default = parameters.BY_NAME[name].default
         assert value == default and type(value) is type(default), name
-    assert parameters.estimator_config(values) == EstimatorConfig(**parameters.NODE_DEFAULTS)
+    assert parameters.estimator_config(values) == EstimatorConfig()
 
 
 def _engine_accepts(name, value) -> bool:
