@@ -40,6 +40,7 @@ def test_only_the_fleet_package_imports_ray_or_pyarrow():
     assert not offenders, f"only posenet_ros/fleet may import Ray or pyarrow: {offenders}"
 
 
+@pytest.mark.integration     # a process of its own
 def test_the_cli_loads_without_ray():
     code = ("import sys; import posenet_ros.cli.main, posenet_ros.cli.fleet; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'pyarrow')))")

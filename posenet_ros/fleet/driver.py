@@ -89,6 +89,7 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
                     runner.ray.shutdown()
         except KeyboardInterrupt:
             run.interrupted = True
+            runner.wait_for_local_workers(run)
             state.remove_partial(bags_dir)
         finally:
             progress.close()

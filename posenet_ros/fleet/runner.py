@@ -112,6 +112,27 @@ def _dispatch(tasks: list[BagTask], actors: list, on_result: Callable[[dict], No
     progress.update(finished, failed, done_frames, force=True)
 
 
+def wait_for_local_workers(run: RayRun, timeout_s: float = 10.0) -> None:
+    """After a local Ray shut down: wait until its workers are gone (none writes any more)."""
+    if run.address:
+        return      # a cluster's workers live on other machines; ray.kill has stopped them
+    pids = {w["pid"] for w in run.workers}
+    deadline = time.monotonic() + timeout_s
+    while pids and time.monotonic() < deadline:
+        pids = {pid for pid in pids if _alive(pid)}
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _live_frames(actors: set) -> list[tuple[int, int]]:
     if not actors:
         return []
