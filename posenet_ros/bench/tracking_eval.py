@@ -177,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         detected = tracking_report.detect_seeds(estimator, seeds, args.cache)
         frames = sum(len(f) for _, _, f in detected)
         if args.tune:
-            text = tracking_report.tune_markdown(tracking_report.tune(detected))
+            scores, reid = tracking_report.tune(detected)
+            text = (tracking_report.tune_markdown(scores) + "\n\n"
+                    + tracking_report.tune_markdown(reid, top=len(reid)))
         else:
             text = tracking_report.markdown(tracking_report.report(detected))
         out = [f"seeds {seeds.start}-{seeds.stop - 1}: {len(detected)} scenes, {frames} "

@@ -21,10 +21,12 @@ from posenet_ros.estimator import PoseEstimator
 from posenet_ros.stages.track.tracker import TrackerConfig
 
 POOLED = ("idf1", "mota", "num_switches", "num_false_positives", "num_misses")
-# Candidate settings searched on the TUNE seeds (min_pose_score <= high_pose_score).
+# Candidate settings searched on the TUNE seeds: the score thresholds first (re-id off,
+# min_pose_score <= high_pose_score), then re-identification with the best of them.
 GRID = {"min_pose_score": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
-        "high_pose_score": (0.1, 0.2, 0.3, 0.4),
-        "duplicate_oks": (0.4, 0.6, 1.0)}
+        "high_pose_score": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
+        "duplicate_oks": (0.5, 0.7, 1.0)}
+REID_GRID = {"reid_max_age": (0.0, 2.0, 3.0, 5.0), "reid_min_similarity": (0.75, 0.85, 0.9)}
 
 Detected = list[tuple[int, str, list]]      # (seed, kind, [(stamp, poses, truth)])
 
@@ -102,18 +104,25 @@ def report(detected: Detected, trackers: dict[str, Callable] | None = None) -> d
             for label, make in (trackers or TRACKERS).items()}
 
 
-def tune(detected: Detected) -> list[tuple[dict, dict]]:
-    """Score every :data:`GRID` setting on ``detected``; best first (IDF1, then fewer switches)."""
-    results = []
-    for values in itertools.product(*GRID.values()):
-        changes = dict(zip(GRID, values))
-        if changes["min_pose_score"] > changes["high_pose_score"]:
-            continue
-        config = TrackerConfig().replace(**changes)
-        figures = pooled(detected, lambda: _Ours(config), hota=False)["all"]
-        results.append((changes, figures))
-    results.sort(key=lambda r: (-r[1]["idf1"], r[1]["num_switches"]))
-    return results
+def tune(detected: Detected) -> tuple[list[tuple[dict, dict]], list[tuple[dict, dict]]]:
+    """Score the :data:`GRID` settings, then :data:`REID_GRID` with the best of them.
+
+    Each list is best first (IDF1, then fewer ID switches).
+    """
+    def rank(grid: dict, base: dict, images: bool) -> list[tuple[dict, dict]]:
+        results = []
+        for values in itertools.product(*grid.values()):
+            changes = {**base, **dict(zip(grid, values))}
+            if changes.get("min_pose_score", 0) > changes.get("high_pose_score", 1):
+                continue
+            config = TrackerConfig().replace(**changes)
+            figures = pooled(detected, lambda: _Ours(config), False, images)["all"]
+            results.append((changes, figures))
+        return sorted(results, key=lambda r: (-r[1]["idf1"], r[1]["num_switches"]))
+
+    scores = rank(GRID, {"reid_max_age": 0.0}, images=False)
+    best = {k: v for k, v in scores[0][0].items() if k in GRID}
+    return scores, rank(REID_GRID, best, images=True)
 
 
 def markdown(results: dict, order: Sequence[str] = seeded.KINDS + ("all",)) -> str:
@@ -133,11 +142,11 @@ def markdown(results: dict, order: Sequence[str] = seeded.KINDS + ("all",)) -> s
 
 
 def tune_markdown(results: list[tuple[dict, dict]], top: int = 10) -> str:
-    """Return the best ``top`` settings as a table."""
-    lines = ["| min_pose_score | high_pose_score | duplicate_oks | IDF1 | ID switches | MOTA |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    """Return the best ``top`` settings of one :func:`tune` list as a table."""
+    names = list(results[0][0])
+    lines = ["| " + " | ".join(names) + " | IDF1 | ID switches | MOTA |",
+             "|" + " ---: |" * (len(names) + 3)]
     for changes, r in results[:top]:
-        lines.append(f"| {changes['min_pose_score']} | {changes['high_pose_score']} | "
-                     f"{changes['duplicate_oks']} | {r['idf1']:.3f} | {int(r['num_switches'])} "
-                     f"| {r['mota']:.3f} |")
+        lines.append("| " + " | ".join(str(changes[n]) for n in names) + f" | {r['idf1']:.3f} "
+                     f"| {int(r['num_switches'])} | {r['mota']:.3f} |")
     return "\n".join(lines)
