@@ -74,8 +74,9 @@ def test_bad_option_is_refused_before_loading(models):
 def test_convert_is_a_no_op_when_models_are_current(models):
     done = run_cli("convert")
     assert done.returncode == 0, done.stderr
-    from posenet_ros.core.config import MOVENET_MODELS, VALID_STRIDES
-    assert done.stderr.count("up to date") == len(VALID_STRIDES) + len(MOVENET_MODELS)
+    from posenet_ros.core.config import VALID_STRIDES
+    from posenet_ros.families import MOVENET, NAMES_BY_FAMILY
+    assert done.stderr.count("up to date") == len(VALID_STRIDES) + len(NAMES_BY_FAMILY[MOVENET])
 
 
 def test_engine_options_default_to_the_engine_config():

@@ -8,8 +8,9 @@ import onnx
 from posenet_ros.convert import graph_convert, tfjs_reader
 from posenet_ros.convert.models import build_movenet
 from posenet_ros.core import paths
-from posenet_ros.core.config import ConfigError, EstimatorConfig, MOVENET_MODELS
-from posenet_ros.families import FAMILIES, family_of
+from posenet_ros.core.config import ConfigError, EstimatorConfig
+from posenet_ros.families import (
+    check_model, FAMILIES, family_of, load_model, MOVENET, NAMES_BY_FAMILY)
 import pytest
 
 
@@ -45,12 +46,12 @@ def test_simplified_graph_is_bit_identical_to_the_literal_translation(video_fram
 
 
 def test_installed_models_are_current_and_not_rebuilt(tmp_path):
-    for name in MOVENET_MODELS:
+    for name in NAMES_BY_FAMILY[MOVENET]:
         target = paths.models_dir() / f"{name}.onnx"
         if not target.is_file():
             pytest.skip(f"{target} not converted: run `posenet-ros convert`")
         assert graph_convert.is_current(target, _source(name))
-    assert build_movenet(paths.weights_dir(), paths.models_dir()) == []
+    assert build_movenet(paths.weights_dir(), paths.models_dir(), NAMES_BY_FAMILY[MOVENET]) == []
     stale = onnx.load(str(paths.models_dir() / "movenet-lightning.onnx"))
     for prop in stale.metadata_props:
         if prop.key == "converter_version":
@@ -78,12 +79,14 @@ def test_model_files_are_routed_by_their_input(tmp_path):
 
 
 def test_config_names_and_smoothing():
-    assert set(MOVENET_MODELS) | {"posenet"} == set(FAMILIES)
+    assert set(NAMES_BY_FAMILY[MOVENET]) | {"posenet"} == set(FAMILIES)
     assert EstimatorConfig().smoothing is True
-    for name in MOVENET_MODELS:
+    for name in NAMES_BY_FAMILY[MOVENET]:
         assert EstimatorConfig(model=name).model == name
-    with pytest.raises(ConfigError, match="movenet-thunderr"):
-        EstimatorConfig(model="movenet-thunderr")
+    with pytest.raises(ConfigError, match="movenet-thunderr"):      # the registry's check
+        check_model(EstimatorConfig(model="movenet-thunderr"))
+    with pytest.raises(ConfigError, match="movenet-thunderr.*neither one of"):   # at load
+        load_model(EstimatorConfig(model="movenet-thunderr", providers=("cpu",)))
     # int8 is MoveNet's too now, where the guard let it in (test_int8.py)
     assert EstimatorConfig(model="movenet-thunder", precision="int8").precision == "int8"
     with pytest.raises(ConfigError, match="smoothing"):

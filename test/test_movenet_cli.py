@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 from posenet_ros.core import paths
-from posenet_ros.core.config import MOVENET_MODELS
+from posenet_ros.families import MOVENET, NAMES_BY_FAMILY
 from prerequisites import missing
 import pytest
 
@@ -66,7 +66,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600, check=False)
 
 
-@pytest.mark.parametrize("model", MOVENET_MODELS)
+@pytest.mark.parametrize("model", NAMES_BY_FAMILY[MOVENET])
 def test_cli_matches_pose_detection_on_unseen_images(movenet_reference, unseen_images, model):
     from posenet_ros.imaging.files import read_image
 
@@ -96,7 +96,7 @@ def test_cli_matches_pose_detection_on_unseen_images(movenet_reference, unseen_i
     assert compared > 0, f"{model}: no confident keypoint on any unseen image"
 
 
-@pytest.mark.parametrize("model", MOVENET_MODELS)
+@pytest.mark.parametrize("model", NAMES_BY_FAMILY[MOVENET])
 def test_cli_int8_runs_where_the_guard_let_it_in_and_names_a_refusal(unseen_images, model):
     int8 = paths.movenet_model(model, quantized=True)
     record = paths.refusal_record(int8)

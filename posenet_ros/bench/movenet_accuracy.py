@@ -20,9 +20,10 @@ import numpy as np
 
 from posenet_ros.bench.movenet_speed import FRAME_S
 from posenet_ros.core import paths
-from posenet_ros.core.config import EstimatorConfig, MOVENET_MODELS
+from posenet_ros.core.config import EstimatorConfig
 from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
+from posenet_ros.families import MOVENET, NAMES_BY_FAMILY
 
 CONFIDENT = 0.3
 NEAR_PX = (5.0, 15.0)
@@ -59,7 +60,7 @@ def candidates(providers: tuple[str, ...], threads: int) -> dict[str, EstimatorC
 
 def installed_int8(config: EstimatorConfig) -> bool:
     """Whether the int8 copy of ``config``'s named model is installed."""
-    if config.model in MOVENET_MODELS:
+    if config.model in NAMES_BY_FAMILY[MOVENET]:
         return paths.movenet_model(config.model, quantized=True).is_file()
     return paths.default_model(config.output_stride, quantized=True).is_file()
 

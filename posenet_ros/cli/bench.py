@@ -145,7 +145,7 @@ def _print_row(r, peak: float, crowd: bool) -> None:
 def _movenet_rows(frames, providers: tuple[str, ...], args: argparse.Namespace) -> list[dict]:
     from posenet_ros.bench.movenet_accuracy import installed_int8
     from posenet_ros.bench.movenet_speed import BLOCK, format_row, HEADER, measure_movenet
-    from posenet_ros.core.config import MOVENET_MODELS
+    from posenet_ros.families import MOVENET, NAMES_BY_FAMILY
 
     reference = None if args.no_reference else _movenet_reference(args.reference_backend)
     rows = []
@@ -153,7 +153,7 @@ def _movenet_rows(frames, providers: tuple[str, ...], args: argparse.Namespace) 
           f"alternating blocks of {BLOCK} frames\n" + HEADER)
     try:
         configs = [EstimatorConfig(model=name, providers=providers, threads=args.threads)
-                   for name in MOVENET_MODELS]
+                   for name in NAMES_BY_FAMILY[MOVENET]]
         # int8 where the guard let it in, against the same (fp32) reference model
         configs += [c.replace(precision="int8") for c in configs if installed_int8(c)]
         for cfg in configs:
@@ -169,10 +169,10 @@ def _movenet_rows(frames, providers: tuple[str, ...], args: argparse.Namespace) 
 def _movenet_int8_verdicts() -> dict[str, str]:
     """Print and return the int8 guard's verdict on each MoveNet model (metadata or record)."""
     from posenet_ros.quantize.build import verdict
-    from posenet_ros.core.config import MOVENET_MODELS
+    from posenet_ros.families import MOVENET, NAMES_BY_FAMILY
 
     verdicts = {name: verdict(paths.movenet_model(name, quantized=True))
-                for name in MOVENET_MODELS}
+                for name in NAMES_BY_FAMILY[MOVENET]}
     print("\nMoveNet int8 (accuracy guard):")
     for name, text in verdicts.items():
         print(f"  {name}: {text}")

@@ -5,7 +5,8 @@ import argparse
 from dataclasses import fields
 
 from posenet_ros.core.config import (
-    ConfigError, DECODERS, EstimatorConfig, MODEL_NAMES, VALID_STRIDES)
+    ConfigError, DECODERS, EstimatorConfig, VALID_STRIDES)
+from posenet_ros.families import check_model, MODEL_NAMES
 
 # The engine's defaults, read from EstimatorConfig so that the CLI cannot drift from them.
 DEFAULTS = {f.name: f.default for f in fields(EstimatorConfig)}
@@ -58,7 +59,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> EstimatorConfig:
     try:
-        return EstimatorConfig(
+        config = EstimatorConfig(
             model=args.model, precision="int8" if args.int8 else "fp32",
             output_stride=args.stride, input_resolution=args.resolution,
             image_scale_factor=args.scale_factor, flip_horizontal=args.flip, decoder=args.mode,
@@ -66,5 +67,7 @@ def config_from_args(args: argparse.Namespace) -> EstimatorConfig:
             nms_radius=args.nms_radius,
             providers=tuple(p.strip() for p in args.providers.split(",") if p.strip()),
             threads=args.threads, smoothing=args.smoothing)
+        check_model(config)
+        return config
     except ConfigError as exc:
         raise SystemExit(f"posenet-ros: {exc}") from None

@@ -13,7 +13,8 @@ from posenet_ros.cli import bench as bench_cli
 from posenet_ros.cli import fleet as fleet_cli
 from posenet_ros.cli.engine_options import add_engine_arguments, config_from_args
 from posenet_ros.cli.tracking_options import add_tracking_arguments, tracker_config_from_args
-from posenet_ros.core.config import MOVENET_MODELS, VALID_STRIDES
+from posenet_ros.core.config import VALID_STRIDES
+from posenet_ros.families import MOVENET, NAMES_BY_FAMILY
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 
 log = logging.getLogger("posenet_ros")
@@ -45,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     conv.add_argument("--out", type=Path, help="output folder (default: $POSENET_ROS_HOME/models)")
     conv.add_argument("--strides", type=int, nargs="+", choices=VALID_STRIDES,
                       default=list(VALID_STRIDES))
-    conv.add_argument("--movenet", nargs="*", choices=MOVENET_MODELS, metavar="NAME",
-                      default=list(MOVENET_MODELS),
+    conv.add_argument("--movenet", nargs="*", choices=NAMES_BY_FAMILY[MOVENET], metavar="NAME",
+                      default=list(NAMES_BY_FAMILY[MOVENET]),
                       help="MoveNet models to build (default all; none: --movenet alone)")
     conv.add_argument("--force", action="store_true",
                       help="rebuild even if the models are up to date")
@@ -147,7 +148,7 @@ def _convert(args: argparse.Namespace) -> int:
     movenet_dir = Path(weights).parent
     if all((movenet_dir / f"{name}.json").is_file() for name in args.movenet):
         try:
-            build_movenet(movenet_dir, out_dir, force=args.force, names=args.movenet)
+            build_movenet(movenet_dir, out_dir, args.movenet, force=args.force)
         except GraphError as exc:
             print(f"posenet-ros: {exc}", file=sys.stderr)
             return 2

@@ -23,7 +23,7 @@ from onnx import helper, numpy_helper, TensorProto
 from posenet_ros.convert import graph_convert, io_names
 from posenet_ros.convert.metadata import read_metadata
 from posenet_ros.convert.tfjs_graph import ConvLayer, GraphError, load, PoseNetGraph
-from posenet_ros.core.config import MOVENET_MODELS, VALID_STRIDES
+from posenet_ros.core.config import VALID_STRIDES
 
 log = logging.getLogger(__name__)
 
@@ -185,14 +185,15 @@ def convert(model_json: str | Path, output_stride: int, out_path: str | Path) ->
     return out_path
 
 
-def build_movenet(weights_dir: str | Path, out_dir: str | Path, force: bool = False,
-                  names: Sequence[str] | None = None) -> list[Path]:
-    """Convert each MoveNet graph in ``weights_dir`` whose ONNX model is missing or stale.
+def build_movenet(weights_dir: str | Path, out_dir: str | Path, names: Sequence[str],
+                  force: bool = False) -> list[Path]:
+    """Convert the MoveNet graphs ``names`` in ``weights_dir`` whose ONNX models are stale.
 
-    ``names``: which of them (default all).
+    The names are the family registry's (``families.NAMES_BY_FAMILY``), which lies above this
+    build-time package: the caller passes them.
     """
     built = []
-    for name in MOVENET_MODELS if names is None else names:
+    for name in names:
         source, target = Path(weights_dir) / f"{name}.json", Path(out_dir) / f"{name}.onnx"
         if not force and graph_convert.is_current(target, source):
             log.info("%s is up to date", target)

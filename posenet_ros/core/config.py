@@ -9,10 +9,8 @@ VALID_STRIDES = (8, 16, 32)
 DECODERS = ("single", "multi")
 PRECISIONS = ("fp32", "int8")
 PREPROCESS = ("auto", "host", "device")
-# Model families by name (families.FAMILIES loads them); any other ``model`` is a file path.
-POSENET = "posenet"
-MOVENET_MODELS = ("movenet-lightning", "movenet-thunder", "movenet-multipose")
-MODEL_NAMES = (POSENET,) + MOVENET_MODELS
+# A ``model`` with one of these suffixes is a file; any other is a name the family registry
+# (posenet_ros.families) knows or refuses.
 MODEL_SUFFIXES = (".onnx", ".json")
 # Bounds shared with the ROS parameter ranges, so the node rejects what the engine would.
 RESOLUTION_RANGE = (33, 1921)
@@ -38,7 +36,7 @@ class EstimatorConfig:
     factor, so its aspect ratio follows the image's.
     """
 
-    # A family name (MODEL_NAMES), an ONNX file or a TF.js model.json; None: PoseNet.
+    # A model name (families.MODEL_NAMES), an ONNX file or a TF.js model.json; None: PoseNet.
     model: str | None = None
     precision: str = "fp32"           # of a named model: fp32, or int8 (`convert --int8`)
     output_stride: int = 16
@@ -77,8 +75,8 @@ class EstimatorConfig:
                 f"precision {shorten(self.precision)} is invalid: use one of {PRECISIONS}")
         if self.precision != "fp32" and not is_model_name(self.model):
             raise ConfigError(f"precision {self.precision!r} picks the quantised copy of a named "
-                              f"model ({', '.join(MODEL_NAMES)}); the file {self.model} is run "
-                              "as it is: use precision fp32, or name its int8 file as model")
+                              f"model; the file {shorten(self.model)} is run as it is: use "
+                              "precision fp32, or name its int8 file as model")
         if self.preprocess not in PREPROCESS:
             raise ConfigError(
                 f"preprocess {shorten(self.preprocess)} is invalid: use one of {PREPROCESS}")
@@ -130,19 +128,14 @@ def valid_resolution(size: float, stride: int) -> int:
 
 
 def is_model_name(model: str | None) -> bool:
-    """Whether ``model`` names a family (None: the default PoseNet) rather than a file."""
-    return model is None or model in MODEL_NAMES
+    """Whether ``model`` is a name (None: the default PoseNet) rather than a file."""
+    return model is None or not model.lower().endswith(MODEL_SUFFIXES)
 
 
 def _check_model(model: str) -> None:
+    # Only the form: which names exist is the family registry's (families.check_model).
     if not isinstance(model, str) or not model:
-        raise ConfigError(f"model {shorten(model)} is invalid: use one of {MODEL_NAMES} or a "
-                          "file path")
-    if model in MODEL_NAMES:
-        return      # int8 of a named model: loaded if the guard let it in (paths.require_model)
-    if not model.lower().endswith(MODEL_SUFFIXES):
-        raise ConfigError(f"model {shorten(model)} is neither one of {MODEL_NAMES} nor an ONNX or "
-                          "TF.js model.json file (.onnx, .json)")
+        raise ConfigError(f"model {shorten(model)} is invalid: use a model name or a file path")
 
 
 def _as_pair(resolution: int | tuple[int, int]) -> tuple[int, int]:

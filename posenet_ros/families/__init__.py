@@ -1,11 +1,12 @@
 """Model families behind one seam (:mod:`posenet_ros.families.base`).
 
-``EstimatorConfig.model`` picks the family: a family's name (``posenet``, ``movenet-thunder``,
-see :data:`posenet_ros.core.config.MODEL_NAMES`) or None for the default PoseNet, or a model file.
-A file is routed by what it holds, not by its name: a converted MoveNet ONNX graph takes
-TF's int32 NHWC image, a MoveNet ``model.json`` has an int32 Placeholder (PoseNet's graphs
-and converted models take float); everything else is PoseNet's. A new family adds its names
-to :data:`FAMILIES` and a :class:`~posenet_ros.families.base.PoseModel`.
+``EstimatorConfig.model`` picks the model: one of :data:`MODEL_NAMES` (each family's folder
+lists its own ``NAMES``) or None for the default PoseNet, or a model file. A file is routed by
+what it holds, not by its name: a converted MoveNet ONNX graph takes TF's int32 NHWC image, a
+MoveNet ``model.json`` has an int32 Placeholder (PoseNet's graphs and converted models take
+float); everything else is PoseNet's. A new family is a folder with its ``NAMES`` and a
+:class:`~posenet_ros.families.base.PoseModel`, plus one line in :data:`NAMES_BY_FAMILY` and
+its loader here; the CLI's and the node's model choices follow.
 
 Every model loaded runs one black frame through its family's prepare, run and decode before
 it is returned: a model that loads but cannot produce poses (outputs of the wrong rank, a
@@ -21,15 +22,20 @@ from pathlib import Path
 import numpy as np
 
 from posenet_ros.core import model_files
-from posenet_ros.core.config import EstimatorConfig, MOVENET_MODELS, POSENET
+from posenet_ros.core.config import ConfigError, EstimatorConfig, is_model_name
 from posenet_ros.core.throttle import shorten
+from posenet_ros.families import movenet, posenet
 from posenet_ros.families.base import PoseModel
 from posenet_ros.runtime.session import ModelError
 
 # The dry run's frame (height, width): small, as prepare() scales it to the network input.
 DRY_FRAME = (48, 64)
 
-MOVENET = "movenet"
+POSENET, MOVENET = "posenet", "movenet"
+#: Each family's model names, from its own folder.
+NAMES_BY_FAMILY = {POSENET: posenet.NAMES, MOVENET: movenet.NAMES}
+MODEL_NAMES = tuple(name for names in NAMES_BY_FAMILY.values() for name in names)
+DEFAULT_MODEL = posenet.NAMES[0]
 
 
 def _posenet(config: EstimatorConfig) -> PoseModel:
@@ -43,14 +49,24 @@ def _movenet(config: EstimatorConfig) -> PoseModel:
 
 
 #: Model name -> loader. Names not listed are model file paths (routed by :func:`family_of`).
-FAMILIES: dict[str, Callable[[EstimatorConfig], PoseModel]] = {
-    POSENET: _posenet, **{name: _movenet for name in MOVENET_MODELS}}
 _FILE_LOADERS = {POSENET: _posenet, MOVENET: _movenet}
+FAMILIES: dict[str, Callable[[EstimatorConfig], PoseModel]] = {
+    name: _FILE_LOADERS[family] for family, names in NAMES_BY_FAMILY.items() for name in names}
+
+
+def check_model(config: EstimatorConfig) -> None:
+    """Raise ConfigError when ``config.model`` is a name no family has."""
+    if config.model is not None and is_model_name(config.model) \
+            and config.model not in FAMILIES:
+        raise ConfigError(f"model {shorten(config.model)} is neither one of "
+                          f"{', '.join(MODEL_NAMES)} nor an ONNX or TF.js model.json file "
+                          "(.onnx, .json)")
 
 
 def load_model(config: EstimatorConfig) -> PoseModel:
     """Load the model ``config.model`` names (None: PoseNet)."""
-    name = config.model or POSENET
+    check_model(config)
+    name = config.model or DEFAULT_MODEL
     loader = FAMILIES[name] if name in FAMILIES else _FILE_LOADERS[family_of(name)]
     model = loader(config)
     dry_run(model, config)
@@ -116,8 +132,8 @@ def _json_input_is_int32(path: Path) -> bool:
 
 
 def _onnx_input_is_int32_nhwc(path: Path) -> bool:
-    import onnx
     from google.protobuf.message import DecodeError
+    import onnx
 
     try:
         graph = onnx.load(str(path), load_external_data=False).graph

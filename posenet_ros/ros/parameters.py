@@ -21,6 +21,7 @@ from posenet_ros.core.config import (
     ConfigError, DECODERS, EstimatorConfig, MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, PRECISIONS,
     PREPROCESS, RESOLUTION_RANGE, SCALE_FACTOR_RANGE, VALID_STRIDES)
 from posenet_ros.core.throttle import shorten
+from posenet_ros.families import check_model, DEFAULT_MODEL, MODEL_NAMES
 from posenet_ros.imaging.ros_image import DEFAULT_MAX_PIXELS
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.stages.depth.lift import DepthConfig
@@ -89,9 +90,9 @@ _DEPTH = DepthConfig()
 SPECS: tuple[Spec, ...] = (
     # Engine, changeable at run time; model, precision, stride, providers, device, threads and
     # preprocess rebuild the ONNX Runtime session.
-    Spec("model", "", "a model name (posenet, movenet-lightning, movenet-thunder, "
-         "movenet-multipose) or an ONNX file / TF.js model.json; empty: posenet (the converted "
-         "MobileNetV1 0.75 for output_stride)", engine=True),
+    Spec("model", "", f"a model name ({', '.join(MODEL_NAMES)}) or an ONNX file / TF.js "
+         f"model.json; empty: {DEFAULT_MODEL} (for PoseNet, the converted model of "
+         "output_stride)", engine=True),
     Spec("precision", _ENGINE.precision, "of a named model: fp32, or int8 (statically "
          "quantised where the accuracy guard let it in, `posenet-ros convert --int8`)",
          engine=True, choices=PRECISIONS),
@@ -230,7 +231,8 @@ def check_choice(name: str, value: Any) -> None:
     """Raise ConfigError when a string parameter is not one of its choices."""
     spec = BY_NAME[name]
     if spec.choices and value not in spec.choices:
-        raise ConfigError(f"{name} {shorten(value)} is invalid: use one of {spec.choices}")
+        shown = shorten(value) if isinstance(value, str) else value
+        raise ConfigError(f"{name} {shown} is invalid: use one of {spec.choices}")
 
 
 def engine_value(name: str, value: Any) -> Any:
@@ -261,7 +263,9 @@ def settings(values: dict[str, Any]) -> NodeSettings:
 
 def estimator_config(values: dict[str, Any]) -> EstimatorConfig:
     """Build the engine config from a full set of parameter values; raises ConfigError."""
-    return EstimatorConfig(**engine_changes(values))
+    config = EstimatorConfig(**engine_changes(values))
+    check_model(config)     # a name no family has: refused now, not at the next load
+    return config
 
 
 def tracker_config(values: dict[str, Any]) -> TrackerConfig | None:

@@ -6,3 +6,6 @@ frames (:mod:`crop_region`), the network input (:mod:`image_ops`: ``cropAndResiz
 resize-and-pad, then a truncating int32 cast), and the mapping of the graph's output to image
 pixels with optional keypoint smoothing (:mod:`single_pose`, :mod:`multi_pose`).
 """
+
+#: The names ``model`` takes for this family.
+NAMES = ("movenet-lightning", "movenet-thunder", "movenet-multipose")

@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 
 from posenet_ros.core import paths
-from posenet_ros.core.config import EstimatorConfig, MOVENET_MODELS
+from posenet_ros.core.config import EstimatorConfig
 from posenet_ros.core.pose import Pose
 from posenet_ros.core.result import Decoding
 from posenet_ros.families.base import PoseModel, Prepared
-from posenet_ros.families.movenet import image_ops, multi_pose, single_pose
+from posenet_ros.families.movenet import image_ops, multi_pose, NAMES, single_pose
 from posenet_ros.families.movenet.session import MoveNetSession
 
-NAMES = MOVENET_MODELS
 OUTPUT = "output"
 
 
