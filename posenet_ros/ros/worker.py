@@ -3,7 +3,8 @@
 The subscription callbacks only put each stream's newest frame in the inbox
 (:mod:`posenet_ros.ros.inbox`); this thread takes all pending frames, decodes them, runs the
 pipeline once per image size over them (a batch) and publishes each stream's outputs. One
-image flows one way: message -> RGB -> pipeline frame -> PoseArray (+ markers, image).
+image flows one way: message -> RGB -> pipeline frame -> PoseArray (+ markers, image,
+Foxglove image annotations, REP-155 bodies).
 """
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ from posenet_ros.core.throttle import cause_of, Throttle
 from posenet_ros.imaging.ros_image import decode, ImageDecodeError
 from posenet_ros.msg import Keypoint, Pose, PoseArray
 from posenet_ros.outputs.draw import draw_poses
+from posenet_ros.outputs.image_annotations import AnnotationClasses, build_image_annotations
 from posenet_ros.outputs.markers import build_marker_array, MarkerClasses
 from posenet_ros.outputs.pose_array import build_pose_array, MessageClasses
 from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
+from posenet_ros.ros.hri import HriBodies
 from posenet_ros.ros.images import rgb_to_image
 from posenet_ros.ros.inbox import Frame, group_by_size, Inbox
+from posenet_ros.ros.optional_msgs import message_module
 from posenet_ros.ros.parameters import OutputSettings
 from posenet_ros.ros.streams import Stream
 from posenet_ros.stages.pipeline import PipelineFrame, PosePipeline
@@ -58,6 +62,7 @@ class FrameWorker:
         self._active = (pipeline, outputs)
         self._throttle = Throttle(LOG_THROTTLE)   # per (stream, cause), with repeat counts
         self._inbox = Inbox()
+        self._hri: HriBodies | None = None      # while hri is on (worker thread only)
         self._thread = threading.Thread(target=self._work, name="posenet_worker", daemon=True)
         self._thread.start()
 
@@ -76,6 +81,9 @@ class FrameWorker:
         """Stop after the batch in hand, if any; pending frames are left unprocessed."""
         self._inbox.stop()
         self._thread.join(timeout=timeout)
+        if self._hri is not None and not self._thread.is_alive():
+            self._hri.close()
+            self._hri = None
 
     def _work(self) -> None:
         while (frames := self._inbox.take_all()) is not None:
@@ -142,6 +150,7 @@ class FrameWorker:
             t3 = time.perf_counter()
             age = self._node.get_clock().now() - Time.from_msg(header.stamp)
             self._publish_extras(stream, header, frame.rgb, result, outputs)
+            self._publish_hri(stream, header, result, pipeline, outputs)
             self._stats.frame_processed(FrameTimes(
                 queue_wait=taken - frame.received, decode_image=frame.decode_seconds,
                 engine=t2 - t1, build=t_built - t_start, publish=t3 - t_built,
@@ -168,6 +177,28 @@ class FrameWorker:
             canvas = draw_poses(rgb, result.poses, markers.min_keypoint_score)
             stream.annotated_pub.publish(rgb_to_image(canvas, header))
             self._stats.annotated()
+        pub = stream.annotations_pub
+        if pub is not None and pub.get_subscription_count() > 0:
+            pub.publish(build_image_annotations(_annotation_classes(), result.poses,
+                                                header.stamp, markers.min_keypoint_score))
+
+    def _publish_hri(self, stream: Stream, header, result: PipelineFrame,
+                     pipeline: PosePipeline, outputs: OutputSettings) -> None:
+        """REP-155 body topics while ``hri`` is on (hri_msgs missing: said once, stays off)."""
+        if not outputs.hri:
+            if self._hri is not None:
+                self._hri.close()
+                self._hri = None
+            return
+        if self._hri is None:
+            msgs = message_module("hri_msgs", self._log)
+            if msgs is None:
+                return
+            self._hri = HriBodies(self._node, msgs)
+        tracking = pipeline.settings.tracking
+        self._hri.publish(stream.name, header, result,
+                          tracking.max_age if tracking is not None else 0.0,
+                          outputs.markers.min_keypoint_score)
 
     def _error(self, stream: str, cause: str, text: str) -> None:
         """Log ``text`` unless the same cause on this stream was logged within LOG_THROTTLE.
@@ -187,6 +218,13 @@ def people_array(header, poses: list) -> GeometryPoseArray:
             x, y, z = pose.position_3d.tolist()
             out.poses.append(GeometryPose(position=Point(x=x, y=y, z=z)))
     return out
+
+
+def _annotation_classes() -> AnnotationClasses:
+    """foxglove_msgs' classes (only called where a Stream made its annotations publisher)."""
+    msgs = message_module("foxglove_msgs")
+    return AnnotationClasses(msgs.ImageAnnotations, msgs.PointsAnnotation, msgs.TextAnnotation,
+                             msgs.Point2, msgs.Color)
 
 
 def _stamp(msg) -> str:
