@@ -86,7 +86,9 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
                     runner.run_on_ray(tasks, req.config, workers, run,
                                       lambda r: results.__setitem__(r["name"], r), progress)
                 finally:
+                    stop = time.perf_counter()
                     runner.ray.shutdown()
+                    run.stop_s = time.perf_counter() - stop
         except KeyboardInterrupt:
             run.interrupted = True
             runner.wait_for_local_workers(run)
@@ -111,7 +113,8 @@ def _finish(req: FleetRequest, results: dict[str, dict], run, key_s: float,
     for figures in robots.values():
         figures.pop("_durations")
     rows = list(results.values())
-    stage = {"keys": key_s, "ray_start": run.start_s, "actors_start": run.actors_s,
+    stage = {"keys": key_s, "ray_start": run.start_s, "ray_stop": run.stop_s,
+             "actors_start": run.actors_s,
              "analyse": sum(r.get("times_s", {}).get("analyse", 0.0) for r in rows),
              "engine": sum(r.get("engine_s", 0.0) for r in rows),
              "table": sum(r.get("times_s", {}).get("table", 0.0) for r in rows),

@@ -75,7 +75,10 @@ def _expand(item: str, cwd: Path, depth: int) -> list[Path]:
 def _search(path: Path) -> list[Path]:
     """Find the bags at or under ``path`` (a rosbag2 folder's storage files are not bags)."""
     if path.is_file():
-        return [path] if path.suffix in BAG_SUFFIXES else []
+        if path.suffix not in BAG_SUFFIXES:
+            return []
+        # A storage file of a rosbag2 folder (a glob found it) stands for its folder.
+        return [path.parent] if (path.parent / "metadata.yaml").is_file() else [path]
     if not path.is_dir():
         return []
     if (path / "metadata.yaml").is_file():

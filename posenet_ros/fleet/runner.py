@@ -33,6 +33,7 @@ class RayRun:
     """What the run cost outside the bags' own work."""
 
     start_s: float = 0.0                  # ray.init (a local cluster starts here)
+    stop_s: float = 0.0                   # ray.shutdown (a local cluster stops here)
     actors_s: float = 0.0                 # actors up, models loaded
     workers: list[dict] = field(default_factory=list)   # pid, model load s, memory MiB
     address: str | None = None
@@ -49,7 +50,8 @@ def start_ray(address: str | None, workers: int | None) -> tuple[int, float]:
         cpus = int(ray.cluster_resources().get("CPU", 1))
     else:
         cpus = workers or os.cpu_count() or 1
-        ray.init(num_cpus=cpus, **kwargs)
+        # "local": always a new cluster of our own, never one a `ray start` left behind.
+        ray.init(address="local", num_cpus=cpus, **kwargs)
     return max(1, min(workers or cpus, cpus)), time.perf_counter() - start
 
 
