@@ -44,6 +44,7 @@ class OutputSettings:
     publish_markers: bool
     max_image_pixels: int
     hri: bool = False                # REP-155 /humans/bodies topics (posenet_ros.ros.hri)
+    body_frames: bool = True         # body_<id> TF frames with depth (posenet_ros.ros.body_tf)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("hri", False, "publish REP-155 (ROS4HRI) body topics: /humans/bodies/tracked and, per "
          "confirmed track, /humans/bodies/<id>/skeleton2d and /roi (needs tracking and the "
          "hri_msgs package)"),
+    Spec("body_frames", True, "with use_depth: a body_<id> TF frame per confirmed track "
+         "(REP-155: origin mid-hips, x forward, z up) at the image stamp, parent the image's "
+         "frame; none for an image where the hips have no depth"),
     Spec("marker_depth", _MARKERS.depth, "metres from the camera at which keypoints are "
          "placed on their rays", bounds=(0.01, 100.0)),
     Spec("marker_scale", _MARKERS.scale, "keypoint sphere diameter in metres (lines are half "
@@ -258,7 +262,8 @@ def settings(values: dict[str, Any]) -> NodeSettings:
         PipelineSettings(estimator_config(values), tracker_config(values), depth_config(values)),
         OutputSettings(MarkerSettings(values["marker_depth"], values["marker_scale"],
                                       values["min_keypoint_score"]),
-                       values["publish_markers"], values["max_image_pixels"], values["hri"]))
+                       values["publish_markers"], values["max_image_pixels"], values["hri"],
+                       values["body_frames"]))
 
 
 def estimator_config(values: dict[str, Any]) -> EstimatorConfig:

@@ -22,6 +22,7 @@ from posenet_ros.outputs.draw import draw_poses
 from posenet_ros.outputs.image_annotations import AnnotationClasses, build_image_annotations
 from posenet_ros.outputs.markers import build_marker_array, MarkerClasses
 from posenet_ros.outputs.pose_array import build_pose_array, MessageClasses
+from posenet_ros.ros.body_tf import BodyFrames
 from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
 from posenet_ros.ros.hri import HriBodies
 from posenet_ros.ros.images import rgb_to_image
@@ -63,6 +64,8 @@ class FrameWorker:
         self._throttle = Throttle(LOG_THROTTLE)   # per (stream, cause), with repeat counts
         self._inbox = Inbox()
         self._hri: HriBodies | None = None      # while hri is on (worker thread only)
+        self._body_frames: BodyFrames | None = None   # once a frame with depth wants them
+        self._no_body_frames = False            # neither tf2_ros nor tf2_msgs imports
         self._thread = threading.Thread(target=self._work, name="posenet_worker", daemon=True)
         self._thread.start()
 
@@ -81,9 +84,11 @@ class FrameWorker:
         """Stop after the batch in hand, if any; pending frames are left unprocessed."""
         self._inbox.stop()
         self._thread.join(timeout=timeout)
-        if self._hri is not None and not self._thread.is_alive():
-            self._hri.close()
-            self._hri = None
+        if not self._thread.is_alive():
+            for output in (self._hri, self._body_frames):
+                if output is not None:
+                    output.close()
+            self._hri = self._body_frames = None
 
     def _work(self) -> None:
         while (frames := self._inbox.take_all()) is not None:
@@ -151,6 +156,8 @@ class FrameWorker:
             age = self._node.get_clock().now() - Time.from_msg(header.stamp)
             self._publish_extras(stream, header, frame.rgb, result, outputs)
             self._publish_hri(stream, header, result, pipeline, outputs)
+            if outputs.body_frames and result.has_3d:
+                self._publish_body_frames(stream, header, result)
             self._stats.frame_processed(FrameTimes(
                 queue_wait=taken - frame.received, decode_image=frame.decode_seconds,
                 engine=t2 - t1, build=t_built - t_start, publish=t3 - t_built,
@@ -199,6 +206,19 @@ class FrameWorker:
         self._hri.publish(stream.name, header, result,
                           tracking.max_age if tracking is not None else 0.0,
                           outputs.markers.min_keypoint_score)
+
+    def _publish_body_frames(self, stream: Stream, header, result: PipelineFrame) -> None:
+        if self._body_frames is None:
+            if self._no_body_frames:
+                return
+            tf2_msgs = message_module("tf2_msgs")
+            try:
+                self._body_frames = BodyFrames(self._node, tf2_msgs)
+            except ImportError as exc:     # neither tf2_ros nor tf2_msgs
+                self._no_body_frames = True
+                self._log.warning(f"body_frames is off: {exc}")
+                return
+        self._body_frames.publish(stream.name, header, result)
 
     def _error(self, stream: str, cause: str, text: str) -> None:
         """Log ``text`` unless the same cause on this stream was logged within LOG_THROTTLE.
