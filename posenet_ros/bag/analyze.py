@@ -12,7 +12,10 @@ engine, tracking (on by default, as the node's ``tracking`` parameter) and, with
 beside the colour frames on the reader thread; only paired frames are decoded). So a bag
 analysed offline and the same recording replayed through the node give the same ids and 3D.
 
-Outputs (in ``out_dir``): ``poses/`` (rosbag2 MCAP bag, ``poses/poses.mcap``), ``keypoints.csv``,
+Outputs (in ``out_dir``): ``poses/`` (rosbag2 MCAP bag, ``poses/poses.mcap``: PoseArray, and
+``foxglove_msgs/ImageAnnotations`` beside the image topic unless turned off; with
+``with_images`` the input image messages too, so Foxglove shows the video with skeletons from
+that one file), ``keypoints.csv``,
 ``summary.json``, ``timeline.png``. They are written and closed even when reading stops at a
 damaged part of the bag or on Ctrl-C: then they hold every frame before that point.
 """
@@ -35,10 +38,12 @@ from posenet_ros.bag.messages import MessageFactory
 from posenet_ros.bag.outputs import KeypointCsv, PoseBag, prepare_outputs
 from posenet_ros.bag.reader import BagReadError, ImageBag, TopicInfo
 from posenet_ros.bag.tracks import TrackLog
-from posenet_ros.bag.typestore import COMPRESSED_IMAGE, typestore
+from posenet_ros.bag.typestore import (annotation_msg_dir, COMPRESSED_IMAGE, IMAGE_ANNOTATIONS,
+                                       typestore)
 from posenet_ros.core.stamps import stamp_seconds
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.imaging.ros_image import decode, ImageDecodeError
+from posenet_ros.outputs.image_annotations import AnnotationClasses, build_image_annotations
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.depth.sample import DepthSample
@@ -64,6 +69,9 @@ class BagJob:
     tracking: TrackerConfig | None = field(default_factory=TrackerConfig)   # None: off
     depth: DepthTopics | None = None   # aligned depth: 3D keypoints
     depth_config: DepthConfig = field(default_factory=DepthConfig)
+    annotations: bool = True           # foxglove_msgs/ImageAnnotations beside the image topic
+    annotation_topic: str | None = None   # default: <image topic>/image_annotations
+    with_images: bool = False          # copy the image topic into the output bag
 
 
 @dataclass
@@ -74,6 +82,7 @@ class _Frame:
     rgb: np.ndarray | None = None
     error: str | None = None
     depth: DepthSample | None = None
+    raw: bytes | None = None           # the message as read (copied by with_images)
 
 
 _END = object()
@@ -90,6 +99,24 @@ def default_topics(topic: TopicInfo) -> tuple[str, str]:
     if topic.msgtype == COMPRESSED_IMAGE and base.endswith("/compressed"):
         base = base[:-len("/compressed")]
     return f"{base}/poses", f"{base}/pose_markers"
+
+
+def annotation_topic_for(topic: TopicInfo) -> str:
+    """Return the ImageAnnotations topic beside the PoseArray: ``<base>/image_annotations``."""
+    return default_topics(topic)[0].rsplit("/", 1)[0] + "/image_annotations"
+
+
+def _annotation_classes(store) -> AnnotationClasses | None:
+    """Return the typestore's annotation classes; None (said once) without their files."""
+    if IMAGE_ANNOTATIONS not in store.types:
+        log.warning("no image annotations: foxglove_msgs' .msg files were found neither in the "
+                    "checkout (interfaces/foxglove_msgs) nor under AMENT_PREFIX_PATH; install "
+                    "ros-<distro>-foxglove-msgs or source a workspace that has it")
+        return None
+    t = store.types
+    return AnnotationClasses(t[IMAGE_ANNOTATIONS], t["foxglove_msgs/msg/PointsAnnotation"],
+                             t["foxglove_msgs/msg/TextAnnotation"],
+                             t["foxglove_msgs/msg/Point2"], t["foxglove_msgs/msg/Color"])
 
 
 def output_paths(out_dir: Path) -> dict[str, Path]:
@@ -113,11 +140,16 @@ def analyze(job: BagJob, estimator: PoseEstimator,
         poses_default, markers_default = default_topics(topic)
         pose_topic = job.output_topic or poses_default
         marker_topic = (job.marker_topic or markers_default) if job.markers else None
-        factory = MessageFactory(store, MarkerSettings().min_keypoint_score)
+        min_score = MarkerSettings().min_keypoint_score
+        factory = MessageFactory(store, min_score)
+        annotation_classes = _annotation_classes(store) if job.annotations else None
+        annotation_topic = ((job.annotation_topic or annotation_topic_for(topic))
+                            if annotation_classes else None)
         timeline, tracks = summary_mod.Timeline(), TrackLog()
         pipeline = PosePipeline(PipelineSettings(
             estimator.config, job.tracking, job.depth_config if job.depth else None), estimator)
-        pose_bag = PoseBag(outputs["bag"], store, pose_topic, marker_topic)
+        pose_bag = PoseBag(outputs["bag"], store, pose_topic, marker_topic, annotation_topic,
+                           (topic.name, topic.msgtype) if job.with_images else None)
         csv_out = depth = reader = None
         fault, interrupted, read, engine_s = None, False, 0, 0.0
         stop = threading.Event()
@@ -135,6 +167,8 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                     fault = str(item)
                     break
                 read += 1
+                if item.header is not None:     # deserialised: a valid message to copy
+                    pose_bag.write_image(item.log_time, item.raw)
                 if item.error is None:
                     try:
                         frame = pipeline.process(item.rgb, stamp_seconds(item.header),
@@ -149,7 +183,10 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                     header, poses = item.header, frame.poses
                     pose_bag.write(item.log_time, factory.pose_array(frame, header),
                                    factory.marker_array(poses, header, width, height)
-                                   if marker_topic else None)
+                                   if marker_topic else None,
+                                   build_image_annotations(annotation_classes, poses,
+                                                           header.stamp, min_score)
+                                   if annotation_classes else None)
                     csv_out.write(header.stamp.sec, header.stamp.nanosec, item.index, poses)
                     timeline.add(_stamp_ns(header), item.log_time, poses)
                     tracks.add(_stamp_ns(header), item.log_time, poses)
@@ -169,6 +206,9 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                 depth.close()
         result = _summary(job, bag, topic, estimator, timeline, outputs, pose_topic, marker_topic,
                           read, elapsed, engine_s, fault)
+        result["annotation_topic"] = annotation_topic
+        result["annotation_definitions"] = str(annotation_msg_dir()) if annotation_topic else None
+        result["images_copied"] = job.with_images
         result["tracking"] = summary_mod.tracking_summary(job.tracking, tracks)
         result["depth"] = summary_mod.depth_summary(depth, pipeline.counts(), job.depth_config)
         summary_mod.write_json(outputs["summary"], result)
@@ -208,9 +248,9 @@ def _decode(index: int, log_time: int, raw: bytes, msgtype: str, store) -> _Fram
     except Exception as err:  # noqa: BLE001 - corrupt CDR is one bad frame, not a crash
         return _Frame(index, log_time, error=f"message cannot be deserialised as {msgtype}: {err}")
     try:
-        return _Frame(index, log_time, header=msg.header, rgb=decode(msg))
+        return _Frame(index, log_time, header=msg.header, rgb=decode(msg), raw=raw)
     except ImageDecodeError as err:
-        return _Frame(index, log_time, header=msg.header, error=str(err))
+        return _Frame(index, log_time, header=msg.header, error=str(err), raw=raw)
 
 
 def _put(frames: queue.Queue, item: object, stop: threading.Event) -> bool:

@@ -23,7 +23,7 @@ import tempfile
 from typing import IO
 
 from posenet_ros.bag.reader import BagError
-from posenet_ros.bag.typestore import MARKER_ARRAY, POSE_ARRAY
+from posenet_ros.bag.typestore import IMAGE_ANNOTATIONS, MARKER_ARRAY, POSE_ARRAY
 from posenet_ros.core.keypoints import PART_NAMES
 from posenet_ros.core.pose import Pose
 from rosbags.rosbag2 import StoragePlugin, Writer
@@ -121,29 +121,44 @@ def _within(path: Path, folder: Path) -> bool:
 class PoseBag:
     """A rosbag2 MCAP bag with PoseArray (and optionally MarkerArray) messages.
 
-    Message definitions are embedded (MCAP schemas from the typestore), so ``rosbags`` and
-    ``ros2 bag`` read it without posenet_ros installed.
+    Optionally also ``foxglove_msgs/ImageAnnotations`` and the input's image messages, copied
+    byte for byte, so that Foxglove or Lichtblick shows the video with skeletons from this
+    one file. Message definitions are embedded (MCAP schemas from the typestore), so
+    ``rosbags`` and ``ros2 bag`` read it without posenet_ros installed.
     """
 
     def __init__(self, path: Path, store: Typestore, pose_topic: str,
-                 marker_topic: str | None = None) -> None:
+                 marker_topic: str | None = None, annotation_topic: str | None = None,
+                 image: tuple[str, str] | None = None) -> None:
         self.path = path
         self.count = 0
         self._store = store
         self._writer = Writer(path, version=BAG_VERSION, storage_plugin=StoragePlugin.MCAP)
         self._writer.open()
-        self._poses = self._writer.add_connection(pose_topic, POSE_ARRAY, typestore=store)
-        self._markers = (self._writer.add_connection(marker_topic, MARKER_ARRAY, typestore=store)
-                         if marker_topic else None)
+        add = self._writer.add_connection
+        self._poses = add(pose_topic, POSE_ARRAY, typestore=store)
+        self._markers = add(marker_topic, MARKER_ARRAY, typestore=store) if marker_topic else None
+        self._annotations = (add(annotation_topic, IMAGE_ANNOTATIONS, typestore=store)
+                             if annotation_topic else None)
+        self._image = add(*image, typestore=store) if image else None   # (topic, msgtype)
 
-    def write(self, log_time_ns: int, pose_array: object, markers: object | None = None) -> None:
+    def write(self, log_time_ns: int, pose_array: object, markers: object | None = None,
+              annotations: object | None = None) -> None:
         """One frame's messages, logged at ``log_time_ns`` (the input image's receive time)."""
         self._writer.write(self._poses, log_time_ns,
                            self._store.serialize_cdr(pose_array, POSE_ARRAY))
         if self._markers is not None and markers is not None:
             self._writer.write(self._markers, log_time_ns,
                                self._store.serialize_cdr(markers, MARKER_ARRAY))
+        if self._annotations is not None and annotations is not None:
+            self._writer.write(self._annotations, log_time_ns,
+                               self._store.serialize_cdr(annotations, IMAGE_ANNOTATIONS))
         self.count += 1
+
+    def write_image(self, log_time_ns: int, raw: bytes) -> None:
+        """Copy one input image message (its CDR bytes as read) when opened with ``image``."""
+        if self._image is not None:
+            self._writer.write(self._image, log_time_ns, raw)
 
     def close(self) -> None:
         """Write the MCAP summary and metadata.yaml; safe to call twice."""

@@ -4,6 +4,10 @@ Reading and writing bags must not need a ROS build, so the message classes come 
 ``.msg`` sources (the same files rosidl compiles) on top of ROS 2 Humble's standard types.
 Image, CameraInfo, Header and Marker hash identically in Humble, Jazzy and Kilted, so bags
 written with this store play on all three.
+
+``foxglove_msgs/msg/ImageAnnotations`` (and the types it holds) join when their ``.msg`` files are
+found (:func:`annotation_msg_dir`): the checkout's ``interfaces/foxglove_msgs`` or an installed
+foxglove_msgs; without them the bag tool writes no annotations and says why.
 """
 from __future__ import annotations
 
@@ -24,6 +28,11 @@ IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
+FOXGLOVE = "foxglove_msgs"
+# In dependency order: each type before the types that hold it.
+FOXGLOVE_MESSAGES = ("Point2", "Color", "CircleAnnotation", "PointsAnnotation", "TextAnnotation",
+                     "ImageAnnotations")
+IMAGE_ANNOTATIONS = f"{FOXGLOVE}/msg/ImageAnnotations"
 BASE_STORE = Stores.ROS2_HUMBLE
 SOURCE_ROOT = Path(__file__).resolve().parents[2]   # the checkout, when run from source
 
@@ -59,9 +68,28 @@ def find_msg_dir() -> Path:
         f"source the colcon install (install/setup.bash).")
 
 
+def annotation_msg_dir() -> Path | None:
+    """Return the first folder holding foxglove_msgs' annotation ``.msg`` files, or None.
+
+    The checkout's ``interfaces/foxglove_msgs/msg``, then ``share/foxglove_msgs/msg`` under each
+    ``$AMENT_PREFIX_PATH`` entry (the real package, or the stand-in the Makefile built).
+    """
+    candidates = [SOURCE_ROOT / "interfaces" / FOXGLOVE / "msg"]
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        if prefix:
+            candidates.append(Path(prefix) / "share" / FOXGLOVE / "msg")
+    for folder in candidates:
+        if all((folder / f"{name}.msg").is_file() for name in FOXGLOVE_MESSAGES):
+            return folder
+    return None
+
+
 @lru_cache(maxsize=None)
 def typestore(msg_dir: Path | None = None) -> Typestore:
-    """ROS 2 Humble's types plus ``posenet_ros/msg/{Keypoint,Pose,PoseArray}`` (cached)."""
+    """ROS 2 Humble's types plus ``posenet_ros/msg/{Keypoint,Pose,PoseArray}`` (cached).
+
+    And foxglove_msgs' image annotations where :func:`annotation_msg_dir` finds them.
+    """
     folder = msg_dir or find_msg_dir()
     store = get_typestore(BASE_STORE)
     types = {}
@@ -69,4 +97,9 @@ def typestore(msg_dir: Path | None = None) -> Typestore:
         text = (folder / f"{name}.msg").read_text(encoding="utf-8")
         types.update(get_types_from_msg(text, f"{PACKAGE}/msg/{name}"))
     store.register(types)
+    foxglove = annotation_msg_dir()
+    if foxglove is not None:
+        for name in FOXGLOVE_MESSAGES:    # one at a time: each refers to the ones before
+            text = (foxglove / f"{name}.msg").read_text(encoding="utf-8")
+            store.register(get_types_from_msg(text, f"{FOXGLOVE}/msg/{name}"))
     return store

@@ -39,6 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="also write visualization_msgs/MarkerArray (image-plane convention)")
     bag.add_argument("--marker-topic",
                      help="MarkerArray topic (default: beside the PoseArray, pose_markers)")
+    bag.add_argument("--no-annotations", dest="annotations", action="store_false",
+                     help="leave out foxglove_msgs/ImageAnnotations (skeletons and ids drawn "
+                     "over the image in Foxglove or Lichtblick)")
+    bag.add_argument("--annotation-topic",
+                     help="ImageAnnotations topic (default: beside the PoseArray, "
+                     "image_annotations)")
+    bag.add_argument("--with-images", action="store_true",
+                     help="copy the image topic into the output bag, so that one file shows the "
+                     "video with its annotations")
     bag.add_argument("--force", action="store_true", help="replace outputs already in OUT_DIR")
     add_engine_arguments(bag)
     add_tracking_arguments(bag)
@@ -117,7 +126,8 @@ def run_bag(args: argparse.Namespace) -> int:
                  output_topic=args.output_topic, markers=args.markers,
                  marker_topic=args.marker_topic, force=args.force,
                  tracking=tracker_config_from_args(args), depth=depth,
-                 depth_config=depth_config)
+                 depth_config=depth_config, annotations=args.annotations,
+                 annotation_topic=args.annotation_topic, with_images=args.with_images)
     progress: Progress | None = None
 
     def on_progress(done: int, total: int) -> None:
