@@ -16,8 +16,13 @@ from posenet_ros.core.stamps import stamp_seconds
 from posenet_ros.outputs.rep155 import (BODIES_NAMESPACE, body_id, BodyRegistry, build_roi,
                                         build_skeleton2d, HriClasses)
 from posenet_ros.stages.pipeline import PipelineFrame
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 QOS_DEPTH = 10
+# libhri (ROS 2) reads a body's roi with reliable + transient_local (a new reader gets the last
+# one): a volatile writer would never match it. Such a writer matches volatile readers too.
+ROI_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class HriBodies:
@@ -77,7 +82,7 @@ class HriBodies:
         prefix = f"{BODIES_NAMESPACE}/{body}"
         self._publishers[body] = (
             make(self._classes.skeleton2d, f"{prefix}/skeleton2d", QOS_DEPTH),
-            make(self._classes.roi, f"{prefix}/roi", QOS_DEPTH))
+            make(self._classes.roi, f"{prefix}/roi", ROI_QOS))
 
     def _drop(self, body: str) -> None:
         for pub in self._publishers.pop(body, ()):

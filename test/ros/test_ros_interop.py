@@ -17,6 +17,7 @@ from posenet_ros.core.keypoints import PART_IDS, SKELETON
 from posenet_ros.outputs.pose_array import poses_from_pose_array
 from posenet_ros.ros.parameters import BY_NAME
 import pytest
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
 foxglove = pytest.importorskip("foxglove_msgs.msg", reason="foxglove_msgs not built: make build")
@@ -27,6 +28,8 @@ PARAMS = {"providers": ["cpu"], "qos_reliability": "reliable", "hri": True}
 MIN_SCORE = BY_NAME["min_keypoint_score"].default
 STEP_NS = 100_000_000          # 0.1 s between frames: well within track_max_age
 BASE_SEC = 7_000_000           # stamps no other test uses
+LIBHRI_ROI_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
 RUN = 8                        # frames fed before the checks; the rest follow in the REP-155 one
 
 
@@ -136,6 +139,10 @@ def test_rep155_bodies_come_with_tracks_and_go(probe, run, frames):
 
     skeletons = {tid: probe.collect(hri.Skeleton2D, f"/humans/bodies/{body}/skeleton2d")
                  for tid, body in bodies.items()}
+    rois = []     # read as libhri does: reliable, transient_local (the last one on joining)
+    probe.node.create_subscription(hri.NormalizedRegionOfInterest2D,
+                                   f"/humans/bodies/{bodies[confirmed[0].track_id]}/roi",
+                                   rois.append, LIBHRI_ROI_QOS)
     replies = {}
     for n in range(RUN, len(frames)):      # the video goes on, until our reader is matched
         reply = probe.request(bgr8_message(frames[n], _header(n)))
@@ -159,6 +166,9 @@ def test_rep155_bodies_come_with_tracks_and_go(probe, run, frames):
         else:
             want = (*xy[part], score[part])
         np.testing.assert_allclose(got[code], want, atol=1e-5, err_msg=f"code {code}")
+
+    wait_for(lambda: rois, 5, probe.spin, "a roi as libhri reads it")
+    assert 0.0 <= rois[-1].xmin < rois[-1].xmax <= 1.0 and 0.0 <= rois[-1].ymin < rois[-1].ymax
 
     # Frames with nobody, past the tracker's max_age: the body and its topics go.
     empty = np.zeros_like(frames[0])
