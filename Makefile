@@ -129,14 +129,18 @@ COLCON_CMAKE_ARGS := -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(abspath $(VENV))
 # interfaces/<pkg> are minimal stand-ins with upstream's type hashes (docs/ros-interop.md),
 # built into the same install space only when no prefix on AMENT_PREFIX_PATH has the real
 # package; a stand-in left from an earlier build is removed once the real one is found.
+# Our own install space and venv do not count (a shell that sourced them has them there).
 INTERFACE_PKGS := $(patsubst interfaces/%/package.xml,%,$(wildcard interfaces/*/package.xml))
+_space := $(subst x, ,x)
+OTHER_PREFIXES := $(subst $(_space),:,$(strip $(filter-out $(abspath $(INSTALL_DIR))/% \
+  $(abspath $(VENV)),$(subst :, ,$(AMENT_PREFIX_PATH)))))
 INTERFACES_STAMP := $(INSTALL_DIR)/.stamp-interfaces-$(call hash,$(wildcard interfaces/*/*.txt \
-  interfaces/*/*.xml interfaces/*/msg/*.msg),$(VENV_STAMP) $(AMENT_PREFIX_PATH))
+  interfaces/*/*.xml interfaces/*/msg/*.msg),$(VENV_STAMP) $(OTHER_PREFIXES))
 
 $(INTERFACES_STAMP): $(VENV_STAMP) | $(ORT_STAMP)
 	tools/fix_wheel_paths.sh $(VENV)/bin/python
 	@missing=; for pkg in $(INTERFACE_PKGS); do \
-	  if POSENET_ROS_INSTALL= $(IN_ROS_ENV) python -c 'import sys; \
+	  if AMENT_PREFIX_PATH=$(OTHER_PREFIXES) POSENET_ROS_INSTALL= $(IN_ROS_ENV) python -c 'import sys; \
 	    from ament_index_python import get_package_prefix as p; p(sys.argv[1])' $$pkg \
 	    2>/dev/null; then rm -rf $(INSTALL_DIR)/$$pkg $(WS)/build/$$pkg; \
 	  else missing="$$missing interfaces/$$pkg"; fi; done; \

@@ -99,6 +99,11 @@ class BodyRegistry:
 
     def update(self, track_ids: Iterable[int], stamp: float) -> tuple[list[int], list[int]]:
         """Record the confirmed ``track_ids`` of a frame; return (appeared, gone) track ids."""
+        ids = set(track_ids)
+        gone = [tid for tid, last in self.seen.items()
+                if stamp < last or (tid not in ids and stamp - last > self.max_age)]
+        for tid in gone:          # first, so that a newcomer can take a freed place
+            del self.seen[tid]
         appeared = []
         for tid in track_ids:
             if tid in self.seen:
@@ -106,10 +111,6 @@ class BodyRegistry:
             elif len(self.seen) < self.max_bodies:
                 self.seen[tid] = stamp
                 appeared.append(tid)
-        gone = [tid for tid, last in self.seen.items()
-                if stamp - last > self.max_age or stamp < last]
-        for tid in gone:
-            del self.seen[tid]
         return appeared, gone
 
     def clear(self) -> list[int]:
