@@ -180,3 +180,29 @@ def test_rep155_bodies_come_with_tracks_and_go(probe, run, frames):
                  f"{topic} to go")
     final = max(tracked, key=lambda t: (t.header.stamp.sec, t.header.stamp.nanosec))
     assert list(final.ids) == []
+
+
+def test_a_missing_message_package_is_named_once_and_its_feature_stays_off(
+        start_node, frames, monkeypatch):
+    """Without foxglove_msgs and hri_msgs (a Kilted install has no hri_msgs) the node runs."""
+    import os
+    hidden = ("foxglove_msgs", "hri_msgs")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in os.environ["PYTHONPATH"].split(os.pathsep)
+        if not any(f"/{name}/" in p for name in hidden)))
+    node = start_node(NS + "_bare", **PARAMS)
+    probe = Probe(NS + "_bare")
+    try:
+        probe.wait_ready(node)
+        for i, bgr in enumerate(frames[:4]):
+            assert probe.request(bgr8_message(bgr, _header(100 + i))).poses
+        assert probe.node.count_publishers(f"{NS}_bare/image_annotations") == 0
+        assert probe.node.count_publishers("/humans/bodies/tracked") <= 1   # the other node's
+    finally:
+        probe.close()
+        assert node.stop() == 0, node.log()
+    log = node.log()
+    for name in hidden:
+        lines = [line for line in log.splitlines() if f"the message package {name}" in line]
+        assert len(lines) == 1, log
+        assert f"ros-$ROS_DISTRO-{name.replace('_', '-')}" in lines[0]
