@@ -95,6 +95,7 @@ def test_each_bag_equals_posenet_ros_bag_on_it(first_run):
         assert mine["frames"] == theirs["frames"] == frames
         assert mine["tracking"]["tracks"] == theirs["tracking"]["tracks"]
         assert mine["output_topic"] == theirs["output_topic"]
+        assert mine["outputs"]["csv"] == str(ours / "keypoints.csv")    # not the temporary
         assert {p.name for p in alone.iterdir()} <= {p.name for p in ours.iterdir()}
 
 
@@ -170,4 +171,33 @@ def test_ctrl_c_keeps_complete_outputs_and_a_rerun_finishes(first_run, tmp_path)
     for folder in GOOD:
         name = _name(folder)
         assert ((cut / "bags" / name / "keypoints.csv").read_text()
+                == (out / "bags" / name / "keypoints.csv").read_text())
+
+
+def test_a_killed_worker_s_bag_runs_again_on_its_restarted_actor(first_run, tmp_path):
+    _, inputs, out, _, _ = first_run
+    kill = tmp_path / "kill"
+    proc = subprocess.Popen([sys.executable, "-m", "posenet_ros.cli.main", "fleet",
+                             *map(str, (inputs / f for f in GOOD)), "-o", str(kill),
+                             "--topic", "camera/image_raw", "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    records = []
+    while time.monotonic() < deadline and proc.poll() is None and not records:
+        records = list((kill / "bags").glob("*/fleet.json"))
+        time.sleep(0.1)
+    assert records, "no bag finished"
+    killed = json.loads(records[0].read_text())["worker_pid"]
+    os.kill(killed, signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    summary = json.loads((kill / "fleet_summary.json").read_text())
+    assert proc.returncode == 0, (summary["failures"], err[-2000:])
+    assert summary["done"] == len(GOOD)
+    pids = {r["name"]: json.loads((kill / "bags" / r["name"] / "fleet.json").read_text())[
+        "worker_pid"] for r in summary["per_bag"]}
+    assert any(pid != killed for pid in pids.values()), pids   # the restarted actor's
+    assert all(".tmp-" not in p.name for p in (kill / "bags").iterdir())
+    for folder in GOOD:
+        name = _name(folder)
+        assert ((kill / "bags" / name / "keypoints.csv").read_text()
                 == (out / "bags" / name / "keypoints.csv").read_text())

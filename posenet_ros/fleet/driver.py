@@ -65,8 +65,15 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
         known_failures = {} if req.force or req.retry_failed else state.read_failures(
             req.out_dir / FAILED_KEYS)
         tasks = []
+        sizes: dict[str, int] = {}
         for bag in req.bags:
-            key = state.job_key(state.fingerprint(bag.path, req.content_hash), settings)
+            try:
+                key = state.job_key(state.fingerprint(bag.path, req.content_hash), settings)
+                sizes[bag.name] = sum(f.stat().st_size for f in state.bag_files(bag.path))
+            except OSError as err:
+                results[bag.name] = {"name": bag.name, "bag": str(bag.path), "status": FAILED,
+                                     "reason": f"cannot read it: {err}", "times_s": {}}
+                continue
             record = None if req.force else state.read_record(bags_dir / bag.name)
             failure = known_failures.get(bag.name)
             if record and record.get("key") == key:
@@ -77,6 +84,8 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
                                      "since the run that found it; --retry-failed retries)"}
             else:
                 tasks.append(BagTask(bag.path, bag.name, bags_dir, key, req.options))
+        # Longest first: a long recording starts at once instead of ending the run alone.
+        tasks.sort(key=lambda t: -sizes[t.name])
         key_s = time.perf_counter() - start
         progress = FleetProgress(len(tasks), 0, stream=progress_stream)
         try:
@@ -91,10 +100,11 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
                     run.stop_s = time.perf_counter() - stop
         except KeyboardInterrupt:
             run.interrupted = True
-            runner.wait_for_local_workers(run)
-            state.remove_partial(bags_dir)
         finally:
             progress.close()
+        if tasks:       # what a killed or interrupted worker left half-written
+            runner.wait_for_local_workers(run)
+            state.remove_partial(bags_dir)
         summary = _finish(req, results, run, key_s, wall)
     if run.interrupted:
         raise KeyboardInterrupt

@@ -7,7 +7,8 @@ holds one worker while the others go through the rest. Bags are not split in tim
 needs a bag's frames in order, and stitching tracks across a cut is left for a later version
 (docs/fleet.md gives the measured cost per bag).
 
-A worker that dies fails its bag (with the reason); Ray restarts the actor for the bags left.
+A worker that dies (killed, out of memory) is restarted by Ray, which runs its bag once more
+on it; a bag that kills its worker twice is failed with the reason, and the rest go on.
 On Ctrl-C the actors are killed, partial folders removed, and what finished is kept.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError
 log = logging.getLogger(__name__)
 POLL_S = 0.5
 ACTOR_RESTARTS = 3
+TASK_RETRIES = 1        # a bag whose worker died runs once more (a poisoned one: no more)
 
 
 @dataclass
@@ -61,7 +63,8 @@ def run_on_ray(tasks: list[BagTask], config, workers: int, run: RayRun,
     if not tasks:
         return
     start = time.perf_counter()
-    actor_cls = ray.remote(num_cpus=1, max_concurrency=2, max_restarts=ACTOR_RESTARTS)(BagWorker)
+    actor_cls = ray.remote(num_cpus=1, max_concurrency=2, max_restarts=ACTOR_RESTARTS,
+                           max_task_retries=TASK_RETRIES)(BagWorker)
     actors = [actor_cls.remote(config) for _ in range(min(workers, len(tasks)))]
     try:
         run.workers = ray.get([a.ready.remote() for a in actors])
@@ -94,9 +97,10 @@ def _dispatch(tasks: list[BagTask], actors: list, on_result: Callable[[dict], No
             actor, task = running.pop(future)
             try:
                 result = ray.get(future)
-            except RayError as err:     # the worker died (killed, out of memory)
+            except RayError as err:     # its worker died, each time it ran
                 result = {"name": task.name, "bag": str(task.bag), "status": FAILED,
-                          "reason": f"worker died while analysing it: {_first_line(err)}",
+                          "reason": f"worker died while analysing it "
+                                    f"({TASK_RETRIES + 1} times): {_first_line(err)}",
                           "frames": 0, "times_s": {}}
             on_result(result)
             finished += 1

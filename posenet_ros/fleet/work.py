@@ -11,9 +11,10 @@ from pathlib import Path
 import shutil
 import time
 
-from posenet_ros.bag.analyze import analyze, BagJob
+from posenet_ros.bag.analyze import analyze, BagJob, OUTPUT_NAMES
 from posenet_ros.bag.depth_topics import DepthTopics
 from posenet_ros.bag.reader import BagError, ImageBag
+from posenet_ros.bag.summary import write_json
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.fleet import state, table
 from posenet_ros.fleet.inputs import robot_of, select_topic
@@ -72,6 +73,9 @@ def analyse_bag(task: BagTask, estimator: PoseEstimator,
                      depth=opts.depth, depth_config=opts.depth_config)
         summary = analyze(job, estimator, on_progress)
         analysed = time.perf_counter()
+        final = task.bags_dir / task.name      # the summary names where its files will be
+        summary["outputs"] = {k: str(final / Path(v).name) for k, v in summary["outputs"].items()}
+        write_json(tmp / OUTPUT_NAMES["summary"], summary)
         rows = table.write_bag_tables(tmp, task.name, result["robot"])
         result.update(frames=summary["frames"], messages=summary["messages_read"], rows=rows,
                       status=DAMAGED if summary["fault"] else DONE, reason=summary["fault"],
@@ -79,7 +83,7 @@ def analyse_bag(task: BagTask, estimator: PoseEstimator,
         result["times_s"] = {"analyse": analysed - start,
                              "table": time.perf_counter() - analysed}
         state.write_record(tmp, result)
-        state.publish(tmp, task.bags_dir / task.name)
+        state.publish(tmp, final)
     except KeyboardInterrupt:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
