@@ -49,6 +49,18 @@ def test_the_cli_loads_without_ray():
     assert out == "[]", f"`posenet-ros` imported {out} before any fleet run"
 
 
+@pytest.mark.integration     # a process of its own
+def test_without_ray_the_command_says_what_to_install(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None; from posenet_ros.cli.main import main; "
+            f"sys.exit(main(['fleet', {str(tmp_path)!r}, '-o', {str(tmp_path / 'out')!r}]))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert "ray is not installed" in run.stderr
+    assert "requirements/fleet.txt" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_fleet_imports_are_declared_in_its_extras():
     required, extras = _setup_requirements()
     allowed = required | extras["bag"] | extras["fleet"]

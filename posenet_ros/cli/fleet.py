@@ -8,6 +8,7 @@ in the inputs, bad settings, Ray or pyarrow missing, the output folder busy); 13
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 from pathlib import Path
 import sys
@@ -60,9 +61,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fleet.set_defaults(func=run_fleet_cli)
 
 
+def _missing_extra() -> str | None:
+    """Name the first module of the fleet extra that cannot be imported (None: all there)."""
+    for module in ("ray", "pyarrow"):
+        try:
+            if importlib.util.find_spec(module) is None:
+                return module
+        except (ImportError, ValueError):      # a broken or blocked installation
+            return module
+    return None
+
+
 def run_fleet_cli(args: argparse.Namespace) -> int:
     from dataclasses import replace
+    missing = _missing_extra()
     try:
+        if missing:
+            raise ImportError(name=missing)
         from posenet_ros.fleet.driver import FleetRequest, run_fleet
         from posenet_ros.fleet.inputs import expand_inputs, InputError
         from posenet_ros.fleet.state import BusyError
