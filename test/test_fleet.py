@@ -1,14 +1,16 @@
-"""``posenet-ros fleet`` on a local Ray (2 CPUs) over six small bags of two robots.
+"""``posenet-ros fleet`` on a local Ray (2 CPUs) over seven small bags of two robots.
 
-Real bags (vtest.avi; MCAP and sqlite3, raw and JPEG, two robot namespaces), one corrupt and
-one without the topic. Each analysed bag's outputs are compared with ``posenet-ros bag`` run
-on it alone; the fleet table is read back with pyarrow; a rerun must not start Ray at all.
+Real bags (vtest.avi; MCAP and sqlite3, raw and JPEG, two robot namespaces), one corrupt, one
+without the topic and one cut off part-way (damaged: outputs up to the cut, as ``bag``). Each
+analysed bag's outputs are compared with ``posenet-ros bag`` run on it alone; the fleet table
+is read back with pyarrow; a rerun must not start Ray at all.
 """
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +30,7 @@ GOOD = {"robot1/day1": ("/robot1/camera/image_raw", False, "mcap", 12),
         "robot2/day1": ("/robot2/camera/image_raw", True, "mcap", 14),
         "robot2/day2": ("/robot2/camera/image_raw", False, "sqlite3", 10)}
 FLEET_ARGS = ("--topic", "camera/image_raw", "--workers", "2")
+CUT = "robot1/cut"      # robot1/day1 with its MCAP cut at 60 % of its bytes
 
 
 def make_fleet(root: Path) -> Path:
@@ -43,6 +46,9 @@ def make_fleet(root: Path) -> Path:
                                 topic="/robot2/thermal/image", max_frames=3))
     # A recording cut off and overwritten: an MCAP name, no MCAP inside.
     (inputs / "robot2" / "corrupt.mcap").write_bytes(os.urandom(4096))
+    shutil.copytree(inputs / "robot1" / "day1", inputs / CUT)
+    mcap = next((inputs / CUT).glob("*.mcap"))
+    mcap.write_bytes(mcap.read_bytes()[:int(mcap.stat().st_size * 0.6)])
     return inputs
 
 
@@ -68,31 +74,39 @@ def _name(folder: str) -> str:
 def test_failed_bags_are_named_with_reasons_and_exit_1(first_run):
     _, inputs, out, result, summary = first_run
     assert result.returncode == 1, result.stderr
-    failures = {f["name"]: f["reason"] for f in summary["failures"]}
-    assert set(failures) == {"corrupt", "thermal"}, summary["failures"]
-    assert "not an MCAP file" in failures["corrupt"]
-    assert "'camera/image_raw' is not in bag" in failures["thermal"]
-    assert "/robot2/thermal/image" in failures["thermal"]     # the topics it does hold
+    failures = {f["name"]: f for f in summary["failures"]}
+    assert set(failures) == {"corrupt", "thermal", "cut"}, summary["failures"]
+    assert "not an MCAP file" in failures["corrupt"]["reason"]
+    assert "'camera/image_raw' is not in bag" in failures["thermal"]["reason"]
+    assert "/robot2/thermal/image" in failures["thermal"]["reason"]   # the topics it holds
+    assert failures["cut"]["status"] == "damaged"
+    assert "truncated or corrupt" in failures["cut"]["reason"]
     for name in failures:
         assert f"{name} (" in result.stderr
-        assert not (out / "bags" / name).exists()
+        assert (out / "bags" / name).exists() == (name == "cut")
     assert summary["done"] == len(GOOD)
-    assert sorted(p.name for p in (out / "bags").iterdir()) == sorted(map(_name, GOOD))
+    assert sorted(p.name for p in (out / "bags").iterdir()) == sorted(
+        [*map(_name, GOOD), "cut"])
+    # The one progress line, at its end: every bag, every frame read, the failures.
+    last = [line for line in result.stderr.splitlines() if line.startswith("fleet: ")][-1]
+    assert last.startswith("fleet: 7/7 bags, ") and last.endswith(", 3 failed"), last
 
 
 def test_each_bag_equals_posenet_ros_bag_on_it(first_run):
     root, inputs, out, _, summary = first_run
     topics = {r["name"]: r["topic"] for r in summary["per_bag"]}
-    for folder, (topic, compressed, _, frames) in GOOD.items():
-        name = _name(folder)
+    expected = {**GOOD, CUT: (*GOOD["robot1/day1"][:3], None)}
+    for folder, (topic, compressed, _, frames) in expected.items():
+        name = "cut" if folder == CUT else _name(folder)
         assert topics[name] == topic + ("/compressed" if compressed else "")
         alone = root / "alone" / name
         single = run_cli("bag", inputs / folder, "--topic", topics[name], "-o", alone)
-        assert single.returncode == 0, single.stderr
+        assert single.returncode == (3 if folder == CUT else 0), single.stderr
         ours = out / "bags" / name
         assert (ours / "keypoints.csv").read_text() == (alone / "keypoints.csv").read_text()
         mine, theirs = (json.loads((d / "summary.json").read_text()) for d in (ours, alone))
-        assert mine["frames"] == theirs["frames"] == frames
+        assert mine["frames"] == theirs["frames"] == (frames or mine["frames"])
+        assert mine["fault"] == theirs["fault"]
         assert mine["tracking"]["tracks"] == theirs["tracking"]["tracks"]
         assert mine["output_topic"] == theirs["output_topic"]
         assert mine["outputs"]["csv"] == str(ours / "keypoints.csv")    # not the temporary
@@ -103,7 +117,7 @@ def test_fleet_table_reads_back(first_run):
     _, _, out, _, summary = first_run
     frames, tracks = pq.read_table(out / "frames.parquet"), pq.read_table(out / "tracks.parquet")
     per_bag = {}
-    for name in map(_name, GOOD):
+    for name in [*map(_name, GOOD), "cut"]:
         bag_summary = json.loads((out / "bags" / name / "summary.json").read_text())
         per_bag[name] = bag_summary
     assert frames.num_rows == sum(s["frames"] for s in per_bag.values())
@@ -113,9 +127,10 @@ def test_fleet_table_reads_back(first_run):
         people = [p for b, p in zip(rows["bag"], rows["people"]) if b == name]
         assert len(people) == s["frames"] and sum(people) == s["poses"]
     assert set(zip(rows["bag"], rows["robot"])) == {
-        (_name(f), f.split("/")[0]) for f in GOOD}
+        (_name(f), f.split("/")[0]) for f in GOOD} | {("cut", "robot1")}
     assert set(summary["robots"]) == {"robot1", "robot2"}
-    assert summary["robots"]["robot1"]["frames"] == 22
+    assert summary["robots"]["robot1"]["frames"] == 22 + per_bag["cut"]["frames"]
+    assert summary["robots"]["robot2"]["frames"] == 24
     assert (out / "robots.png").stat().st_size > 0
 
 
@@ -127,7 +142,7 @@ def test_rerun_skips_finished_bags_without_ray(first_run):
     took = time.monotonic() - start
     summary = json.loads((out / "fleet_summary.json").read_text())
     assert again.returncode == 1, again.stderr            # the two failures still stand
-    assert summary["skipped"] == len(GOOD) and summary["done"] == 0
+    assert summary["skipped"] == len(GOOD) + 1 and summary["done"] == 0
     assert summary["time_s"]["ray_start"] == 0.0
     assert {p: p.stat().st_mtime_ns for p in (out / "bags").rglob("keypoints.csv")} == before
     assert took < 15, f"a rerun with nothing to do took {took:.1f} s"
@@ -147,7 +162,8 @@ def test_ctrl_c_keeps_complete_outputs_and_a_rerun_finishes(first_run, tmp_path)
     _, inputs, out, _, _ = first_run
     cut = tmp_path / "cut"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "posenet_ros.cli.main", "fleet", str(inputs),
+    bags = [str(inputs / f) for f in GOOD]
+    proc = subprocess.Popen([sys.executable, "-m", "posenet_ros.cli.main", "fleet", *bags,
                              "-o", str(cut), "--topic", "camera/image_raw", "--workers", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -164,9 +180,9 @@ def test_ctrl_c_keeps_complete_outputs_and_a_rerun_finishes(first_run, tmp_path)
     assert 1 <= len(left) < len(GOOD), left
     for name in left:
         assert (cut / "bags" / name / "fleet.json").is_file()
-    rerun = fleet(inputs, "-o", cut, *FLEET_ARGS)
+    rerun = fleet(*bags, "-o", cut, *FLEET_ARGS)
     summary = json.loads((cut / "fleet_summary.json").read_text())
-    assert rerun.returncode == 1
+    assert rerun.returncode == 0, rerun.stderr
     assert summary["skipped"] == len(left) and summary["done"] == len(GOOD) - len(left)
     for folder in GOOD:
         name = _name(folder)

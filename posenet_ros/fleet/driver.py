@@ -25,6 +25,18 @@ PER_BAG = ("name", "bag", "status", "reason", "robot", "topic", "frames", "times
 NOT_IN_KEY = ("threads", "busy_wait", "extra", "providers", "device_id")
 
 
+@dataclass
+class RayRun:
+    """What the run cost outside the bags' own work."""
+
+    start_s: float = 0.0                  # ray.init (a local cluster starts here)
+    stop_s: float = 0.0                   # ray.shutdown (a local cluster stops here)
+    actors_s: float = 0.0                 # actors up, models loaded
+    workers: list[dict] = field(default_factory=list)   # pid, model load s, memory MiB
+    address: str | None = None
+    interrupted: bool = False
+
+
 @dataclass(frozen=True)
 class FleetRequest:
     bags: list[FleetBag]
@@ -53,8 +65,7 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
     wall = time.perf_counter()
     bags_dir = req.out_dir / "bags"
     results: dict[str, dict] = {}
-    from posenet_ros.fleet import runner     # Ray, only once there is work for it
-    run = runner.RayRun(address=req.ray_address)
+    run = RayRun(address=req.ray_address)
     with state.output_lock(req.out_dir):
         bags_dir.mkdir(parents=True, exist_ok=True)
         removed = state.remove_partial(bags_dir)
@@ -90,6 +101,7 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
         progress = FleetProgress(len(tasks), 0, stream=progress_stream)
         try:
             if tasks:
+                from posenet_ros.fleet import runner     # Ray, only once there is work for it
                 workers, run.start_s = runner.start_ray(req.ray_address, req.workers)
                 try:
                     runner.run_on_ray(tasks, req.config, workers, run,
@@ -103,7 +115,8 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
         finally:
             progress.close()
         if tasks:       # what a killed or interrupted worker left half-written
-            runner.wait_for_local_workers(run)
+            from posenet_ros.fleet.runner import wait_for_local_workers
+            wait_for_local_workers(run)
             state.remove_partial(bags_dir)
         summary = _finish(req, results, run, key_s, wall)
     if run.interrupted:

@@ -14,32 +14,23 @@ On Ctrl-C the actors are killed, partial folders removed, and what finished is k
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 import logging
 import os
 import time
+from typing import TYPE_CHECKING
 
 from posenet_ros.fleet.progress import FleetProgress
-from posenet_ros.fleet.work import BagTask, BagWorker, FAILED
+from posenet_ros.fleet.work import BagTask, BagWorker, DONE, FAILED
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError
+
+if TYPE_CHECKING:
+    from posenet_ros.fleet.driver import RayRun
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5
 ACTOR_RESTARTS = 3
 TASK_RETRIES = 1        # a bag whose worker died runs once more (a poisoned one: no more)
-
-
-@dataclass
-class RayRun:
-    """What the run cost outside the bags' own work."""
-
-    start_s: float = 0.0                  # ray.init (a local cluster starts here)
-    stop_s: float = 0.0                   # ray.shutdown (a local cluster stops here)
-    actors_s: float = 0.0                 # actors up, models loaded
-    workers: list[dict] = field(default_factory=list)   # pid, model load s, memory MiB
-    address: str | None = None
-    interrupted: bool = False
 
 
 def start_ray(address: str | None, workers: int | None) -> tuple[int, float]:
@@ -104,7 +95,7 @@ def _dispatch(tasks: list[BagTask], actors: list, on_result: Callable[[dict], No
                           "frames": 0, "times_s": {}}
             on_result(result)
             finished += 1
-            failed += result["status"] != "done"
+            failed += result["status"] != DONE
             done_frames += result.get("messages", 0)
             totals.append(result.get("messages", 0))
             if queue:
