@@ -103,7 +103,7 @@ class TrackerConfig:
     beta: float = 2.0
     d_cutoff: float = 1.0
     min_pose_score: float = 0.2
-    high_pose_score: float = 0.4
+    high_pose_score: float = 0.3
     duplicate_oks: float = 0.7
     reid_max_age: float = 3.0
     reid_min_similarity: float = 0.9
