@@ -88,7 +88,8 @@ class TrackerConfig:
     ``min_pose_score``, ``high_pose_score`` and ``duplicate_oks`` (module docstring),
     ``reid_max_age`` (seconds an ended track's look is kept; 0: no re-identification) and
     ``reid_min_similarity`` (:mod:`reid`) were chosen on the TUNE scenes of
-    :mod:`posenet_ros.bench.tracking_eval` (docs/tracking-eval.md).
+    :mod:`posenet_ros.bench.tracking_eval`; ``high_pose_score`` sits below their best, so
+    that small, far people still start tracks (docs/tracking-eval.md).
     """
 
     min_hits: int = 3
