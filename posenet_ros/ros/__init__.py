@@ -1,4 +1,5 @@
-"""Everything that needs rclpy: the pose node, the camera node, message and marker builders.
+"""The only rclpy code: the nodes (pose, camera, reactions) and their adapters to topics.
 
-The engine (``posenet_ros`` outside this folder) never imports from here.
+They adapt; the work is the pipeline's (``posenet_ros.stages``) and the builders'
+(``posenet_ros.outputs``). Nothing outside this folder imports from here.
 """

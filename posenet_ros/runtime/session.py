@@ -167,8 +167,7 @@ def session_options(threads: int, busy_wait: bool) -> ort.SessionOptions:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    # Spinning threads are faster (257 input, 2 cores: 2.65 vs 3.17 ms) but burn cores
-    # other threads need; in the node they starved DDS (round trip 19.8 vs 9.4 ms).
+    # Spinning threads win only on cores nothing else needs (docs/speed.md has the figures).
     options.add_session_config_entry("session.intra_op.allow_spinning",
                                      "1" if busy_wait else "0")
     return options
