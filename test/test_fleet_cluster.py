@@ -82,3 +82,16 @@ def test_fleet_joins_a_cluster_by_address(ray_cluster, tmp_path):
     assert summary["done"] == 2 and summary["frames"] == 20
     assert len(summary["ray"]["workers"]) == 2      # the cluster's 2 CPUs
     assert set(summary["robots"]) == {"robot1", "robot2"}
+
+
+def test_an_address_where_no_cluster_listens_fails_fast_by_name(tmp_path):
+    require_model()
+    from posenet_ros.bag.from_video import VideoBagJob, write_video_bag
+    write_video_bag(VideoBagJob(sample_video(), tmp_path / "in", max_frames=2))
+    address = f"127.0.0.1:{_free_port()}"
+    start = time.monotonic()
+    result = run_cli("fleet", tmp_path / "in", "-o", tmp_path / "out", "--ray-address", address)
+    assert result.returncode == 2, result.stderr
+    assert f"no Ray cluster answers at {address}" in result.stderr
+    assert time.monotonic() - start < 60
+    assert not list((tmp_path / "out" / "bags").iterdir())

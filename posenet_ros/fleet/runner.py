@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 import logging
 import os
+import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ def start_ray(address: str | None, workers: int | None) -> tuple[int, float]:
     kwargs = {"include_dashboard": False, "logging_level": logging.WARNING,
               "log_to_driver": False}
     if address:
+        _check_reachable(address)
         ray.init(address=address, **kwargs)
         cpus = int(ray.cluster_resources().get("CPU", 1))
     else:
@@ -46,6 +48,22 @@ def start_ray(address: str | None, workers: int | None) -> tuple[int, float]:
         # "local": always a new cluster of our own, never one a `ray start` left behind.
         ray.init(address="local", num_cpus=cpus, **kwargs)
     return max(1, min(workers or cpus, cpus)), time.perf_counter() - start
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast (ConnectionError) where nothing listens at ``host:port``.
+
+    Ray itself keeps retrying an unreachable head for minutes; ``auto`` and ``ray://``
+    addresses are left to Ray.
+    """
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise ConnectionError(f"no Ray cluster answers at {address} ({err.strerror or err}): "
+                              "start one with `ray start --head`, or check the address") from err
 
 
 def run_on_ray(tasks: list[BagTask], config, workers: int, run: RayRun,
