@@ -48,6 +48,13 @@ def test_globs_list_files_and_duplicates(tree):
         "fleet/robot1/day1", "fleet/robot2/day1", "fleet/robot2/loose.mcap"]
 
 
+def test_the_output_folder_inside_the_searched_one_is_not_an_input(tree):
+    _bag_folder(tree / "fleet" / "out" / "bags" / "robot1__day1" / "poses")   # a pose bag
+    bags = expand_inputs(["fleet"], cwd=tree, exclude=tree / "fleet" / "out")
+    assert [b.path.relative_to(tree).as_posix() for b in bags] == [
+        "fleet/robot1/day1", "fleet/robot2/day1", "fleet/robot2/loose.mcap"]
+
+
 @pytest.mark.parametrize("item, message", [
     ("nowhere", "no such file or folder"), ("fleet/*/night*", "matches no bag"),
     ("fleet/robot2/notes.txt", "no bag in it"), ("@missing.txt", "cannot read the list")])

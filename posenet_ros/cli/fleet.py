@@ -95,7 +95,7 @@ def run_fleet_cli(args: argparse.Namespace) -> int:
         config = replace(config, threads=1)
     try:
         depth, depth_config = depth_from_args(args)
-        bags = expand_inputs(args.inputs)
+        bags = expand_inputs(args.inputs, exclude=args.output)
     except ValueError as exc:    # InputError, ConfigError too
         print(f"posenet-ros fleet: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -27,13 +27,21 @@ class FleetBag:
     name: str       # unique output folder name under OUT/bags
 
 
-def expand_inputs(items: list[str], cwd: Path | None = None) -> list[FleetBag]:
-    """Every bag the inputs name, each once, in a stable order, with unique names."""
+def expand_inputs(items: list[str], cwd: Path | None = None,
+                  exclude: Path | None = None) -> list[FleetBag]:
+    """Every bag the inputs name, each once, in a stable order, with unique names.
+
+    Bags under ``exclude`` (the output folder: its pose bags are rosbag2 folders too) are
+    left out, so an output folder inside the searched one is not analysed on the next run.
+    """
     cwd = cwd or Path.cwd()
     found: dict[Path, None] = {}
+    skip = exclude.resolve() if exclude is not None else None
     for item in items:
         for path in _expand(item, cwd, depth=0):
-            found.setdefault(path.resolve(), None)
+            path = path.resolve()
+            if skip is None or not (path == skip or skip in path.parents):
+                found.setdefault(path, None)
     if not found:
         raise InputError(f"no bags found in {' '.join(items)} (looked for rosbag2 folders "
                          f"with metadata.yaml, {' and '.join(BAG_SUFFIXES)} files)")
