@@ -32,7 +32,7 @@ def test_the_pipeline_equals_the_engine_then_the_tracker(models, clip):
     for rgb, stamp in clip:
         frame = pipeline.process(rgb, stamp)
         raw = estimator.estimate(rgb, stamp).poses
-        tracked = tracker.update(list(raw), stamp)
+        tracked = tracker.update(list(raw), stamp, image=rgb)
         assert [p.track_id for p in frame.poses] == [int(t.track_id) for t in tracked]
         for got, want in zip(frame.poses, tracked):
             np.testing.assert_allclose(got.positions, want.positions)

@@ -25,6 +25,14 @@ def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
                    help="frames matched before a person gets an id (default %(default)s)")
     g.add_argument("--track-max-age", type=float, default=d["max_age"],
                    help="seconds unseen before an id is dropped (default %(default)s)")
+    g.add_argument("--track-min-pose-score", type=float, default=d["min_pose_score"],
+                   help="poses scoring below are not tracked (default %(default)s)")
+    g.add_argument("--track-high-pose-score", type=float, default=d["high_pose_score"],
+                   help="pose score from which a person may start a track (default "
+                        "%(default)s)")
+    g.add_argument("--track-reid-max-age", type=float, default=d["reid_max_age"],
+                   help="seconds a lost person's look is kept to give their id back; 0: off "
+                        "(default %(default)s)")
     g.add_argument("--track-min-similarity", type=float, default=d["min_similarity"],
                    help="minimum keypoint similarity of a match (default %(default)s)")
 
@@ -35,6 +43,9 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig | None:
         return None
     try:
         return TrackerConfig(min_hits=args.track_min_hits, max_age=args.track_max_age,
+                             min_pose_score=args.track_min_pose_score,
+                             high_pose_score=args.track_high_pose_score,
+                             reid_max_age=args.track_reid_max_age,
                              min_similarity=args.track_min_similarity,
                              smoothing=args.track_smoothing)
     except TrackerError as exc:

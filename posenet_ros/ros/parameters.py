@@ -27,7 +27,8 @@ from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.pipeline import PipelineSettings
 from posenet_ros.stages.track.tracker import (
-    BETA_RANGE, CUTOFF_RANGE, MAX_AGE_RANGE, MIN_HITS_RANGE, TrackerConfig, TrackerError)
+    BETA_RANGE, CUTOFF_RANGE, DUPLICATE_OKS_RANGE, MAX_AGE_RANGE, MIN_HITS_RANGE,
+    POSE_SCORE_RANGE, REID_MAX_AGE_RANGE, TrackerConfig, TrackerError)
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.parameter import Parameter
@@ -160,6 +161,21 @@ SPECS: tuple[Spec, ...] = (
          "its id is dropped", bounds=MAX_AGE_RANGE, tracker="max_age"),
     Spec("track_min_similarity", _TRACKER.min_similarity, "minimum keypoint similarity (OKS) "
          "of a match", bounds=(0.0, 1.0), tracker="min_similarity"),
+    Spec("track_min_pose_score", _TRACKER.min_pose_score, "poses scoring below this are not "
+         "tracked (they go out with track_id 0)", bounds=POSE_SCORE_RANGE,
+         tracker="min_pose_score"),
+    Spec("track_high_pose_score", _TRACKER.high_pose_score, "pose score from which a person may "
+         "start a track; poses between track_min_pose_score and this only continue a confirmed "
+         "track", bounds=POSE_SCORE_RANGE, tracker="high_pose_score"),
+    Spec("track_duplicate_oks", _TRACKER.duplicate_oks, "keypoint similarity (OKS) with a "
+         "better-scoring pose of the same frame from which a pose is a duplicate and is not "
+         "tracked (1: only exact copies)", bounds=DUPLICATE_OKS_RANGE, tracker="duplicate_oks"),
+    Spec("track_reid_max_age", _TRACKER.reid_max_age, "seconds a lost person's look (torso and "
+         "leg colours) is kept to give them their id back; 0: off", bounds=REID_MAX_AGE_RANGE,
+         tracker="reid_max_age"),
+    Spec("track_reid_min_similarity", _TRACKER.reid_min_similarity, "colour similarity (0-1) a "
+         "new track needs to take back a lost id", bounds=(0.0, 1.0),
+         tracker="reid_min_similarity"),
     Spec("smoothing", _TRACKER.smoothing, "One Euro filter on each tracked keypoint (less "
          "jitter, some lag); scores stay raw", tracker="smoothing"),
     Spec("smoothing_min_cutoff", _TRACKER.min_cutoff, "One Euro min_cutoff, Hz: lower is "

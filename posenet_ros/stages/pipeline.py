@@ -137,7 +137,7 @@ class PosePipeline:
         tracker = state.tracker
         if tracker is not None:
             try:
-                poses = _track(tracker, poses, result.stamp)
+                poses = _track(tracker, poses, result.stamp, image)
             except TrackerError as exc:     # e.g. a NaN or missing stamp: out untracked
                 problem = str(exc)
         frame = PipelineFrame(result, tuple(poses), tracked=tracker is not None and not problem,
@@ -164,10 +164,14 @@ class PosePipeline:
         return state
 
 
-def _track(tracker: PoseTracker, poses: list[Pose], stamp: float | None) -> list[Pose]:
-    """Poses with their track ids and ages; positions smoothed when the tracker smooths."""
+def _track(tracker: PoseTracker, poses: list[Pose], stamp: float | None,
+           image: np.ndarray) -> list[Pose]:
+    """Poses with their track ids and ages; positions smoothed when the tracker smooths.
+
+    The image gives the tracker people's looks, to give a returning person their id back.
+    """
     if stamp is None:
         raise TrackerError("the frame has no stamp")
     return [replace(t.raw, positions=t.positions, track_id=int(t.track_id),
                     track_age=float(t.age))
-            for t in tracker.update(poses, stamp)]
+            for t in tracker.update(poses, stamp, image=image)]
