@@ -1,33 +1,9 @@
 """Two-stage association of a frame's detections with the live tracks (a matching cascade).
 
-Stage 1, keypoints: OKS of each detection with each track's motion-predicted keypoints (box
-IoU for a pair sharing too few keypoints), optimal assignment, pairs at ``min_similarity`` or
-more. OKS is sharp: its falloff is a few percent of the person's size per keypoint, so a
-match here is a confident one, and two people side by side are told apart by their limbs.
-
-Stage 2, motion-gated centres: the detections and tracks stage 1 left over are matched by
-the distance of their box centres in person sizes (the track's box, moved by its velocity),
-optimally (in units of each track's reach), within a reach that grows with the time since
-the track was last matched::
-
-    reach = CENTRE_JITTER + speed_uncertainty * dt
-
-``speed_uncertainty`` is :data:`MAX_SPEED` for a track whose velocity is unknown (seen in one
-frame only, or motion off: the person may have gone any way at any plausible speed) and
-:data:`SPEED_CHANGE` for one with a velocity (only a change of pace since the last frame is
-unexplained). This is what OKS cannot do: a person moving more than about a tenth of their
-height between frames (walking at 5 fps, running at 10 fps) leaves OKS's reach of a track
-that has no velocity yet, so the track never gets its second frame, never a velocity, and
-is never confirmed. Stage 2 gives it that second frame; from the third on the prediction
-brings OKS back.
-
-Why stage 2 does not swap people who cross: it only sees what stage 1 left. A track whose
-person is found by their keypoints is never offered to a nearer box, so the centre rule
-decides only for tracks OKS could not place (a new track, a person half hidden, a sudden
-turn), and there the gate keeps it to where that person can have gone. (Letting young
-tracks' centre similarity compete with OKS in one assignment did swap ids at walking speed:
-a centre 0.1 heights away scored as well as a perfect keypoint match.) ByteTrack's cascade
-(confident matches first, the rest with a looser rule) is the model.
+Stage 1 matches by keypoint similarity (OKS against motion-predicted keypoints, optimal
+assignment); stage 2 matches only what stage 1 left, by box-centre distance within the reach
+a person can have moved since the track was last seen. Why this order keeps crossing people
+apart: docs/tracking.md, "The matching cascade".
 """
 from __future__ import annotations
 

@@ -1,42 +1,10 @@
 """Stable person ids across frames: the tracker's settings and life cycle.
 
-Each frame's poses are matched to the live tracks in two stages (:mod:`cascade`): keypoint
-similarity first (OKS against the tracks' motion-predicted keypoints, box IoU when too few
-keypoints are shared, optimal assignment), then the leftovers by box-centre distance in
-person sizes within how far each person can have moved, so fast movers and new tracks are
-reached without letting a near box take a person found by their keypoints.
-Time is the frames' stamps, never frame counts, so a recording replayed
-at any rate, or with frames dropped, gives the same ids.
-
-Score-aware association (ByteTrack's cascade, for poses): a pose scoring at least
-``high_pose_score`` is confident: it is matched first and may start a track. A weak one
-(``min_pose_score`` up to ``high_pose_score``) may only continue a confirmed track that no
-confident pose took, and only by its keypoints (OKS >= :data:`WEAK_MIN_SIMILARITY`): a person
-half hidden scores low yet keeps their id, while a weak pose never starts a track nor takes
-one from a confident match. Below ``min_pose_score`` a pose is not tracked. A duplicate (OKS
->= ``duplicate_oks`` with a better-scoring confident pose of the same frame: PoseNet's
-multi-pose decoder returns such low-score copies beside real people) is not tracked either.
-Untracked poses still go out, with id 0, like tentative ones.
-
-Life cycle (all in stamp seconds):
-
-- birth: a detection no track claims starts a tentative track; it is confirmed, and gets
-  the next id, once matched in ``min_hits`` frames (of distinct stamps) in a row. Until then
-  its pose is output with id 0 rather than withheld: the person is real to a consumer that
-  does not care about identity, and 0 marks it as not yet trustworthy.
-- death: a tentative track dies on its first unmatched frame; a confirmed one when
-  ``max_age`` seconds of stamps have passed since its last match. Until then it follows
-  its predicted path (:mod:`motion`), so a person who walked behind another is matched
-  again where they come out.
-- reset: a stamp earlier than the previous one (a looping video, a bag restarted, sim time
-  reset) drops every track and restarts ids at 1, so a replay gets the ids of the first pass.
-- identical stamps: a frame at the previous frame's stamp is matched like any other, but
-  time does not advance: it adds no hits, no velocity, no smoothing step.
-
-Smoothing is off by default: the message keypoints then stay the model's output (the
-bag tool, the node and TF.js parity compare them), and a robot reacting to a gesture gets no
-filter lag. Turned on, a One Euro filter per keypoint follows each track (1 Hz at rest; the
-cutoff rises with speed measured in person sizes per second, ``beta``).
+Score-aware (confident poses start tracks, weak ones only continue them, duplicates and
+poses under ``min_pose_score`` go out untracked), matched in two stages (:mod:`cascade`), in
+stamp time so a replay at any rate gives the same ids; lost people keep their predicted path
+and, with the image, their looks (:mod:`reid`). The full account, with the reasons for each
+rule: docs/tracking.md, "How association works".
 """
 from __future__ import annotations
 
