@@ -21,6 +21,7 @@ from posenet_ros.msg import Keypoint, Pose, PoseArray
 from posenet_ros.outputs.draw import draw_poses
 from posenet_ros.outputs.image_annotations import AnnotationClasses, build_image_annotations
 from posenet_ros.outputs.markers import build_marker_array, MarkerClasses
+from posenet_ros.outputs.people import build_people_array, PeopleClasses
 from posenet_ros.outputs.pose_array import build_pose_array, MessageClasses
 from posenet_ros.ros.body_tf import BodyFrames
 from posenet_ros.ros.diagnostics import FrameStats, FrameTimes
@@ -42,6 +43,7 @@ STOP_TIMEOUT = 3.0
 PROBLEMS = {"refused": "depth frame on {stream} refused: {problem}",
             "no_camera_info": "depth on {stream} {problem}",
             "tracking": "tracking skipped on {stream}: {problem}"}
+PEOPLE_CLASSES = PeopleClasses(GeometryPoseArray, GeometryPose, Point)
 POSE_CLASSES = MessageClasses(Keypoint, Pose, PoseArray, Point)
 MARKER_CLASSES = MarkerClasses(Marker, MarkerArray, Point, GeometryPose, Quaternion, Vector3,
                                ColorRGBA)
@@ -151,7 +153,7 @@ class FrameWorker:
             t_built = time.perf_counter()
             stream.poses_pub.publish(out)
             if result.has_3d:
-                stream.people_pub.publish(people_array(header, result.poses))
+                stream.people_pub.publish(build_people_array(PEOPLE_CLASSES, header, result.poses))
             t3 = time.perf_counter()
             age = self._node.get_clock().now() - Time.from_msg(header.stamp)
             self._publish_extras(stream, header, frame.rgb, result, outputs)
@@ -228,16 +230,6 @@ class FrameWorker:
         line = self._throttle.report(stream, cause, text)
         if line is not None:
             self._log.error(line)
-
-
-def people_array(header, poses: list) -> GeometryPoseArray:
-    """geometry_msgs/PoseArray of the people with a 3D position (metres, optical frame)."""
-    out = GeometryPoseArray(header=header)
-    for pose in poses:
-        if pose.position_3d is not None:
-            x, y, z = pose.position_3d.tolist()
-            out.poses.append(GeometryPose(position=Point(x=x, y=y, z=z)))
-    return out
 
 
 def _annotation_classes() -> AnnotationClasses:

@@ -258,3 +258,15 @@ def test_every_parameter_is_described_and_ranged_like_the_engine():
     # Engine parameters are exactly EstimatorConfig's fields (minus pass-through provider options).
     engine = {s.field or s.name for s in parameters.SPECS if s.engine}
     assert engine == {f.name for f in fields(EstimatorConfig)} - {"extra"}
+
+
+def test_people_array_holds_the_people_with_a_3d_position():
+    from dataclasses import replace
+    from posenet_ros.outputs.people import build_people_array
+    from posenet_ros.ros.worker import PEOPLE_CLASSES
+    placed = replace(random_pose(), position_3d=np.array([0.5, -0.2, 2.5]))
+    unplaced = random_pose()
+    msg = build_people_array(PEOPLE_CLASSES, HEADER, [unplaced, placed])
+    assert msg.header == HEADER and len(msg.poses) == 1
+    where = msg.poses[0].position
+    assert (where.x, where.y, where.z) == pytest.approx((0.5, -0.2, 2.5))
