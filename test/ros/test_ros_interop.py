@@ -85,21 +85,20 @@ def test_annotation_points_sit_on_keypoints(run):
         dots = [a for a in msg.points if a.type == a.POINTS]
         lines = [a for a in msg.points if a.type == a.LINE_LIST]
         assert len(dots) == len(visible)
-        edges = {frozenset(e) for e in SKELETON}
         for dot, pose in zip(dots, visible):
             shown = pose.keypoint_scores >= MIN_SCORE
             got = np.array([(p.x, p.y) for p in dot.points])
             np.testing.assert_allclose(got, pose.positions[shown], atol=1e-3)
         for line in lines:
             assert len(line.points) % 2 == 0
-            pose = next(p for p, d in zip(visible, dots) if d.outline_color == line.outline_color)
+            owners = [p for p, d in zip(visible, dots) if d.outline_color == line.outline_color]
             for a, b in zip(line.points[::2], line.points[1::2]):
-                ends = [int(np.argmin(np.hypot(*(pose.positions - (q.x, q.y)).T)))
-                        for q in (a, b)]
-                assert frozenset(ends) in edges
-                assert (pose.keypoint_scores[ends] >= MIN_SCORE).all()
-                np.testing.assert_allclose([(a.x, a.y), (b.x, b.y)], pose.positions[ends],
-                                           atol=1e-3)
+                # Each segment joins both keypoints of one skeleton edge of its pose, each
+                # shown (by position: nearest-keypoint matching is ambiguous where two coincide).
+                assert any(
+                    np.allclose(pose.positions[list(edge)], [(a.x, a.y), (b.x, b.y)], atol=1e-3)
+                    and (pose.keypoint_scores[list(edge)] >= MIN_SCORE).all()
+                    for pose in owners for edge in SKELETON), ((a.x, a.y), (b.x, b.y))
         tracked = sorted(p.track_id for p in visible if p.track_id > 0)
         assert sorted(int(t.text.split()[1]) for t in msg.texts) == tracked
         checked += 1
