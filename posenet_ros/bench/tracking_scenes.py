@@ -80,11 +80,12 @@ def load_sprites() -> list[Sprite]:
             patch = patch[:, ::-1].copy()
             width = patch.shape[1]
             box = [width - box[2], box[1], width - box[0], box[3]]
-        sprites.append(Sprite(patch, _soft_alpha(patch.shape[:2]), tuple(box)))
+        sprites.append(Sprite(patch, soft_alpha(patch.shape[:2]), tuple(box)))
     return sprites
 
 
-def _soft_alpha(shape: tuple[int, int], border: int = 8) -> np.ndarray:
+def soft_alpha(shape: tuple[int, int], border: int = 8) -> np.ndarray:
+    """Return an alpha mask that fades to 0 over ``border`` pixels at the patch edges."""
     h, w = shape
     ramp_y = np.clip(np.minimum(np.arange(h), np.arange(h)[::-1]) / border, 0, 1)
     ramp_x = np.clip(np.minimum(np.arange(w), np.arange(w)[::-1]) / border, 0, 1)
@@ -105,13 +106,14 @@ def render(scene: Scene, base: np.ndarray
             centre = mover.path(t)
             if centre is None:
                 continue
-            box = _paste(canvas, mover.sprite, centre)
+            box = paste(canvas, mover.sprite, centre)
             if _inside_fraction(box, width, height) >= 0.5:
                 truth.append((mover.identity, box))
         yield t, canvas.astype(np.uint8), truth
 
 
-def _paste(canvas: np.ndarray, sprite: Sprite, centre: tuple[float, float]) -> tuple:
+def paste(canvas: np.ndarray, sprite: Sprite, centre: tuple[float, float]) -> tuple:
+    """Blend ``sprite`` onto ``canvas`` centred at ``centre``; return its person box there."""
     bx0, by0, bx1, by1 = sprite.box
     ox = int(round(centre[0] - (bx0 + bx1) / 2))
     oy = int(round(centre[1] - (by0 + by1) / 2))

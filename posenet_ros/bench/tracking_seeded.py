@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from posenet_ros.bench.tracking_scenes import (
-    _soft_alpha, background as street, legs, line, PEOPLE, Sprite)
+    background as street, legs, line, paste, PEOPLE, soft_alpha, Sprite)
 from posenet_ros.core import paths
 from posenet_ros.imaging.files import iter_video, read_image
 from posenet_ros.stages.track.similarity import keypoint_boxes
@@ -95,7 +95,7 @@ def _cut(image: np.ndarray, box, mirrored: bool) -> Sprite:
     if mirrored:
         patch = patch[:, ::-1].copy()
         inner = (patch.shape[1] - inner[2], inner[1], patch.shape[1] - inner[0], inner[3])
-    return Sprite(patch, _soft_alpha(patch.shape[:2], 4), tuple(float(v) for v in inner))
+    return Sprite(patch, soft_alpha(patch.shape[:2], 4), tuple(float(v) for v in inner))
 
 
 def people(estimator) -> list[Sprite]:
@@ -139,7 +139,7 @@ def _scaled(sprite: Sprite, height: float) -> Sprite:
     scale = height / (sprite.box[3] - sprite.box[1])
     rgb = cv2.resize(sprite.rgb, None, fx=scale, fy=scale,
                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    return Sprite(rgb, _soft_alpha(rgb.shape[:2], 4), tuple(v * scale for v in sprite.box))
+    return Sprite(rgb, soft_alpha(rgb.shape[:2], 4), tuple(v * scale for v in sprite.box))
 
 
 def draw(seed: int, sprites: list[Sprite]) -> SeededScene:
@@ -240,25 +240,11 @@ def render(scene: SeededScene, bases: list[np.ndarray]
         for identity, sprite, path in scene.movers:
             centre = path(t)
             if centre is not None:
-                drawn.append((identity, _paste(canvas, sprite, centre)))
+                drawn.append((identity, paste(canvas, sprite, centre)))
         canvas += noise.normal(0, scene.noise, canvas.shape).astype(np.float32)
         truth = [(identity, box) for k, (identity, box) in enumerate(drawn)
                  if _shown(box, [b for _, b in drawn[k + 1:]], width, height)]
         yield t, np.clip(canvas, 0, 255).astype(np.uint8), truth
-
-
-def _paste(canvas: np.ndarray, sprite: Sprite, centre) -> tuple:
-    bx0, by0, bx1, by1 = sprite.box
-    ox = int(round(centre[0] - (bx0 + bx1) / 2))
-    oy = int(round(centre[1] - (by0 + by1) / 2))
-    h, w = sprite.rgb.shape[:2]
-    H, W = canvas.shape[:2]
-    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + w, W), min(oy + h, H)
-    if x0 < x1 and y0 < y1:
-        src = (slice(y0 - oy, y1 - oy), slice(x0 - ox, x1 - ox))
-        a = sprite.alpha[src]
-        canvas[y0:y1, x0:x1] = a * sprite.rgb[src] + (1 - a) * canvas[y0:y1, x0:x1]
-    return (ox + bx0, oy + by0, ox + bx1, oy + by1)
 
 
 def _shown(box: tuple, front: list[tuple], width: int, height: int) -> bool:
