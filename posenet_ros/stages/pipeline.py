@@ -140,22 +140,25 @@ class PosePipeline:
                 poses = _track(tracker, poses, result.stamp, image)
             except TrackerError as exc:     # e.g. a NaN or missing stamp: out untracked
                 problem = str(exc)
-        frame = PipelineFrame(result, tuple(poses), tracked=tracker is not None and not problem,
-                              smoothed=tracker is not None and tracker.config.smoothing)
-        config = self.settings.depth
-        if config is None or depth is None:
-            return replace(frame, problem=problem)
-        counts = state.counts
+        tracked = tracker is not None and problem is None
+        status = "off" if self.settings.depth is None or depth is None else depth.status
+        if status != "off":
+            self._count(state.counts, index, depth)
+            problem = depth.reason or problem
+        if status == "paired":
+            people = lift_poses(poses, depth.depth, result.image_size, depth.camera,
+                                self.settings.depth, depth.depth_camera)
+            poses = [with_3d(p, q) for p, q in zip(poses, people)]
+        return PipelineFrame(result, tuple(poses), tracked=tracked,
+                             smoothed=tracker is not None and tracker.config.smoothing,
+                             depth=status, problem=problem)
+
+    @staticmethod
+    def _count(counts: StreamCounts, index: int, depth: DepthSample) -> None:
         counts.depth_counts[depth.status] += 1
         if depth.reason is not None and len(counts.depth_examples) < MAX_EXAMPLES:
             counts.depth_examples.append({"frame": index, "status": depth.status,
                                           "reason": depth.reason})
-        if depth.status != "paired":
-            return replace(frame, depth=depth.status, problem=depth.reason or problem)
-        people = lift_poses(poses, depth.depth, result.image_size, depth.camera, config,
-                            depth.depth_camera)
-        return replace(frame, poses=tuple(with_3d(p, q) for p, q in zip(poses, people)),
-                       depth="paired", problem=problem)
 
     def _stream(self, stream: Hashable) -> _Stream:
         state = self._streams.get(stream)
