@@ -1,1 +1,1 @@
-"""PoseNet weights: fetch the TF.js graph (setup only) and convert it to ONNX."""
+"""Model files at setup: fetch the TF.js graphs (PoseNet, MoveNet) and convert them to ONNX."""

@@ -1,1 +1,1 @@
-"""TF.js PoseNet 2.2.2 run in Node: the reference posenet_ros is tested and benchmarked against."""
+"""TF.js PoseNet 2.2.2 and pose-detection 2.1.3 in Node: references for parity tests and bench."""

@@ -1,1 +1,1 @@
-"""What runs after the engine, per stream: the pipeline, tracking, depth, filters."""
+"""What runs after the engine, per stream: the pipeline (engine, tracks, 3D), tracking, depth."""
