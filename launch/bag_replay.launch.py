@@ -25,15 +25,12 @@ The launch ends when the playback does (``ros2 bag play`` exits at the bag's end
 replay in a script or CI terminates by itself.
 """
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, EmitEvent, ExecuteProcess, LogInfo,
-                            RegisterEventHandler, SetEnvironmentVariable, TimerAction)
-from launch.conditions import IfCondition
+from launch.actions import (EmitEvent, ExecuteProcess, LogInfo, RegisterEventHandler,
+                            TimerAction)
 from launch.event_handlers import OnProcessExit
 from launch.events import Shutdown
-from launch.substitutions import (EnvironmentVariable, LaunchConfiguration,
-                                  PathJoinSubstitution, PythonExpression)
 from launch_ros.actions import Node
-from launch_ros.substitutions import FindPackageShare
+from posenet_ros.ros.launch_parts import declare, fastdds_profile, share_file
 
 ARGUMENTS = (
     ("bag", None, "rosbag2 to play (folder, .mcap or .db3)"),
@@ -46,42 +43,33 @@ ARGUMENTS = (
     ("qos_reliability", "reliable", "image subscription QoS: reliable (no frame lost in "
                                     "transport; large images over best effort often are) "
                                     "or best_effort"),
-    ("params_file", PathJoinSubstitution([FindPackageShare("posenet_ros"), "config",
-                                          "posenet.yaml"]), "posenet_node parameters"),
+    ("params_file", None, "posenet_node parameters (default: this package's "
+     "config/posenet.yaml)"),
     ("namespace", "", "namespace of posenet_node (its outputs: <namespace>/poses, ...)"),
     ("start_delay", "3.0", "seconds between starting the node and the playback, so the "
                            "model is loaded before the first frame"),
-    ("fastdds_profile", EnvironmentVariable(
-        "FASTDDS_DEFAULT_PROFILES_FILE", default_value=PathJoinSubstitution(
-            [FindPackageShare("posenet_ros"), "config", "fastdds_large_frames.xml"])),
-     "Fast DDS XML profile of the player and the node (camera-sized frames between "
-     "processes); empty: Fast DDS defaults"),
+    ("fastdds_profile", None, "Fast DDS XML profile of the player and the node (camera-sized "
+     "frames between processes); empty: Fast DDS defaults"),
 )
 
 
 def generate_launch_description() -> LaunchDescription:
     """Declare the arguments; start ``ros2 bag play --clock`` and posenet_node on sim time."""
-    arg = LaunchConfiguration
-    declared = [DeclareLaunchArgument(name, description=text,
-                                      **({} if default is None else {"default_value": default}))
-                for name, default, text in ARGUMENTS]
+    arg, declared = declare(ARGUMENTS, {"params_file": share_file("config", "posenet.yaml")})
     play = ExecuteProcess(
-        cmd=["ros2", "bag", "play", arg("bag"), "--clock", "--rate", arg("rate")],
+        cmd=["ros2", "bag", "play", arg["bag"], "--clock", "--rate", arg["rate"]],
         name="bag_play", output="screen")
     node = Node(
         package="posenet_ros", executable="posenet_node", name="posenet_node",
-        namespace=arg("namespace"), output="screen",
-        parameters=[arg("params_file"), {"use_sim_time": True,
-                                         "image_transport": arg("image_transport"),
-                                         "qos_reliability": arg("qos_reliability")}],
-        remappings=[("image", arg("topic")),
-                    ("image/compressed", [arg("topic"), "/compressed"]),
-                    ("camera_info", arg("camera_info_topic"))])
-    profile = SetEnvironmentVariable(
-        "FASTDDS_DEFAULT_PROFILES_FILE", arg("fastdds_profile"),
-        condition=IfCondition(PythonExpression(["'", arg("fastdds_profile"), "' != ''"])))
+        namespace=arg["namespace"], output="screen",
+        parameters=[arg["params_file"], {"use_sim_time": True,
+                                         "image_transport": arg["image_transport"],
+                                         "qos_reliability": arg["qos_reliability"]}],
+        remappings=[("image", arg["topic"]),
+                    ("image/compressed", [arg["topic"], "/compressed"]),
+                    ("camera_info", arg["camera_info_topic"])])
     end_with_bag = RegisterEventHandler(OnProcessExit(target_action=play, on_exit=[
         LogInfo(msg="the bag has been played: shutting down"),
         EmitEvent(event=Shutdown(reason="the bag ended"))]))
-    return LaunchDescription([*declared, profile, node, end_with_bag,
-                              TimerAction(period=arg("start_delay"), actions=[play])])
+    return LaunchDescription([*declared, fastdds_profile(arg), node, end_with_bag,
+                              TimerAction(period=arg["start_delay"], actions=[play])])

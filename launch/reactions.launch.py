@@ -11,13 +11,13 @@ r"""A robot that follows people: camera_node -> posenet_node (+ depth) -> reacti
 Only APIs that exist in Humble are used.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import OpaqueFunction
 from launch.conditions import IfCondition
-from launch.substitutions import (
-    EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution, PythonExpression)
+from launch.substitutions import PythonExpression
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
-from launch_ros.substitutions import FindPackageShare
+from posenet_ros.ros.launch_parts import (declare, fastdds_profile, NODE_ARGUMENTS,
+                                          optional_bool, ros_args, share_file)
 
 ARGUMENTS = (
     ("image_topic", "", "existing sensor_msgs/Image colour topic; empty: start camera_node "
@@ -28,38 +28,18 @@ ARGUMENTS = (
      "only (the robot then turns to people but does not drive)"),
     ("depth_camera_info_topic", "", "CameraInfo of the depth image when its intrinsics differ "
      "from the colour's; empty: pixels scale by the size ratio"),
-    ("source", "", "camera_node: device index (0), /dev/videoN or a video file; empty: the "
-     "sample vtest.avi"),
     ("params_file", None, "posenet_node parameters (default: config/posenet.yaml)"),
-    ("autostart", "", "posenet_node: true: configure and activate at start-up; false: wait "
-     "for a lifecycle manager; empty: as params_file says"),
     ("reactions_params_file", None, "reactions_node parameters (default: "
      "config/reactions.yaml)"),
     ("enabled", "false", "reactions_node publishes motion on cmd_vel"),
     ("cmd_vel_topic", "cmd_vel", "where the follow command goes"),
-    ("use_sim_time", "false", "use /clock (bag replay) for all nodes"),
-    ("fastdds_profile", None, "Fast DDS XML profile of the nodes started here (default: "
-     "FASTDDS_DEFAULT_PROFILES_FILE if set, else this package's "
-     "config/fastdds_large_frames.xml, which delivers camera-sized frames between processes); "
-     "empty: Fast DDS defaults"),
-    ("log_level", "info", "log level of the nodes: debug, info, warn, error"),
-    ("enclaves", "", "SROS2: each node runs in enclave <this>/<node name> (/posenet_ros for "
-     "config/sros2_policy.xml, docs/security.md); empty: the default enclave /"),
-)
+) + NODE_ARGUMENTS
 
 
 def generate_launch_description() -> LaunchDescription:
-    share = FindPackageShare("posenet_ros")
-    defaults = {"params_file": PathJoinSubstitution([share, "config", "posenet.yaml"]),
-                "reactions_params_file": PathJoinSubstitution([share, "config",
-                                                               "reactions.yaml"]),
-                "fastdds_profile": EnvironmentVariable(
-                    "FASTDDS_DEFAULT_PROFILES_FILE", default_value=PathJoinSubstitution(
-                        [share, "config", "fastdds_large_frames.xml"]))}
-    arg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
-    declared = [DeclareLaunchArgument(name, default_value=defaults.get(name, default),
-                                      description=description)
-                for name, default, description in ARGUMENTS]
+    arg, declared = declare(ARGUMENTS, {
+        "params_file": share_file("config", "posenet.yaml"),
+        "reactions_params_file": share_file("config", "reactions.yaml")})
     start_camera = IfCondition(PythonExpression(["'", arg["image_topic"], "' == ''"]))
     image = PythonExpression(["'", arg["image_topic"], "' or 'camera/image'"])
     use_depth = PythonExpression(["'", arg["depth_topic"], "' != ''"])
@@ -68,21 +48,16 @@ def generate_launch_description() -> LaunchDescription:
                                    "' or 'depth/camera_info'"])
     sim_time = ParameterValue(arg["use_sim_time"], value_type=bool)
 
-    def ros_args(node: str) -> list:
-        enclave = PythonExpression(["('", arg["enclaves"], "'.rstrip('/') + '/", node,
-                                    "') if '", arg["enclaves"], "' else '/'"])
-        return ["--ros-args", "--log-level", arg["log_level"], "--enclave", enclave]
-
     camera = Node(
         package="posenet_ros", executable="camera_node", name="camera_node", namespace="camera",
-        output="screen", condition=start_camera, arguments=ros_args("camera_node"),
+        output="screen", condition=start_camera, arguments=ros_args(arg, "camera_node"),
         parameters=[{"source": ParameterValue(arg["source"], value_type=str),
                      "use_sim_time": sim_time}])
 
     def posenet(context) -> list[Node]:
         return [Node(
             package="posenet_ros", executable="posenet_node", name="posenet_node",
-            output="screen", arguments=ros_args("posenet_node"),
+            output="screen", arguments=ros_args(arg, "posenet_node"),
             parameters=[arg["params_file"], {
                 "qos_reliability": "reliable", "use_sim_time": sim_time,
                 "use_depth": ParameterValue(use_depth, value_type=bool),
@@ -91,28 +66,10 @@ def generate_launch_description() -> LaunchDescription:
                         ("depth/image", depth), ("depth/camera_info", depth_info)])]
     reactions = Node(
         package="posenet_ros", executable="reactions_node", name="reactions_node",
-        output="screen", arguments=ros_args("reactions_node"),
+        output="screen", arguments=ros_args(arg, "reactions_node"),
         parameters=[arg["reactions_params_file"], {
             "enabled": ParameterValue(arg["enabled"], value_type=bool),
             "use_sim_time": sim_time}],
         remappings=[("cmd_vel", arg["cmd_vel_topic"])])
-    profile = SetEnvironmentVariable(
-        "FASTDDS_DEFAULT_PROFILES_FILE", arg["fastdds_profile"],
-        condition=IfCondition(PythonExpression(["'", arg["fastdds_profile"], "' != ''"])))
-    return LaunchDescription([*declared, profile, camera, OpaqueFunction(function=posenet),
-                              reactions])
-
-
-def optional_bool(context, name: str) -> dict:
-    """``{name: value}`` when the launch argument is true or false; ``{}`` when empty.
-
-    Empty leaves the parameter to params_file (and the node's own default), so the launch
-    file holds no second default that would silently override the file's.
-    """
-    value = LaunchConfiguration(name).perform(context).strip().lower()
-    if not value:
-        return {}
-    if value not in ("true", "false"):
-        raise ValueError(f"launch argument {name}:={value}: expected true or false "
-                         f"(empty: as params_file says)")
-    return {name: value == "true"}
+    return LaunchDescription([*declared, fastdds_profile(arg), camera,
+                              OpaqueFunction(function=posenet), reactions])

@@ -105,14 +105,15 @@ def test_which_nodes_start(monkeypatch, overrides, expected):
 
 def pretend_installed(monkeypatch, missing):
     """Load camera.launch.py with tf2_ros and rviz2 installed, except those ``missing``."""
+    from posenet_ros.ros import launch_parts
     module = load()
-    real = module.get_package_share_directory
+    real = launch_parts.get_package_share_directory
 
     def share(package):
         if package in missing:
             raise PackageNotFoundError(package)
         return real(package) if package == "posenet_ros" else f"/opt/ros/x/share/{package}"
-    monkeypatch.setattr(module, "get_package_share_directory", share)
+    monkeypatch.setattr(launch_parts, "get_package_share_directory", share)
     return module
 
 
@@ -135,7 +136,7 @@ def test_missing_optional_package_skipped(monkeypatch, missing, overrides, expec
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = records.append
-    logger = launch.logging.get_logger("camera.launch.py")   # launch's loggers do not propagate
+    logger = launch.logging.get_logger("posenet_ros.launch")   # launch's loggers do not propagate
     logger.addHandler(handler)
     try:
         names = node_names(*evaluate(module.generate_launch_description().entities,
