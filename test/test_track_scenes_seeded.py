@@ -23,7 +23,7 @@ def bases():
 
 def test_tune_and_report_seeds_are_disjoint_and_cover_every_kind(sprites):
     assert not set(seeded.TUNE_SEEDS) & set(seeded.REPORT_SEEDS)
-    kinds = {seeded.draw(seed, sprites).kind for seed in seeded.REPORT_SEEDS[:6]}
+    kinds = {seeded.draw(seed, sprites).kind for seed in seeded.REPORT_SEEDS[:len(seeded.KINDS)]}
     assert kinds == set(seeded.KINDS)
     scenes = [seeded.draw(seed, sprites) for seed in seeded.REPORT_SEEDS[:60]]
     assert {s.fps for s in scenes} >= {5.0, 30.0}
@@ -41,13 +41,13 @@ def test_a_seed_renders_the_same_frames_twice(sprites, bases):
     assert not np.array_equal(first[0][1], other[0][1])
 
 
-def test_a_person_mostly_hidden_is_not_in_the_ground_truth(sprites, bases):
+def test_a_person_mostly_hidden_or_outside_is_optional(sprites, bases):
     box = (100.0, 50.0, 140.0, 170.0)
-    assert seeded._shown(box, [], 352, 256)
-    assert not seeded._shown(box, [(95.0, 40.0, 150.0, 180.0)], 352, 256)    # behind someone
-    assert seeded._shown(box, [(120.0, 40.0, 150.0, 180.0)], 352, 256)       # half hidden
-    assert not seeded._shown((330.0, 50.0, 380.0, 170.0), [], 352, 256)     # half outside
-    behind = next(s for s in (seeded.draw(seed, sprites) for seed in range(1, 200, 6))
+    assert seeded.visible(box, [], 352, 256) == 1.0
+    assert seeded.visible(box, [(95.0, 40.0, 150.0, 180.0)], 352, 256) == 0.0  # behind someone
+    assert seeded.visible(box, [(120.0, 40.0, 150.0, 180.0)], 352, 256) == 0.5  # half hidden
+    assert seeded.visible((332.0, 50.0, 372.0, 170.0), [], 352, 256) == 0.5     # half outside
+    behind = next(s for s in (seeded.draw(seed, sprites) for seed in range(1, 200, 7))
                   if not s.dropped)
     assert behind.kind == "behind"
     (_, back, walker), (_, front, still) = behind.movers
@@ -60,5 +60,19 @@ def test_a_person_mostly_hidden_is_not_in_the_ground_truth(sprites, bases):
         size = back.box[2] - back.box[0], back.box[3] - back.box[1]
         if abs(a[0] - b[0]) < 0.05 * size[0] and cover[0] > size[0] and cover[1] > size[1]:
             hidden += 1
-            assert [i for i, _ in truth] == [2]      # only the person in front
+            required = [i for i, _, seen in truth if seen >= seeded.MIN_VISIBLE]
+            assert required == [2]      # only the person in front must be found
     assert hidden > 0 or (front.box[3] - front.box[1]) <= (back.box[3] - back.box[1])
+
+
+def test_a_newcomer_enters_where_someone_left_and_is_someone_else(sprites, bases):
+    scene = next(s for s in (seeded.draw(seed, sprites) for seed in seeded.REPORT_SEEDS[:50])
+                 if s.kind == "newcomer")
+    first = {i: sprite for i, sprite, _ in scene.movers}
+    newcomer = max(first)
+    assert first[newcomer] is not first[1]
+    frames = list(seeded.render(scene, bases))
+    present = {i: [t for t, _, truth in frames if any(p[0] == i for p in truth)]
+               for i in first}
+    assert present[1][-1] < present[newcomer][0] <= present[1][-1] + 3.0
+    assert present[newcomer][-1] == frames[-1][0]       # stays to the end

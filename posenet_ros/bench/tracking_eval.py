@@ -82,14 +82,48 @@ def accumulate(frames: Sequence[tuple[float, list[Pose], list]], make_tracker,
     tracker = make_tracker()
     for k, (stamp, poses, truth) in enumerate(frames):
         extra = {} if images is None else {"image": images[k]}
+        if getattr(tracker, "sees_truth", False):    # the association ceiling's oracle
+            extra["truth"] = truth
         hyps = [(i, b) for i, b in tracker.update(poses, stamp, **extra) if i > 0]
-        gt_boxes = np.array([b for _, b in truth]).reshape(-1, 4)
+        required, hyps = without_optional(truth, hyps)
+        gt_boxes = np.array([b for _, b in required]).reshape(-1, 4)
         hyp_boxes = np.array([b for _, b in hyps], dtype=np.float64).reshape(-1, 4)
         dist = 1.0 - box_iou(gt_boxes, hyp_boxes)
         dist[dist > MAX_IOU_DISTANCE] = np.nan
-        acc.update([g for g, _ in truth], [i for i, _ in hyps], dist)
-        hota.update([g for g, _ in truth], gt_boxes, [i for i, _ in hyps], hyp_boxes)
+        acc.update([g for g, _ in required], [i for i, _ in hyps], dist)
+        hota.update([g for g, _ in required], gt_boxes, [i for i, _ in hyps], hyp_boxes)
     return acc, hota
+
+
+def match(gt_boxes: np.ndarray, hyp_boxes: np.ndarray) -> list[tuple[int, int]]:
+    """Return (truth row, hypothesis row) pairs of the frame's best IoU >= 0.5 matching."""
+    from scipy.optimize import linear_sum_assignment
+
+    if not len(gt_boxes) or not len(hyp_boxes):
+        return []
+    iou = box_iou(np.asarray(gt_boxes, float).reshape(-1, 4),
+                  np.asarray(hyp_boxes, float).reshape(-1, 4))
+    rows, cols = linear_sum_assignment(-iou)
+    return [(r, c) for r, c in zip(rows, cols) if iou[r, c] >= 1.0 - MAX_IOU_DISTANCE]
+
+
+def without_optional(truth: Sequence[tuple], hyps: list[tuple[int, tuple]]
+                     ) -> tuple[list[tuple[int, tuple]], list[tuple[int, tuple]]]:
+    """Return the required truth and the hypotheses not matched to an optional person.
+
+    Truth entries are (identity, box) or (identity, box, visible share); a person seen less
+    than ``tracking_seeded.MIN_VISIBLE`` is optional. As in MOTChallenge's preprocessing of
+    distractors, one IoU >= 0.5 matching over all people is made, and hypotheses matched to
+    optional people are removed, so a track on them is neither a hit nor a false positive.
+    """
+    from posenet_ros.bench.tracking_seeded import MIN_VISIBLE
+
+    required = [(t[0], t[1]) for t in truth if len(t) < 3 or t[2] >= MIN_VISIBLE]
+    if len(required) == len(truth) or not hyps:
+        return required, hyps
+    pairs = match(np.array([t[1] for t in truth]), np.array([b for _, b in hyps]))
+    dropped = {c for r, c in pairs if len(truth[r]) == 3 and truth[r][2] < MIN_VISIBLE}
+    return required, [h for c, h in enumerate(hyps) if c not in dropped]
 
 
 def detect_scene(estimator: PoseEstimator, scene, base) -> list[tuple[float, list, list]]:
@@ -166,14 +200,20 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="search the score thresholds on the first N TUNE seeds' scenes")
     parser.add_argument("--cache", type=Path, default=None,
                         help="keep the seeded scenes' detections in this file")
+    parser.add_argument("--model", default=None,
+                        help="detector model name (default PoseNet), e.g. movenet-multipose")
+    parser.add_argument("--kinds", default=None,
+                        help="comma-separated scene kinds: the first N seeds of these kinds")
     args = parser.parse_args(argv)
     estimator = PoseEstimator(providers=("cpu",), input_resolution=args.resolution,
-                              max_detections=args.max_detections)
+                              max_detections=args.max_detections, model=args.model)
     start = time.perf_counter()
     if args.report or args.tune:
         from posenet_ros.bench import tracking_report, tracking_seeded
-        seeds = (tracking_seeded.TUNE_SEEDS[:args.tune] if args.tune
-                 else tracking_seeded.REPORT_SEEDS[:args.report])
+        pool = tracking_seeded.TUNE_SEEDS if args.tune else tracking_seeded.REPORT_SEEDS
+        wanted = args.kinds.split(",") if args.kinds else tracking_seeded.KINDS
+        kinds = tracking_seeded.KINDS
+        seeds = [s for s in pool if kinds[s % len(kinds)] in wanted][:args.tune or args.report]
         detected = tracking_report.detect_seeds(estimator, seeds, args.cache)
         frames = sum(len(f) for _, _, f in detected)
         if args.tune:
@@ -181,9 +221,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             text = (tracking_report.tune_markdown(scores) + "\n\n"
                     + tracking_report.tune_markdown(reid, top=len(reid)))
         else:
-            text = tracking_report.markdown(tracking_report.report(detected))
-        out = [f"seeds {seeds.start}-{seeds.stop - 1}: {len(detected)} scenes, {frames} "
-               f"frames, PoseNet {args.resolution} multi (max {args.max_detections})", "", text]
+            results = tracking_report.report(detected)
+            tables = [tracking_report.markdown(results), tracking_report.shares_markdown(results),
+                      tracking_report.rates_markdown(detected)]
+            text = "\n\n".join(tables)
+        out = [f"seeds {seeds[0]}-{seeds[-1]}: {len(detected)} scenes, {frames} frames, "
+               f"{args.model or 'PoseNet'} {args.resolution} multi (max {args.max_detections})",
+               "", text]
     else:
         rows = evaluate(estimator)
         out = [markdown(rows), ""]

@@ -16,7 +16,9 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from posenet_ros.bench import tracking_seeded as seeded
+from posenet_ros.bench.tracking_ceiling import Oracle, shares
 from posenet_ros.bench.tracking_eval import _Ours, accumulate, detect, IMAGE_TRACKERS, TRACKERS
+from posenet_ros.bench.tracking_rates import rates
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.stages.track.tracker import TrackerConfig
 
@@ -29,6 +31,7 @@ GRID = {"min_pose_score": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
 REID_GRID = {"reid_max_age": (0.0, 2.0, 3.0, 5.0), "reid_min_similarity": (0.75, 0.85, 0.9)}
 
 Detected = list[tuple[int, str, list]]      # (seed, kind, [(stamp, poses, truth)])
+CEILING = "association ceiling"
 
 
 def detect_seeds(estimator: PoseEstimator, seeds: Iterable[int],
@@ -38,9 +41,9 @@ def detect_seeds(estimator: PoseEstimator, seeds: Iterable[int],
     With ``cache``, detections are kept in that file (a pickle this bench wrote) keyed by
     seed and the estimator's settings, so tuning and reports reuse them.
     """
-    key = repr(estimator.config)
+    key = repr(estimator.config.replace(threads=0))    # threads change no detection
     store = pickle.loads(cache.read_bytes()) if cache and cache.is_file() else {}
-    added = False
+    added = 0
     out = []
     for seed in seeds:
         if (key, seed) not in store:
@@ -48,7 +51,9 @@ def detect_seeds(estimator: PoseEstimator, seeds: Iterable[int],
             scene = seeded.draw(seed, sprites)
             store[key, seed] = (scene.kind, [(t, detect(estimator, image), truth)
                                              for t, image, truth in seeded.render(scene, bases)])
-            added = True
+            added += 1
+            if cache and added % 10 == 0:     # a long run stopped keeps what it detected
+                cache.write_bytes(pickle.dumps(store))
         out.append((seed, *store[key, seed]))
     if cache and added:
         cache.write_bytes(pickle.dumps(store))
@@ -99,9 +104,33 @@ def pooled(detected: Detected, make_tracker: Callable, hota: bool = True,
 
 
 def report(detected: Detected, trackers: dict[str, Callable] | None = None) -> dict:
-    """Return {tracker: pooled figures} for every tracker of ``trackers`` (default all)."""
+    """Return {tracker: pooled figures} for ``trackers`` (default all, and the ceiling)."""
     return {label: pooled(detected, make, with_images=label in IMAGE_TRACKERS)
-            for label, make in (trackers or TRACKERS).items()}
+            for label, make in (trackers or {**TRACKERS, CEILING: Oracle}).items()}
+
+
+def shares_markdown(results: dict, order: Sequence[str] = seeded.KINDS + ("all",)) -> str:
+    """One table: each tracker's IDF1 as a share of the association ceiling's, per kind."""
+    table = shares(results, CEILING)
+    kinds = [k for k in order if k in results[CEILING]]
+    lines = ["| tracker | " + " | ".join(kinds) + " |", "| --- |" + " ---: |" * len(kinds),
+             f"| {CEILING} (IDF1) | "
+             + " | ".join(f"{results[CEILING][k]['idf1']:.3f}" for k in kinds) + " |"]
+    for label, row in table.items():
+        lines.append(f"| {label} | " + " | ".join(f"{row[k]:.0%}" for k in kinds) + " |")
+    return "\n".join(lines)
+
+
+def rates_markdown(detected: Detected, trackers: dict[str, Callable] | None = None) -> str:
+    """Re-entry and newcomer rates (:mod:`tracking_rates`) of each tracker, as a table."""
+    lines = ["| tracker | re-entry: old id back | newcomer: new id |", "| --- | ---: | ---: |"]
+    for label, make in (trackers or TRACKERS).items():
+        r = rates(detected, make, images if label in IMAGE_TRACKERS else None)
+        cells = [f"{r[k]['kept'] / r[k]['judged']:.0%} ({r[k]['kept']} of {r[k]['judged']}, "
+                 f"{r[k]['scenes'] - r[k]['judged']} not judged)" if r[k]["judged"] else "-"
+                 for k in ("reenter", "newcomer")]
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
 
 
 def tune(detected: Detected) -> tuple[list[tuple[dict, dict]], list[tuple[dict, dict]]]:

@@ -2,7 +2,7 @@
 
 A fixed list of scenarios can be tuned to; scenes drawn from seeds cannot, when the seeds a
 tracker's thresholds are chosen on (:data:`TUNE_SEEDS`) and the seeds its figures come from
-(:data:`REPORT_SEEDS`) are disjoint. Each seed fixes one scene: its kind (``seed % 6``), the
+(:data:`REPORT_SEEDS`) are disjoint. Each seed fixes one scene: its kind (``seed % 7``), the
 people (cut from messi5.jpg, basketball1/2.png and from pedestrians of vtest.avi), their
 sizes, the background, the paths, the frame rate (5-30 fps), the length (40-80 frames),
 which frames are dropped and the sensor noise.
@@ -10,10 +10,12 @@ which frames are dropped and the sensor noise.
 Kinds: ``cross`` (two walk through each other), ``behind`` (one walks behind a standing or
 slow person), ``crowd`` (3-5 people cross near the middle), ``group`` (2-3 side by side
 cross another), ``speed`` (people cross while stopping, slowing or speeding up), ``reenter``
-(one leaves at a side and comes back 0.3-2 s later while another walks).
+(one leaves at a side and comes back 0.3-2 s later while another walks), ``newcomer`` (one
+leaves at a side and a person not seen before enters there 0.3-2 s later).
 
-A frame's ground truth is every person at least half inside the image and at most
-:data:`MAX_HIDDEN` covered by people drawn in front, as (identity, keypoint box).
+A frame's ground truth is every person with some part in view, as (identity, keypoint box,
+visible share); a person is required when :data:`MIN_VISIBLE` of their box is visible
+(inside the image, not covered by people drawn in front), optional when less.
 """
 from __future__ import annotations
 
@@ -30,12 +32,15 @@ from posenet_ros.core import paths
 from posenet_ros.imaging.files import iter_video, read_image
 from posenet_ros.stages.track.similarity import keypoint_boxes
 
-KINDS = ("cross", "behind", "crowd", "group", "speed", "reenter")
+KINDS = ("cross", "behind", "crowd", "group", "speed", "reenter", "newcomer")
 TUNE_SEEDS = range(10_000, 10_000 + 1000)     # thresholds are chosen on these
 REPORT_SEEDS = range(0, 1000)                 # figures come from these
 SIZE = (352, 256)                             # canvas width, height
 FPS_CHOICES = (5, 8, 10, 12, 15, 20, 25, 30)
-MAX_HIDDEN = 0.6
+# A person must be found when at least this share of their box is in the image and not
+# covered by people in front (CityPersons' and Caltech's "reasonable" pedestrians); a person
+# seen less is optional: finding them is no miss, and a track on them no false positive.
+MIN_VISIBLE = 0.65
 VTEST_FRAMES = tuple(range(20, 795, 45))     # where pedestrians are cut from
 
 
@@ -153,7 +158,8 @@ def draw(seed: int, sprites: list[Sprite]) -> SeededScene:
     dropped = frozenset(np.flatnonzero(rng.random(frames) < drop).tolist())
     w, h = SIZE
     count = {"cross": 2, "behind": 2, "crowd": int(rng.integers(3, 6)), "group": 0,
-             "speed": int(rng.integers(2, 4)), "reenter": int(rng.integers(2, 4))}[kind]
+             "speed": int(rng.integers(2, 4)), "reenter": int(rng.integers(2, 4)),
+             "newcomer": int(rng.integers(3, 5))}[kind]
     picks = rng.choice(len(sprites), size=max(count, 4), replace=len(sprites) < max(count, 4))
     heights = rng.uniform(90, 150, size=len(picks))
     cast = [_scaled(sprites[p], float(s)) for p, s in zip(picks, heights)]
@@ -207,7 +213,7 @@ def draw(seed: int, sprites: list[Sprite]) -> SeededScene:
                                                    (sign, 0.0), v)))
         movers.append((size + 1, cast[size], through(size, (x_mid, y_mid - 10), t_mid,
                                                      (-sign, 0.0))))
-    else:   # reenter
+    else:   # reenter, newcomer: the last identity is the newcomer
         gap = float(rng.uniform(0.3, 2.0))
         side = rng.choice([-1, 1])
         edge = w / 2 + side * (w / 2 + cast[0].rgb.shape[1])
@@ -216,9 +222,17 @@ def draw(seed: int, sprites: list[Sprite]) -> SeededScene:
         t_out = abs(edge - start[0]) / v
         t_back = min(t_out + gap, duration * 0.7)
         back = (x_mid - side * 0.2 * w, y_mid + rng.normal(0, 8))
-        movers.append((1, cast[0], legs(line(start, (edge, y_mid), 0.0, t_out),
-                                        line((edge, y_mid), back, t_back, duration))))
-        for k in range(1, count):
+        walkers = count
+        if kind == "reenter":
+            movers.append((1, cast[0], legs(line(start, (edge, y_mid), 0.0, t_out),
+                                            line((edge, y_mid), back, t_back, duration))))
+        else:
+            walkers = count - 1
+            new_edge = w / 2 + side * (w / 2 + cast[walkers].rgb.shape[1])
+            movers.append((1, cast[0], line(start, (edge, y_mid), 0.0, t_out)))
+            movers.append((count, cast[walkers], line((new_edge, y_mid), back, t_back,
+                                                      duration)))
+        for k in range(1, walkers):
             movers.append((k + 1, cast[k], through(k, (x_mid + rng.normal(0, 0.15 * w), y_mid
                                                        + 12), t_mid, (rng.choice([-1, 1]), 0.0))))
     return SeededScene(seed, kind, tuple(movers), fps, frames, dropped,
@@ -242,20 +256,23 @@ def render(scene: SeededScene, bases: list[np.ndarray]
             if centre is not None:
                 drawn.append((identity, paste(canvas, sprite, centre)))
         canvas += noise.normal(0, scene.noise, canvas.shape).astype(np.float32)
-        truth = [(identity, box) for k, (identity, box) in enumerate(drawn)
-                 if _shown(box, [b for _, b in drawn[k + 1:]], width, height)]
+        truth = []
+        for k, (identity, box) in enumerate(drawn):
+            seen = visible(box, [b for _, b in drawn[k + 1:]], width, height)
+            if seen > 0.0:
+                truth.append((identity, box, seen))
         yield t, np.clip(canvas, 0, 255).astype(np.uint8), truth
 
 
-def _shown(box: tuple, front: list[tuple], width: int, height: int) -> bool:
-    """Whether a person is at least half inside the image and not mostly hidden."""
+def visible(box: tuple, front: list[tuple], width: int, height: int) -> float:
+    """Return the share of ``box`` inside the image and not covered by the ``front`` boxes."""
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     area = max((x1 - x0) * (y1 - y0), 1)
     cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-    if cx0 >= cx1 or cy0 >= cy1 or (cx1 - cx0) * (cy1 - cy0) < 0.5 * area:
-        return False
+    if cx0 >= cx1 or cy0 >= cy1:
+        return 0.0
     mask = np.zeros((cy1 - cy0, cx1 - cx0), dtype=bool)
     for fx0, fy0, fx1, fy1 in front:
         mask[max(int(fy0) - cy0, 0):max(int(fy1) - cy0, 0),
              max(int(fx0) - cx0, 0):max(int(fx1) - cx0, 0)] = True
-    return mask.mean() <= MAX_HIDDEN
+    return float((~mask).sum()) / area
