@@ -188,6 +188,10 @@ def test_self_parents_loops_long_names_and_floods_are_refused_with_bounded_memor
             refused += 1
     assert len(buffer) == 100 and refused == 1000 - 98
     np.testing.assert_allclose(buffer.lookup("a", "c", 1.0).translation, (0, 0, 0))
+    # A static frame (a camera mount sent after the flood) takes a dynamic frame's place.
+    buffer.set_transform("a", "mount", 0.0, (0, 1, 0), (0, 0, 0, 1), static=True)
+    assert len(buffer) == 100
+    np.testing.assert_allclose(buffer.lookup("a", "mount", 1.5).translation, (0, 1, 0))
     # Frames silent for cache_time make room for new ones (dead tracks' body frames).
     buffer.set_transform("a", "late", 20.0, (1, 0, 0), (0, 0, 0, 1))
     assert len(buffer) == 100

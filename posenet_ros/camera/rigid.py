@@ -20,7 +20,11 @@ QUATERNION_TOLERANCE = 1e-5
 
 
 class BadTransform(ValueError):
-    """A translation or rotation no frame can have (not finite, not a unit quaternion)."""
+    """A translation or rotation no frame can have; ``cause``: not finite, or not unit."""
+
+    def __init__(self, cause: str, reason: str) -> None:
+        super().__init__(reason)
+        self.cause = cause
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,12 +44,12 @@ class Rigid:
         t = np.asarray(translation, dtype=np.float64).reshape(3)
         q = np.asarray(rotation, dtype=np.float64).reshape(4)
         if not np.isfinite(t).all():
-            raise BadTransform(f"translation {t.tolist()} is not finite")
+            raise BadTransform("not finite", f"translation {t.tolist()} is not finite")
         if not np.isfinite(q).all():
-            raise BadTransform(f"rotation {q.tolist()} is not finite")
+            raise BadTransform("not finite", f"rotation {q.tolist()} is not finite")
         norm2 = float(q @ q)
         if abs(norm2 - 1.0) > QUATERNION_TOLERANCE:
-            raise BadTransform(f"rotation {q.tolist()} is not a unit quaternion (norm "
+            raise BadTransform("not unit", f"rotation {q.tolist()} is not a unit quaternion (norm "
                                f"{np.sqrt(norm2):.6g}; tf2 refuses it too)")
         return cls(t, q / np.sqrt(norm2))
 

@@ -14,8 +14,10 @@ where it does not (the development venv), fed from ``/tf`` and ``/tf_static`` by
 Hostile input is refused with a reason (:class:`TransformRefused`), never stored: a frame
 that is its own parent, one that would close a loop, a non-finite translation, a quaternion
 that is not unit (tf2's TF_DENORMALIZED_QUATERNION), an empty or over-long frame name.
-Memory is bounded: at most ``max_frames`` frames of ``max_samples`` samples each (a frame
-table that is full makes room only by dropping a frame silent for ``cache_time``).
+Memory is bounded: at most ``max_frames`` frames of ``max_samples`` samples each. A full
+frame table makes room for a new dynamic frame only by dropping one silent for
+``cache_time``, and for a static frame by dropping the dynamic frame silent longest: a flood
+of made-up frames on /tf cannot keep a robot's mounts out.
 ROS-free (numpy only).
 """
 from __future__ import annotations
@@ -123,7 +125,7 @@ class TransformBuffer:
         try:
             value = Rigid.checked(translation, rotation)
         except BadTransform as exc:
-            raise TransformRefused("value", f"{shorten(parent)} -> {shorten(child)}: "
+            raise TransformRefused(exc.cause, f"{shorten(parent)} -> {shorten(child)}: "
                                    f"{exc}") from None
         if not np.isfinite(stamp) or stamp < 0:
             raise TransformRefused("stamp", f"{shorten(parent)} -> {shorten(child)}: stamp "
@@ -133,7 +135,7 @@ class TransformBuffer:
         if link is None or link.parent != parent or link.static != static:
             self._check_loop(parent, child)
             if link is None and len(self._links) >= self.max_frames:
-                self._make_room(stamp)
+                self._make_room(stamp, static)
             self._unlink(child)
             self._links[child] = _Link(parent, static, np.array([stamp]), row[None])
             self._parents[parent] += 1
@@ -213,13 +215,16 @@ class TransformBuffer:
                    len(stamps) - self.max_samples)
         link.stamps, link.values = stamps[keep:], values[keep:]
 
-    def _make_room(self, stamp: float) -> None:
-        """Drop the dynamic frame silent longest, if silent for cache_time; else refuse."""
+    def _make_room(self, stamp: float, static: bool) -> None:
+        """Drop the dynamic frame silent longest, if silent for cache_time; else refuse.
+
+        A static frame (a robot's mounts, sent once) always takes the place of a dynamic one.
+        """
         dynamic = [(float(link.stamps[-1]), child) for child, link in self._links.items()
                    if not link.static]
         if dynamic:
             newest, child = min(dynamic)
-            if newest < stamp - self.cache_time:
+            if static or newest < stamp - self.cache_time:
                 self._unlink(child)
                 return
         raise TransformRefused("full", f"the buffer holds {self.max_frames} frames, none "

@@ -30,12 +30,13 @@ class MessageClasses(NamedTuple):
 
 
 def build_pose_array(classes: MessageClasses, frame: PipelineFrame, header, *,
-                     box_min_score: float):
+                     box_min_score: float, frame_id_3d: str | None = None):
     """Fill a PoseArray: the input's header, the frame's people, and how they were made.
 
     The flags say which stages ran (``smoothing`` also when the model smoothed). Every pose
     gets all 17 keypoints in part-id order, as the message's fixed-size array requires, and a
-    box over keypoints scoring at least ``box_min_score``.
+    box over keypoints scoring at least ``box_min_score``. ``frame_id_3d`` names the frame
+    the 3D is in (None: the image's, ``header.frame_id``); it is left empty without 3D.
     """
     zero = classes.point(x=0.0, y=0.0, z=0.0)
     msgs = [_pose_msg(classes, pose, zero, box_min_score) for pose in frame.poses]
@@ -52,7 +53,8 @@ def build_pose_array(classes: MessageClasses, frame: PipelineFrame, header, *,
         score_threshold=float(decoding.score_threshold),
         nms_radius=float(decoding.nms_radius), max_detections=int(decoding.max_detections),
         tracking=frame.tracked, smoothing=frame.smoothed or result.smoothed,
-        depth=frame.has_3d)
+        depth=frame.has_3d, frame_id_3d=(
+            (header.frame_id if frame_id_3d is None else frame_id_3d) if frame.has_3d else ""))
 
 
 def _pose_msg(classes: MessageClasses, pose: Pose, zero, box_min_score: float):

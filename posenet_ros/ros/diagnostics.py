@@ -51,7 +51,7 @@ class _Window:
 
 
 STREAM_COUNTERS = ("frames_received", "frames_processed", "frames_dropped", "decode_errors",
-                   "depth_paired", "depth_unmatched", "depth_errors")
+                   "depth_paired", "depth_unmatched", "depth_errors", "transform_missing")
 
 
 class FrameStats:

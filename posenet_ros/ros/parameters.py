@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from posenet_ros.camera.transforms import MAX_FRAME_NAME
 from posenet_ros.core.config import (
     ConfigError, DECODERS, EstimatorConfig, MAX_DETECTIONS_RANGE, NMS_RADIUS_RANGE, PRECISIONS,
     PREPROCESS, RESOLUTION_RANGE, SCALE_FACTOR_RANGE, VALID_STRIDES)
@@ -34,6 +35,7 @@ from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.parameter import Parameter
 
 IMAGE_TRANSPORTS = ("raw", "compressed")
+TRANSFORM_TIMEOUT_S = 0.05      # a frame's wait for its target_frame transform
 RELIABILITIES = ("best_effort", "reliable")
 
 
@@ -46,6 +48,8 @@ class OutputSettings:
     max_image_pixels: int
     hri: bool = False                # REP-155 /humans/bodies topics (posenet_ros.ros.hri)
     body_frames: bool = True         # body_<id> TF frames with depth (posenet_ros.ros.body_tf)
+    target_frame: str = ""           # 3D in this frame (posenet_ros.ros.tf_input); "": optical
+    transform_timeout: float = TRANSFORM_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("body_frames", True, "with use_depth: a body_<id> TF frame per confirmed track "
          "(REP-155: origin mid-hips, x forward, z up) at the image stamp, parent the image's "
          "frame; none for an image where the hips have no depth"),
+    Spec("target_frame", "", "with use_depth: the frame 3D keypoints and people positions "
+         "are published in (e.g. base_link), through tf2 at each image's stamp; empty: the "
+         "image's optical frame. Without the transform in time a frame goes out in the "
+         "optical frame (PoseArray.frame_id_3d says which) and a throttled line says why"),
+    Spec("transform_timeout", TRANSFORM_TIMEOUT_S, "seconds a frame waits for its "
+         "target_frame transform before it goes out in the optical frame",
+         bounds=(0.0, 1.0)),
     Spec("marker_depth", _MARKERS.depth, "metres from the camera at which keypoints are "
          "placed on their rays", bounds=(0.01, 100.0)),
     Spec("marker_scale", _MARKERS.scale, "keypoint sphere diameter in metres (lines are half "
@@ -279,7 +290,19 @@ def settings(values: dict[str, Any]) -> NodeSettings:
         OutputSettings(MarkerSettings(values["marker_depth"], values["marker_scale"],
                                       values["min_keypoint_score"]),
                        values["publish_markers"], values["max_image_pixels"], values["hri"],
-                       values["body_frames"]))
+                       values["body_frames"], target_frame(values["target_frame"]),
+                       values["transform_timeout"]))
+
+
+def target_frame(name: str) -> str:
+    """Check a target_frame as tf2 would take it; raises ConfigError naming the fix."""
+    if name.startswith("/"):
+        raise ConfigError(f"target_frame {shorten(name)} starts with '/': tf2 frame ids "
+                          f"never do; use {shorten(name.lstrip('/'))}")
+    if len(name) > MAX_FRAME_NAME:
+        raise ConfigError(f"target_frame {shorten(name)} is longer than {MAX_FRAME_NAME} "
+                          "characters")
+    return name
 
 
 def estimator_config(values: dict[str, Any]) -> EstimatorConfig:

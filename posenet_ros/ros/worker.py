@@ -8,14 +8,16 @@ Foxglove image annotations, REP-155 bodies).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 import threading
 import time
 import traceback
 
 from geometry_msgs.msg import Point, Pose as GeometryPose, PoseArray as GeometryPoseArray
 from geometry_msgs.msg import Quaternion, Vector3
+from posenet_ros.camera.rigid import transform_poses
 from posenet_ros.core.stamps import stamp_seconds
-from posenet_ros.core.throttle import cause_of, Throttle
+from posenet_ros.core.throttle import cause_of, shorten, Throttle
 from posenet_ros.imaging.ros_image import decode, ImageDecodeError
 from posenet_ros.msg import Keypoint, Pose, PoseArray
 from posenet_ros.outputs.draw import draw_poses
@@ -31,9 +33,10 @@ from posenet_ros.ros.inbox import Frame, group_by_size, Inbox
 from posenet_ros.ros.optional_msgs import message_module
 from posenet_ros.ros.parameters import OutputSettings
 from posenet_ros.ros.streams import Stream
+from posenet_ros.ros.tf_input import TransformInput, TransformUnavailable
 from posenet_ros.stages.pipeline import PipelineFrame, PosePipeline
 from rclpy.time import Time
-from std_msgs.msg import ColorRGBA
+from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 LOG_THROTTLE = 5.0  # seconds between repeats of a per-frame error
@@ -68,12 +71,31 @@ class FrameWorker:
         self._hri: HriBodies | None = None      # while hri is on (worker thread only)
         self._body_frames: BodyFrames | None = None   # once a frame with depth wants them
         self._no_body_frames = False            # neither tf2_ros nor tf2_msgs imports
+        self._tf: TransformInput | None = None  # once target_frame is set with depth
+        self._no_tf = ""                        # why there is none: tf2 does not import
+        self._listen_tf(pipeline, outputs)
         self._thread = threading.Thread(target=self._work, name="posenet_worker", daemon=True)
         self._thread.start()
 
     def use(self, pipeline: PosePipeline, outputs: OutputSettings) -> None:
         """Run the next batch with ``pipeline`` and ``outputs`` (one assignment: atomic)."""
+        self._listen_tf(pipeline, outputs)
         self._active = (pipeline, outputs)
+
+    def _listen_tf(self, pipeline: PosePipeline, outputs: OutputSettings) -> None:
+        """Start listening to TF when target_frame is first set with depth (executor thread).
+
+        The listener then stays until the worker stops: its buffer holds the static
+        transforms, which are sent once.
+        """
+        if (self._tf is not None or self._no_tf or not outputs.target_frame
+                or pipeline.settings.depth is None):
+            return
+        try:
+            self._tf = TransformInput(self._node, message_module("tf2_msgs"))
+        except ImportError as exc:     # neither tf2_ros nor tf2_msgs
+            self._no_tf = str(exc)
+            self._log.warning(f"target_frame is off: {exc}")
 
     def on_image(self, stream: Stream, msg) -> None:
         """Subscription callback (executor thread): keep the stream's newest frame."""
@@ -87,10 +109,10 @@ class FrameWorker:
         self._inbox.stop()
         self._thread.join(timeout=timeout)
         if not self._thread.is_alive():
-            for output in (self._hri, self._body_frames):
+            for output in (self._hri, self._body_frames, self._tf):
                 if output is not None:
                     output.close()
-            self._hri = self._body_frames = None
+            self._hri = self._body_frames = self._tf = None
 
     def _work(self) -> None:
         while (frames := self._inbox.take_all()) is not None:
@@ -148,12 +170,14 @@ class FrameWorker:
                 self._error(stream.name, kind,
                             PROBLEMS[kind].format(stream=stream.name, problem=result.problem))
             t_start = time.perf_counter()
-            out = build_pose_array(POSE_CLASSES, result, header,
+            placed, frame_3d = self._in_target_frame(stream.name, header, result, outputs)
+            out = build_pose_array(POSE_CLASSES, placed, header, frame_id_3d=frame_3d,
                                    box_min_score=outputs.markers.min_keypoint_score)
             t_built = time.perf_counter()
             stream.poses_pub.publish(out)
             if result.has_3d:
-                stream.people_pub.publish(build_people_array(PEOPLE_CLASSES, header, result.poses))
+                stream.people_pub.publish(build_people_array(
+                    PEOPLE_CLASSES, Header(stamp=header.stamp, frame_id=frame_3d), placed.poses))
             t3 = time.perf_counter()
             age = self._node.get_clock().now() - Time.from_msg(header.stamp)
             self._publish_extras(stream, header, frame.rgb, result, outputs)
@@ -165,6 +189,34 @@ class FrameWorker:
                 engine=t2 - t1, build=t_built - t_start, publish=t3 - t_built,
                 latency=t3 - frame.received, stamp_latency=age.nanoseconds * 1e-9,
                 stages=result.engine.times), stream.name)
+
+    def _in_target_frame(self, stream: str, header, result: PipelineFrame,
+                         outputs: OutputSettings) -> tuple[PipelineFrame, str]:
+        """Return the frame with its 3D in target_frame, and the name of the frame it is in.
+
+        The image's own frame when target_frame is unset or there is no 3D, and when the
+        transform is not there within transform_timeout: then counted, and said in one
+        throttled line. Markers and body frames keep the optical frame (TF chains them).
+        """
+        target, source = outputs.target_frame, header.frame_id
+        if not target or not result.has_3d or target == source:
+            return result, source
+        try:
+            if self._tf is None:
+                raise TransformUnavailable("no tf2", self._no_tf or "no TF listener yet")
+            moved = self._tf.lookup(target, source, header.stamp, outputs.transform_timeout)
+        except TransformUnavailable as exc:
+            self._stats.count(stream, "transform_missing")
+            line = self._throttle.report(
+                stream, f"transform: {exc.cause}",
+                f"3D on {stream} stays in {shorten(source)}: no transform from "
+                f"{shorten(source)} to target_frame {shorten(target)} at stamp "
+                f"{header.stamp.sec}.{header.stamp.nanosec:09d} within "
+                f"{outputs.transform_timeout} s: {exc}")
+            if line is not None:
+                self._log.warning(line)
+            return result, source
+        return replace(result, poses=transform_poses(result.poses, moved)), target
 
     def _count_depth(self, stream: str, result: PipelineFrame) -> None:
         if result.depth == "paired":
