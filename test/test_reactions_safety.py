@@ -122,7 +122,8 @@ def pose_array(poses, stamp: float, depth: bool = True):
         header=head, image_width=WIDTH, image_height=HEIGHT, poses=msgs, model="posenet",
         decoder="multi", output_stride=16, input_width=257, input_height=257,
         flip_horizontal=False, score_threshold=0.5, nms_radius=20.0, max_detections=10,
-        tracking=True, smoothing=False, depth=depth)
+        tracking=True, smoothing=False, depth=depth,
+        frame_id_3d="camera_optical_frame" if depth else "")
 
 
 def test_the_parser_reads_a_pose_array(pose):
