@@ -16,7 +16,9 @@ Outputs (in ``out_dir``): ``poses/`` (rosbag2 MCAP bag, ``poses/poses.mcap``: Po
 ``foxglove_msgs/ImageAnnotations`` beside the image topic unless turned off; with
 ``with_images`` the input image messages too, so Foxglove shows the video with skeletons from
 that one file), ``keypoints.csv``,
-``summary.json``, ``timeline.png``. They are written and closed even when reading stops at a
+``summary.json``, ``timeline.png`` and, with tracking, ``gestures.csv`` (who raised a hand,
+put both hands up or pointed, as the reactions node confirms it: :mod:`posenet_ros.bag.
+gestures`). They are written and closed even when reading stops at a
 damaged part of the bag or on Ctrl-C: then they hold every frame before that point.
 """
 from __future__ import annotations
@@ -34,6 +36,7 @@ import numpy as np
 from posenet_ros.bag import summary as summary_mod
 from posenet_ros.bag.depth_stream import BagDepth
 from posenet_ros.bag.depth_topics import DepthTopics, resolve_depth_topics
+from posenet_ros.bag.gestures import GestureLog
 from posenet_ros.bag.messages import MessageFactory
 from posenet_ros.bag.outputs import KeypointCsv, PoseBag, prepare_outputs
 from posenet_ros.bag.reader import BagReadError, ImageBag, TopicInfo
@@ -45,6 +48,7 @@ from posenet_ros.estimator import PoseEstimator
 from posenet_ros.imaging.ros_image import decode, ImageDecodeError
 from posenet_ros.outputs.image_annotations import AnnotationClasses, build_image_annotations
 from posenet_ros.outputs.marker_geometry import MarkerSettings
+from posenet_ros.reactions.config import GestureConfig
 from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.depth.sample import DepthSample
 from posenet_ros.stages.pipeline import PipelineSettings, PosePipeline
@@ -52,7 +56,7 @@ from posenet_ros.stages.track.tracker import TrackerConfig
 
 log = logging.getLogger(__name__)
 OUTPUT_NAMES = {"bag": "poses", "csv": "keypoints.csv", "summary": "summary.json",
-                "plot": "timeline.png"}
+                "plot": "timeline.png", "gestures": "gestures.csv"}
 PREFETCH = 8          # decoded frames waiting for the engine (bounded memory)
 LOG_EVERY_ERRORS = 50  # undecodable frames: log the first few, then every n-th
 
@@ -72,6 +76,7 @@ class BagJob:
     annotations: bool = True           # foxglove_msgs/ImageAnnotations beside the image topic
     annotation_topic: str | None = None   # default: <image topic>/image_annotations
     with_images: bool = False          # copy the image topic into the output bag
+    gestures: GestureConfig | None = field(default_factory=GestureConfig)  # None: off
 
 
 @dataclass
@@ -124,8 +129,12 @@ def output_paths(out_dir: Path) -> dict[str, Path]:
 
 
 def analyze(job: BagJob, estimator: PoseEstimator,
-            on_progress: Callable[[int, int], None] | None = None) -> dict:
+            on_progress: Callable[[int, int], None] | None = None,
+            on_frame: Callable[[int, int, object, dict[int, str]], None] | None = None) -> dict:
     """Run the job; returns the summary (also written to ``summary.json``).
+
+    ``on_frame`` gets each PoseArray written (stamp ns, receive time ns, the message, the
+    confirmed gestures by track id): the fleet's rows, without reading the bag back.
 
     Raises BagError before writing anything when the bag, topic or output folder cannot be
     used. A fault while reading ends the run early with outputs intact and
@@ -150,13 +159,17 @@ def analyze(job: BagJob, estimator: PoseEstimator,
             estimator.config, job.tracking, job.depth_config if job.depth else None), estimator)
         pose_bag = PoseBag(outputs["bag"], store, pose_topic, marker_topic, annotation_topic,
                            (topic.name, topic.msgtype) if job.with_images else None)
-        csv_out = depth = reader = None
+        csv_out = depth = reader = gestures = None
+        if job.gestures is None or job.tracking is None:    # no identity to give a gesture
+            outputs.pop("gestures")
         fault, interrupted, read, engine_s = None, False, 0, 0.0
         stop = threading.Event()
         frames: queue.Queue = queue.Queue(maxsize=PREFETCH)
         start = time.perf_counter()
         try:
             csv_out = KeypointCsv(outputs["csv"])
+            if "gestures" in outputs:
+                gestures = GestureLog(job.gestures, outputs["gestures"])
             if depth_topics:
                 depth = BagDepth(job.bag, *depth_topics, store, job.depth_config.tolerance_s)
             reader = threading.Thread(target=_read_frames, name="posenet-bag-reader",
@@ -181,7 +194,9 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                     engine_s += frame.engine.times.total
                     width, height = frame.engine.image_size
                     header, poses = item.header, frame.poses
-                    pose_bag.write(item.log_time, factory.pose_array(frame, header),
+                    msg = factory.pose_array(frame, header)
+                    held = gestures.add(item.index, msg) if gestures is not None else {}
+                    pose_bag.write(item.log_time, msg,
                                    factory.marker_array(poses, header, width, height)
                                    if marker_topic else None,
                                    build_image_annotations(annotation_classes, poses,
@@ -190,6 +205,8 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                     csv_out.write(header.stamp.sec, header.stamp.nanosec, item.index, poses)
                     timeline.add(_stamp_ns(header), item.log_time, poses)
                     tracks.add(_stamp_ns(header), item.log_time, poses)
+                    if on_frame:
+                        on_frame(_stamp_ns(header), item.log_time, msg, held)
                 if on_progress:
                     on_progress(read, topic.count)
         except KeyboardInterrupt:
@@ -204,6 +221,8 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                 csv_out.close()
             if depth is not None:
                 depth.close()
+            if gestures is not None:
+                gestures.close()
         result = _summary(job, bag, topic, estimator, timeline, outputs, pose_topic, marker_topic,
                           read, elapsed, engine_s, fault)
         result["annotation_topic"] = annotation_topic
@@ -211,6 +230,7 @@ def analyze(job: BagJob, estimator: PoseEstimator,
         result["images_copied"] = job.with_images
         result["tracking"] = summary_mod.tracking_summary(job.tracking, tracks)
         result["depth"] = summary_mod.depth_summary(depth, pipeline.counts(), job.depth_config)
+        result["gestures"] = gestures.statistics() if gestures is not None else None
         summary_mod.write_json(outputs["summary"], result)
         summary_mod.plot_timeline(outputs["plot"], timeline, f"{job.bag.name} {topic.name}",
                                   tracks if job.tracking else None)

@@ -10,15 +10,18 @@ not UTF-8): the outputs are valid and hold every frame before the damage; 130 in
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 import logging
 from pathlib import Path
 import sys
 
 from posenet_ros.cli.engine_options import add_engine_arguments, config_from_args
 from posenet_ros.cli.tracking_options import add_tracking_arguments, tracker_config_from_args
+from posenet_ros.reactions.config import GestureConfig
 
 log = logging.getLogger(__name__)
 EXIT_UNUSABLE, EXIT_DAMAGED, EXIT_INTERRUPTED = 2, 3, 130
+GESTURE_OPTIONS = ("raise_margin", "on_frames", "off_frames")   # GestureConfig's, as flags
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Estimate poses on every frame of one image topic of a rosbag2 (MCAP or "
                     "sqlite3; sensor_msgs/Image or CompressedImage) and write OUT_DIR/poses "
                     "(MCAP bag of posenet_ros/msg/PoseArray, one per decodable frame, with the "
-                    "frame's header, logged at its receive time), keypoints.csv, summary.json "
-                    "and timeline.png.")
+                    "frame's header, logged at its receive time), keypoints.csv, summary.json, "
+                    "timeline.png and, with tracking, gestures.csv.")
     bag.add_argument("input", type=Path, metavar="IN", help="bag folder, .mcap or .db3 file")
     bag.add_argument("--topic", required=True, help="image topic to analyse")
     bag.add_argument("-o", "--output", type=Path, required=True, metavar="OUT_DIR")
@@ -52,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_engine_arguments(bag)
     add_tracking_arguments(bag)
     add_depth_arguments(bag)
+    add_gesture_arguments(bag)
     bag.set_defaults(func=run_bag)
 
     video = subparsers.add_parser(
@@ -105,6 +109,29 @@ def depth_from_args(args: argparse.Namespace):
                        args.depth_camera_info_topic), config
 
 
+def add_gesture_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-gestures`` and the detector's main settings; defaults are GestureConfig's."""
+    g = parser.add_argument_group(
+        "gestures (raised hand, both hands up, pointing: the reactions node's detector; "
+        "needs tracking)")
+    g.add_argument("--gestures", action=argparse.BooleanOptionalAction, default=True,
+                   help="write gestures.csv and the summary's gestures (default on)")
+    settings = {f.name: f for f in fields(GestureConfig)}
+    for name in GESTURE_OPTIONS:
+        item = settings[name]
+        g.add_argument(f"--gesture-{name.replace('_', '-')}", type=type(item.default),
+                       metavar="N", help=f"{item.metadata['description']} (default "
+                                         f"{item.default})")
+
+
+def gestures_from_args(args: argparse.Namespace) -> GestureConfig | None:
+    """Build the gesture settings the arguments ask for; None with ``--no-gestures``."""
+    if not args.gestures:
+        return None
+    given = {name: getattr(args, f"gesture_{name}") for name in GESTURE_OPTIONS}
+    return GestureConfig(**{k: v for k, v in given.items() if v is not None})
+
+
 def run_bag(args: argparse.Namespace) -> int:
     from posenet_ros.bag.analyze import analyze, BagJob, output_paths
     from posenet_ros.bag.outputs import check_outputs, remove_links
@@ -119,6 +146,7 @@ def run_bag(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     try:
         depth, depth_config = depth_from_args(args)
+        gestures = gestures_from_args(args)
     except ValueError as exc:     # ConfigError too
         print(f"posenet-ros bag: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -127,7 +155,8 @@ def run_bag(args: argparse.Namespace) -> int:
                  marker_topic=args.marker_topic, force=args.force,
                  tracking=tracker_config_from_args(args), depth=depth,
                  depth_config=depth_config, annotations=args.annotations,
-                 annotation_topic=args.annotation_topic, with_images=args.with_images)
+                 annotation_topic=args.annotation_topic, with_images=args.with_images,
+                 gestures=gestures)
     progress: Progress | None = None
 
     def on_progress(done: int, total: int) -> None:

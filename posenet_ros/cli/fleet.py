@@ -13,7 +13,8 @@ import logging
 from pathlib import Path
 import sys
 
-from posenet_ros.cli.bag import add_depth_arguments, depth_from_args
+from posenet_ros.cli.bag import (add_depth_arguments, add_gesture_arguments, depth_from_args,
+                                 gestures_from_args)
 from posenet_ros.cli.engine_options import add_engine_arguments, config_from_args
 from posenet_ros.cli.tracking_options import add_tracking_arguments, tracker_config_from_args
 
@@ -58,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_engine_arguments(fleet)
     add_tracking_arguments(fleet)
     add_depth_arguments(fleet)
+    add_gesture_arguments(fleet)
     fleet.set_defaults(func=run_fleet_cli)
 
 
@@ -95,13 +97,14 @@ def run_fleet_cli(args: argparse.Namespace) -> int:
         config = replace(config, threads=1)
     try:
         depth, depth_config = depth_from_args(args)
+        gestures = gestures_from_args(args)
         bags = expand_inputs(args.inputs, exclude=args.output)
     except ValueError as exc:    # InputError, ConfigError too
         print(f"posenet-ros fleet: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     options = BagOptions(topic=args.topic, output_topic=args.output_topic, markers=args.markers,
                          marker_topic=args.marker_topic, tracking=tracker_config_from_args(args),
-                         depth=depth, depth_config=depth_config)
+                         depth=depth, depth_config=depth_config, gestures=gestures)
     request = FleetRequest(bags=bags, out_dir=args.output.resolve(), config=config,
                            options=options, workers=args.workers, ray_address=args.ray_address,
                            force=args.force,

@@ -54,7 +54,7 @@ def settings_of(config: EstimatorConfig, options: BagOptions) -> dict:
     """Every setting that shapes a bag's outputs (the key's second half)."""
     engine = {k: v for k, v in asdict(config).items() if k not in NOT_IN_KEY}
     opts = {k: asdict(v) if is_dataclass(v) else v for k, v in vars(options).items()}
-    return {"engine": engine, "bag": opts, "format": 1}
+    return {"engine": engine, "bag": opts, "format": 2}   # 2: gestures in the rows
 
 
 def run_fleet(req: FleetRequest, progress_stream=None) -> dict:

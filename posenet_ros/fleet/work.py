@@ -18,6 +18,7 @@ from posenet_ros.bag.summary import write_json
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.fleet import state, table
 from posenet_ros.fleet.inputs import robot_of, select_topic
+from posenet_ros.reactions.config import GestureConfig
 from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.track.tracker import TrackerConfig
 
@@ -35,6 +36,7 @@ class BagOptions:
     tracking: TrackerConfig | None = field(default_factory=TrackerConfig)
     depth: DepthTopics | None = None
     depth_config: DepthConfig = field(default_factory=DepthConfig)
+    gestures: GestureConfig | None = field(default_factory=GestureConfig)
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,15 @@ def analyse_bag(task: BagTask, estimator: PoseEstimator,
         job = BagJob(bag=task.bag, topic=topic.name, out_dir=tmp,
                      output_topic=opts.output_topic, markers=opts.markers,
                      marker_topic=opts.marker_topic, tracking=opts.tracking,
-                     depth=opts.depth, depth_config=opts.depth_config)
-        summary = analyze(job, estimator, on_progress)
+                     depth=opts.depth, depth_config=opts.depth_config, gestures=opts.gestures)
+        rows = table.BagRows(task.name, result["robot"])
+        summary = analyze(job, estimator, on_progress, rows.add)
         analysed = time.perf_counter()
         final = task.bags_dir / task.name      # the summary names where its files will be
         summary["outputs"] = {k: str(final / Path(v).name) for k, v in summary["outputs"].items()}
         write_json(tmp / OUTPUT_NAMES["summary"], summary)
-        rows = table.write_bag_tables(tmp, task.name, result["robot"])
-        result.update(frames=summary["frames"], messages=summary["messages_read"], rows=rows,
+        result.update(frames=summary["frames"], messages=summary["messages_read"],
+                      rows=rows.write(tmp),
                       status=DAMAGED if summary["fault"] else DONE, reason=summary["fault"],
                       engine_s=summary["engine_ms_per_frame"] * summary["frames"] / 1000)
         result["times_s"] = {"analyse": analysed - start,
