@@ -1,7 +1,8 @@
 """``reactions_node``: gestures and a follow-the-person command from ``poses``.
 
 Thin over :mod:`posenet_ros.reactions`. Subscribes ``poses`` (posenet_ros/PoseArray, with
-3D when posenet_node pairs depth); publishes ``person_events`` (posenet_ros/PersonEvent:
+3D when posenet_node pairs depth, in the frame its ``frame_id_3d`` names: distances are from
+that frame's origin); publishes ``person_events`` (posenet_ros/PersonEvent:
 gestures confirmed/ended, target changes) and ``cmd_vel`` (geometry_msgs/Twist).
 
 ``cmd_vel``: while ``enabled``, one Twist per PoseArray, and a watchdog publishes zero every
@@ -42,6 +43,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message, serialize_message
+from std_msgs.msg import Header
 
 CONFIGS = {"gestures": GestureConfig, "target": TargetConfig, "follow": FollowConfig}
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -159,8 +161,13 @@ class ReactionsNode(Node):
                        + (f" ({more} more in this frame)" if more else ""))
         if self._reactor.follow.enabled:
             self._cmd_pub.publish(twist(reaction.command))
+        if reaction.events:     # stamped like the poses, in the frame their 3D is in
+            header = Header(stamp=msg.header.stamp, frame_id=frame.frame_3d)
         for event in reaction.events:
-            self._event_pub.publish(build_person_event(EVENT_CLASSES, event, msg.header))
+            self._event_pub.publish(build_person_event(EVENT_CLASSES, replace(
+                event, position=frame.message_axes(event.position),
+                direction=(frame.message_axes(event.direction) if event.direction_3d
+                           else event.direction)), header))
 
     def _check(self) -> None:
         if self._last_poses is None or not self._reactor.follow.enabled:
