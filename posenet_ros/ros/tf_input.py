@@ -11,8 +11,10 @@ that is not unit, a frame that is its own parent or closes a loop, a 1 MB frame 
 dropped with one throttled line naming the cause, a message over :data:`MAX_MESSAGE_BYTES` is
 dropped before it is decoded, and the buffer's size is bounded.
 
-A lookup waits at most its timeout for the transform to arrive (the worker calls it, never
-the executor, which must keep delivering /tf meanwhile).
+A lookup waits, at most its timeout, only when tf2 calls the stamp an extrapolation (the
+transforms of that moment are late, the usual case with moving frames): a frame that does not
+exist or is not connected costs no wait per image. The worker calls it, never the executor,
+which must keep delivering /tf meanwhile.
 """
 from __future__ import annotations
 
@@ -94,14 +96,18 @@ class TransformInput:
                 except LookupFailed as exc:
                     failed = exc
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or failed.cause != "extrapolation":
                     raise TransformUnavailable(failed.cause, str(failed))
                 self._changed.wait(remaining)
 
     def _lookup_tf2(self, target: str, source: str, stamp, timeout: float) -> Rigid:
+        when = Time.from_msg(stamp)
         try:
-            found = self._tf2_buffer.lookup_transform(target, source, Time.from_msg(stamp),
-                                                      timeout=Duration(seconds=timeout))
+            try:
+                found = self._tf2_buffer.lookup_transform(target, source, when)
+            except self._tf2.ExtrapolationException:    # late for this stamp: wait for it
+                found = self._tf2_buffer.lookup_transform(target, source, when,
+                                                          timeout=Duration(seconds=timeout))
         except self._tf2.TransformException as exc:
             raise TransformUnavailable(type(exc).__name__, str(exc)) from None
         t, q = found.transform.translation, found.transform.rotation

@@ -11,7 +11,10 @@ the transform, frames go out in the optical frame and one line says why.
 from __future__ import annotations
 
 import re
+import threading
+import time
 
+from builtin_interfaces.msg import Time
 from dds_probe import bgr8_message, FRAME_ID, Image, key, new_header, Probe, RELIABLE, \
     vtest_frames, wait_for
 from geometry_msgs.msg import PoseArray as GeometryPoseArray
@@ -171,3 +174,54 @@ def test_without_the_transform_frames_flow_in_the_optical_frame_with_one_line(
     assert f"at stamp {first.sec}.{first.nanosec:09d}" in lines[0]
     assert "'nowhere' passed to lookupTransform argument target_frame does not exist" \
         in lines[0]
+
+
+def test_a_lookup_waits_only_for_late_transforms_and_never_past_its_timeout(ros_context):
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from posenet_ros.ros.tf_input import TransformInput, TransformUnavailable
+    listener, sender = rclpy.create_node("tf_listener_probe"), rclpy.create_node("tf_sender")
+    executor = SingleThreadedExecutor()
+    for n in (listener, sender):
+        executor.add_node(n)
+    spinning = threading.Thread(target=executor.spin, daemon=True)
+    spinning.start()
+    tf_input = TransformInput(listener, tf2)
+    pub = sender.create_publisher(tf2.TFMessage, "/tf", RELIABLE)
+
+    def send(seconds: float, x: float) -> None:
+        t = _transform("odom_probe", "base_probe", (x, 0, 0), (0, 0, 0, 1))
+        t.header.stamp = Time(sec=int(seconds), nanosec=int(round(seconds % 1 * 1e9)))
+        pub.publish(tf2.TFMessage(transforms=[t]))
+
+    def lookup(seconds: float, timeout: float):
+        stamp = Time(sec=int(seconds), nanosec=int(round(seconds % 1 * 1e9)))
+        start = time.monotonic()
+        try:
+            return tf_input.lookup("odom_probe", "base_probe", stamp, timeout), \
+                time.monotonic() - start
+        except TransformUnavailable as exc:
+            return exc, time.monotonic() - start
+
+    try:
+        missing, waited = lookup(5.0, 2.0)      # no such frame: no wait at all
+        assert isinstance(missing, TransformUnavailable) and missing.cause == "lookup"
+        assert waited < 0.1
+        wait_for(lambda: pub.get_subscription_count() > 0, 10, what="the /tf subscription")
+        send(4.9, 0.0)
+        wait_for(lambda: not isinstance(lookup(4.9, 0.0)[0], TransformUnavailable), 10,
+                 what="the first transform")
+        threading.Timer(0.2, send, (5.1, 2.0)).start()
+        found, waited = lookup(5.0, 2.0)        # late: waited for, then interpolated
+        assert not isinstance(found, TransformUnavailable), found
+        np.testing.assert_allclose(found.translation, (1.0, 0.0, 0.0), atol=1e-6)
+        assert 0.1 < waited < 1.5
+        late, waited = lookup(7.0, 0.3)         # never comes: refused at the timeout
+        assert isinstance(late, TransformUnavailable) and late.cause == "extrapolation"
+        assert "extrapolation into the future" in str(late)
+        assert 0.29 < waited < 0.8
+    finally:
+        tf_input.close()
+        executor.shutdown()
+        for n in (listener, sender):
+            n.destroy_node()
