@@ -1,14 +1,14 @@
 """Re-entry and newcomer rates: does a person coming back get their old id, a new one a new id.
 
-In a ``reenter`` scene person 1 leaves the image and comes back within ``reid_max_age``:
-the scene succeeds when the id most often on them after their longest absence is the one
-most often on them before it (scenes whose absence exceeds ``reid_max_age``, as the drawn
-gap plus the walk out of and back into view can, are not judged). In a ``newcomer`` scene person 1 leaves at a side and a
-person never seen before (the highest identity) enters there within ``reid_max_age``: the
-scene succeeds when the id most often on the newcomer is none of the ids given before the
-newcomer appeared. Ids are read through the scoring's matching (IoU >= 0.5, one matching per
-frame); a scene where the detector never finds the person on one side of the absence (or
-the newcomer at all) cannot be judged and is counted apart.
+In a ``reenter`` scene person 1 leaves the image and comes back within ``reid_max_age``: the
+scene succeeds when the id most often on them after their longest absence is the one most
+often on them before it (scenes whose absence exceeds ``reid_max_age``, as the drawn gap
+plus the walk out of and back into view can, are not judged). In a ``newcomer`` scene person
+1 leaves at a side and a person never seen before (the highest identity) enters there within
+``reid_max_age``: the scene succeeds when the id most often on the newcomer is none of the
+ids given before the newcomer appeared. Ids are read through the scoring's matching (IoU >=
+0.5, one matching per frame); a scene where the detector never finds the person on one side
+of the absence (or the newcomer at all) cannot be judged and is counted apart.
 """
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def identities(frames: Sequence[tuple], make_tracker: Callable, images=None
     out = []
     for k, (stamp, poses, truth) in enumerate(frames):
         extra = {} if images is None else {"image": images[k]}
+        if getattr(tracker, "sees_truth", False):    # the association ceiling's oracle
+            extra["truth"] = truth
         hyps = [(i, b) for i, b in tracker.update(poses, stamp, **extra) if i > 0]
         pairs = match(np.array([t[1] for t in truth]).reshape(-1, 4),
                       np.array([b for _, b in hyps]).reshape(-1, 4))
