@@ -152,8 +152,8 @@ SPECS: tuple[Spec, ...] = (
          "image's optical frame. Without the transform in time a frame goes out in the "
          "optical frame (PoseArray.frame_id_3d says which) and a throttled line says why"),
     Spec("transform_timeout", TRANSFORM_TIMEOUT_S, "seconds a frame waits for its "
-         "target_frame transform before it goes out in the optical frame",
-         bounds=(0.0, 1.0)),
+         "target_frame transform before it goes out in the optical frame (only a late one, "
+         "tf2's extrapolation, is waited for)", bounds=(0.0, 1.0)),
     Spec("marker_depth", _MARKERS.depth, "metres from the camera at which keypoints are "
          "placed on their rays", bounds=(0.01, 100.0)),
     Spec("marker_scale", _MARKERS.scale, "keypoint sphere diameter in metres (lines are half "

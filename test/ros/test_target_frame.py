@@ -225,3 +225,16 @@ def test_a_lookup_waits_only_for_late_transforms_and_never_past_its_timeout(ros_
         executor.shutdown()
         for n in (listener, sender):
             n.destroy_node()
+
+
+def test_a_target_frame_tf2_would_refuse_is_refused_naming_the_fix():
+    from posenet_ros.core.config import ConfigError
+    from posenet_ros.ros import parameters
+    values = {spec.name: spec.default for spec in parameters.SPECS}
+    assert parameters.settings(values).outputs.target_frame == ""
+    values["target_frame"] = "/base_link"
+    with pytest.raises(ConfigError, match="starts with '/'.*use 'base_link'"):
+        parameters.settings(values)
+    values["target_frame"] = "b" * 300
+    with pytest.raises(ConfigError, match="longer than 256"):
+        parameters.settings(values)
