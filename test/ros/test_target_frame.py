@@ -105,7 +105,8 @@ def test_positions_equal_the_static_transform_applied_by_hand(start_node, colour
                _transform("a", "x" * 1_000_000, (0, 0, 0), unit),         # 1 MB name
                _transform("p", "q", (0, 0, 0), unit), _transform("q", "p", (0, 0, 0), unit)]
         flood = [_transform("a", f"flood_{i}", (0, 0, 0), unit) for i in range(1500)]
-        for msg in (bad, flood):
+        oversized = [_transform("a", "y" * 2_000_000, (0, 0, 0), unit)]    # not even decoded
+        for msg in (bad, flood, oversized):
             hostile_pub.publish(tf2.TFMessage(transforms=msg))
         replies = _send(probe, depth_pub, colour, 3)
         for _ in range(20):
@@ -143,6 +144,7 @@ def test_positions_equal_the_static_transform_applied_by_hand(start_node, colour
                 "would make a loop", "frames, none silent"):
         assert any(why in line for line in refusals), (why, refusals)
     assert len(refusals) <= 8 and all(len(line) < 700 for line in refusals)
+    assert re.search(r"dropped a TFMessage of 2\d{6} bytes on /tf, over 1048576", log), log
 
 
 def test_without_the_transform_frames_flow_in_the_optical_frame_with_one_line(
