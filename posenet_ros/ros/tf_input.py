@@ -63,8 +63,8 @@ class TransformInput:
             tf2_ros = None
         if tf2_ros is not None:
             self._tf2 = tf2_ros
-            self._tf2_buffer = tf2_ros.Buffer(cache_time=Duration(seconds=CACHE_TIME_S),
-                                              node=node)
+            # No node: with one, the Buffer would also serve tf2_frames (once per activation).
+            self._tf2_buffer = tf2_ros.Buffer(cache_time=Duration(seconds=CACHE_TIME_S))
             self._listener = tf2_ros.TransformListener(self._tf2_buffer, node)
             return
         if tf2_msgs is None:
