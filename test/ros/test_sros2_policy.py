@@ -90,7 +90,8 @@ def test_the_nodes_do_only_what_their_enclaves_allow(start_node, policy):
     from rclpy.node import Node
     launched = {  # as camera.launch.py and reactions.launch.py start them
         ("camera_node", "/camera"): start_node("/camera", script="camera_node", rate=2.0),
-        ("posenet_node", "/"): start_node("/", providers=["cpu"], remaps={
+        # hri on: the policy must also cover REP-155's topics.
+        ("posenet_node", "/"): start_node("/", providers=["cpu"], hri=True, remaps={
             "image": "camera/image", "image/compressed": "camera/image/compressed",
             "camera_info": "camera/camera_info"}),
         ("reactions_node", "/"): start_node("/", script="reactions_node"),
