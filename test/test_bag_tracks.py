@@ -1,8 +1,9 @@
 """``posenet-ros bag`` track ids: equal to a PoseTracker run here over the same poses.
 
 The reference is independent of the bag tool: the engine on the video frames, one
-:class:`PoseTracker` fed the header stamps in seconds, as posenet_node's worker does. The bag
-plays the sequence twice with stamps restarting (a looping recording): ids must restart.
+:class:`PoseTracker` fed the header stamps in seconds and the images, as posenet_node's
+worker does. The bag plays the sequence twice with stamps restarting (a looping
+recording): ids must restart.
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def looping_bag(tmp_path_factory):
 def reference_ids(engine, frames, stamps, config=TrackerConfig()):
     tracker = PoseTracker(config)
     seconds = [stamp // 10**9 + stamp % 10**9 * 1e-9 for stamp in stamps]   # as the node
-    return [[t.track_id for t in tracker.update(engine.estimate(rgb).poses, stamp)]
+    # The image too, as the pipeline gives it: looks weigh contested matches (and re-id).
+    return [[t.track_id for t in tracker.update(engine.estimate(rgb).poses, stamp, image=rgb)]
             for rgb, stamp in zip(frames, seconds)]
 
 

@@ -9,6 +9,7 @@ rule: docs/tracking.md, "How association works".
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import partial
 import math
 from typing import Sequence
 
@@ -186,8 +187,8 @@ class PoseTracker:
         confident, weak = self._split(poses, low, high, valid, boxes)
         live = self._live(stamp)
         slots = np.full(len(poses), self.config.max_tracks, dtype=np.int64)   # untracked
-        dets, trks = self._associate(live, low, valid, boxes, stamp, confident, weak) if len(
-            live) else (_NONE, _NONE)
+        dets, trks = self._associate(live, low, valid, boxes, stamp, confident, weak,
+                                     image) if len(live) else (_NONE, _NONE)
         slots[dets] = live[trks]
         self._end_frame(live, trks)
         born_dets, born_slots = self._births(
@@ -231,11 +232,12 @@ class PoseTracker:
 
     def _associate(self, live: np.ndarray, planes: np.ndarray, valid: np.ndarray,
                    boxes: np.ndarray, stamp: float, confident: np.ndarray,
-                   weak: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   weak: np.ndarray, image: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """Match detections to the tracks ``live``, predicted to ``stamp`` (see cascade).
 
-        Confident poses first, through both stages; then weak ones, by keypoints alone, to
-        the confirmed tracks left over.
+        Confident poses first, through both stages (with the image, looks weigh contested
+        pairs); then weak ones, by keypoints alone, to the confirmed tracks left over.
         """
         cfg = self.config
         dt = np.clip(stamp - self._seen[live], 0.0, cfg.max_age)
@@ -248,9 +250,12 @@ class PoseTracker:
             has_velocity = np.zeros(len(live), dtype=bool)
         trk_valid = self._valid[live]
         first = np.flatnonzero(confident)
+        looks = None
+        if image is not None and cfg.reid_max_age > 0:
+            looks = partial(self._alike, image, planes[first], valid[first], boxes[first], live)
         dets, trks = associate(planes[first], valid[first], boxes[first], trk_planes,
                                trk_valid, trk_boxes, has_velocity, dt, cfg.min_similarity,
-                               cfg.min_keypoints)
+                               cfg.min_keypoints, looks)
         dets = first[dets]
         second = np.flatnonzero(weak)
         if len(second):
@@ -263,6 +268,12 @@ class PoseTracker:
             dets = np.concatenate([dets, second[more_dets]])
             trks = np.concatenate([trks, left[more_trks]])
         return dets, trks
+
+    def _alike(self, image: np.ndarray, planes: np.ndarray, valid: np.ndarray,
+               boxes: np.ndarray, live: np.ndarray) -> np.ndarray:
+        """Look similarity of detections (encoded planes) with the tracks ``live``, (N, M)."""
+        found, seen = appearance.describe(image, planes, valid, boxes)
+        return appearance.similarity(found, seen, self._looks[live], self._look_regions[live])
 
     def _match(self, slots: np.ndarray, low: np.ndarray, high: np.ndarray, valid: np.ndarray,
                boxes: np.ndarray, stamp: float, same: bool, born: np.ndarray) -> None:
