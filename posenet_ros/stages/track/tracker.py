@@ -144,6 +144,9 @@ class PoseTracker:
         self._looks = np.zeros((cap + 1, 2, appearance.BINS), dtype=np.float32)
         self._look_regions = np.zeros((cap + 1, 2), dtype=bool)   # none seen yet
         self._lost = LostTracks()
+        # This frame's looks of its confident poses, when matching needed them: (poses, looks,
+        # regions), so that the tracks' looks reuse them.
+        self._frame_looks: tuple | None = None
         self._last_stamp: float | None = None
         self._next_id = 1
 
@@ -186,6 +189,7 @@ class PoseTracker:
         boxes = plane_boxes(low, high, valid, planes)
         confident, weak = self._split(poses, low, high, valid, boxes)
         live = self._live(stamp)
+        self._frame_looks = None
         slots = np.full(len(poses), self.config.max_tracks, dtype=np.int64)   # untracked
         dets, trks = self._associate(live, low, valid, boxes, stamp, confident, weak,
                                      image) if len(live) else (_NONE, _NONE)
@@ -252,7 +256,7 @@ class PoseTracker:
         first = np.flatnonzero(confident)
         looks = None
         if image is not None and cfg.reid_max_age > 0:
-            looks = partial(self._alike, image, planes[first], valid[first], boxes[first], live)
+            looks = partial(self._alike, image, first, planes, valid, boxes, live)
         dets, trks = associate(planes[first], valid[first], boxes[first], trk_planes,
                                trk_valid, trk_boxes, has_velocity, dt, cfg.min_similarity,
                                cfg.min_keypoints, looks)
@@ -269,10 +273,11 @@ class PoseTracker:
             trks = np.concatenate([trks, left[more_trks]])
         return dets, trks
 
-    def _alike(self, image: np.ndarray, planes: np.ndarray, valid: np.ndarray,
-               boxes: np.ndarray, live: np.ndarray) -> np.ndarray:
-        """Look similarity of detections (encoded planes) with the tracks ``live``, (N, M)."""
-        found, seen = appearance.describe(image, planes, valid, boxes)
+    def _alike(self, image: np.ndarray, dets: np.ndarray, planes: np.ndarray,
+               valid: np.ndarray, boxes: np.ndarray, live: np.ndarray) -> np.ndarray:
+        """Look similarity of poses ``dets`` (encoded planes) with the tracks ``live``, (N, M)."""
+        found, seen = appearance.describe(image, planes[dets], valid[dets], boxes[dets])
+        self._frame_looks = (dets, found, seen)
         return appearance.similarity(found, seen, self._looks[live], self._look_regions[live])
 
     def _match(self, slots: np.ndarray, low: np.ndarray, high: np.ndarray, valid: np.ndarray,
@@ -302,7 +307,12 @@ class PoseTracker:
         dets = dets[(hits < LOOK_EVERY) | (hits % LOOK_EVERY == 0)]
         if not len(dets):
             return
-        looks, regions = appearance.describe(image, planes[dets], valid[dets], boxes[dets])
+        if self._frame_looks is not None:       # taken while matching (sorted poses)
+            known, found, seen = self._frame_looks
+            at = np.searchsorted(known, dets)
+            looks, regions = found[at], seen[at]
+        else:
+            looks, regions = appearance.describe(image, planes[dets], valid[dets], boxes[dets])
         where = slots[dets]
         self._looks[where], self._look_regions[where] = blend(
             self._looks[where], self._look_regions[where], looks, regions)
