@@ -5,9 +5,11 @@
 On the same generated bags (vtest.avi, raw MCAP, two robots), in one run: the ``posenet-ros
 bag`` command in a loop (a process and a model load per bag, as a shell loop runs it); the
 same analysis in one process with one warm model (the fleet's work without Ray: Ray's
-overhead is measured against this, one ONNX Runtime thread as a fleet worker has); the fleet
-with each worker count (Ray's start-up reported apart). Also the cost of the rerun keys:
-stat-based fingerprints against a sha256 of every byte.
+overhead is measured against this, one ONNX Runtime thread as a fleet worker has), run before
+and after the first fleet run and averaged, as a shared machine's load drifts; the fleet with
+each worker count (Ray's start-up reported apart, the 1-worker overhead split into its
+parts). Also the cost of the rerun keys: stat-based fingerprints against a sha256 of every
+byte.
 """
 from __future__ import annotations
 
@@ -77,13 +79,30 @@ def fleet_run(bags_root: Path, out: Path, config: EstimatorConfig, workers: int)
     with open(os.devnull, "w") as quiet:
         summary = run_fleet(req, progress_stream=quiet)
     t = summary["time_s"]
+    ray_s = t["ray_start"] + t["ray_stop"] + t["ray_workers_exit"]
     return {"wall_s": t["wall"], "ray_start_s": t["ray_start"], "ray_stop_s": t["ray_stop"],
-            "actors_start_s": t["actors_start"],
-            "wall_without_ray_start_stop_s": t["wall"] - t["ray_start"] - t["ray_stop"],
+            "ray_workers_exit_s": t["ray_workers_exit"], "actors_start_s": t["actors_start"],
+            "wall_without_ray_start_stop_s": t["wall"] - ray_s,
             "analyse_s_sum": t["analyse"], "table_s_sum": t["table"],
-            "fleet_table_s": t["fleet_table"], "frames": summary["frames"],
+            "fleet_table_s": t["fleet_table"], "keys_s": t["keys"], "frames": summary["frames"],
             "failed": summary["failed"], "workers": summary["ray"]["workers"],
             "worker_rss_mb": [w["rss_mb"] for w in summary["ray"]["workers"]]}
+
+
+def overhead_parts(loop: dict, fleet: dict) -> dict:
+    """Where one worker's time beyond the loop's goes (seconds; ``other``: the remainder).
+
+    ``analysis``: the bags' analysis in the actor against the same in the loop; ``actor``:
+    the actor up with its model against the loop's model load; ``rows``: each bag's Parquet
+    rows; ``fleet_table``: the fleet table, summary and plot; ``other``: keys, dispatch,
+    results through Ray, waiting for the workers to exit.
+    """
+    total = fleet["wall_without_ray_start_stop_s"] - loop["wall_s"]
+    parts = {"analysis": fleet["analyse_s_sum"] - loop["work_s"],
+             "actor": fleet["actors_start_s"] - loop["model_load_s"],
+             "rows": fleet["table_s_sum"], "fleet_table": fleet["fleet_table_s"]}
+    parts["other"] = total - sum(parts.values())
+    return {"total": total, **parts}
 
 
 def key_costs(bags: list[Path]) -> dict:
@@ -115,17 +134,26 @@ def main(argv: list[str] | None = None) -> int:
         report["keys"] = key_costs(bags)
         if not args.skip_cli:
             report["bag_cli_loop_s"] = cli_loop(bags, root / "cli")
-        report["inprocess_loop"] = inprocess_loop(bags, root / "loop", config)
-        for workers in args.workers:
+        loops = [inprocess_loop(bags, root / "loop0", config)]
+        for index, workers in enumerate(args.workers):
             report[f"fleet_{workers}"] = fleet_run(root / "in", root / f"fleet{workers}",
                                                    config, workers)
             shutil.rmtree(root / f"fleet{workers}")
+            if index == 0:      # the baseline again: the machine's drift shows, and averages
+                loops.append(inprocess_loop(bags, root / "loop1", config))
+    report["inprocess_loop"] = {key: (sum(loop[key] for loop in loops) / len(loops)
+                                      if key != "frames" else loops[0][key])
+                                for key in loops[0]}
+    report["inprocess_loop"]["runs_wall_s"] = [loop["wall_s"] for loop in loops]
     base = report["inprocess_loop"]["wall_s"]
     for workers in args.workers:
         run = report[f"fleet_{workers}"]
         run["overhead_vs_loop"] = run["wall_without_ray_start_stop_s"] / base - 1
         run["frames_per_s"] = run["frames"] / run["wall_without_ray_start_stop_s"]
     report["inprocess_loop"]["frames_per_s"] = report["inprocess_loop"]["frames"] / base
+    if 1 in args.workers:
+        report["fleet_1"]["overhead_parts_s"] = overhead_parts(report["inprocess_loop"],
+                                                               report["fleet_1"])
     text = json.dumps(report, indent=2)
     sys.stdout.write(text + "\n")
     if args.json:

@@ -31,6 +31,7 @@ class RayRun:
 
     start_s: float = 0.0                  # ray.init (a local cluster starts here)
     stop_s: float = 0.0                   # ray.shutdown (a local cluster stops here)
+    exit_s: float = 0.0                   # then until a local cluster's workers have exited
     actors_s: float = 0.0                 # actors up, models loaded
     workers: list[dict] = field(default_factory=list)   # pid, model load s, memory MiB
     address: str | None = None
@@ -116,7 +117,9 @@ def run_fleet(req: FleetRequest, progress_stream=None) -> dict:
             progress.close()
         if tasks:       # what a killed or interrupted worker left half-written
             from posenet_ros.fleet.runner import wait_for_local_workers
+            stop = time.perf_counter()
             wait_for_local_workers(run)
+            run.exit_s = time.perf_counter() - stop
             state.remove_partial(bags_dir)
         summary = _finish(req, results, run, key_s, wall)
     if run.interrupted:
@@ -137,6 +140,7 @@ def _finish(req: FleetRequest, results: dict[str, dict], run, key_s: float,
         figures.pop("_durations")
     rows = list(results.values())
     stage = {"keys": key_s, "ray_start": run.start_s, "ray_stop": run.stop_s,
+             "ray_workers_exit": run.exit_s,
              "actors_start": run.actors_s,
              "analyse": sum(r.get("times_s", {}).get("analyse", 0.0) for r in rows),
              "engine": sum(r.get("engine_s", 0.0) for r in rows),
