@@ -195,6 +195,21 @@ def test_reentry_after_max_age_takes_back_its_id_by_look(person, messi):
     assert sequence(PoseTracker(config.replace(reid_max_age=0.0)), 0, True)[-1] == [2]  # off
 
 
+def test_reid_max_age_counts_until_the_person_is_seen_again_not_confirmed(person, messi):
+    """Back 2.9 s after last seen (< reid_max_age 3 s), confirmed 3 frames later at 5 fps."""
+    tracker = PoseTracker(TrackerConfig(reid_max_age=3.0))
+    for i in range(5):
+        frame = on_canvas(messi, person, 10 * i)
+        tracker.update([at(person, 10 * i)], i / 5, image=frame)
+    last = 4 / 5
+    got = []
+    for i in range(4):
+        frame = on_canvas(messi, person, 600 - 10 * i)
+        got.append(ids(tracker.update([at(person, 600 - 10 * i)], last + 2.9 + i / 5,
+                                      image=frame)))
+    assert got[-2:] == [[1], [1]]      # confirmed 3.3 s after last seen: the id is back
+
+
 def test_look_is_cheap_and_handles_people_at_the_border(person, messi):
     from posenet_ros.stages.track import appearance
     planes = np.stack([person.positions.T, (person.positions - [400, 250]).T])

@@ -46,15 +46,21 @@ class LostTracks:
             self._stamps = np.concatenate([self._stamps, stamps[keep]])
 
     def claim(self, looks: np.ndarray, regions: np.ndarray, stamp: float, max_age: float,
-              min_similarity: float, live: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+              min_similarity: float, live: tuple | None = None,
+              born: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return the id each new track (looks (N, 2, BINS)) takes back (or 0), and where.
 
         ``live`` (ids, looks, regions) adds live tracks unseen since the new tracks began;
         the second array is the index into ``live`` of each id taken from there, else -1.
+        ``born`` (N,): when each new track was first seen (default ``stamp``). A person is
+        back when first seen again, not when confirmed ``min_hits`` frames later: a kept
+        look is claimable by a track born within ``max_age`` of it.
         """
-        fresh = stamp - self._stamps <= max_age
+        start = np.full(len(looks), stamp) if born is None else np.minimum(born, stamp)
+        fresh = start.min(initial=stamp) - self._stamps <= max_age
         if not fresh.all():
             self._keep(fresh)
+        recent = start[:, None] - self._stamps[None, :] <= max_age
         ids, kept, kept_regions = self._ids, self._looks, self._seen_regions
         if live is not None and len(live[0]):
             ids = np.concatenate([ids, live[0]])
@@ -64,6 +70,7 @@ class LostTracks:
         if not len(ids) or not len(looks):
             return out, source
         score = appearance.similarity(looks, regions, kept, kept_regions)
+        score[:, :len(self._ids)] = np.where(recent, score[:, :len(self._ids)], -1.0)
         best = score.argmax(axis=1)
         mutual = score.argmax(axis=0)[best] == np.arange(len(looks))
         take = mutual & (score[np.arange(len(looks)), best] >= min_similarity)

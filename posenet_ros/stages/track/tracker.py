@@ -331,7 +331,7 @@ class PoseTracker:
         claimed, source = self._lost.claim(
             self._looks[due], self._look_regions[due], stamp, cfg.reid_max_age,
             cfg.reid_min_similarity,
-            (self._ids[live], self._looks[live], self._look_regions[live]))
+            (self._ids[live], self._looks[live], self._look_regions[live]), self._born[due])
         self._active[live[source[source >= 0]]] = False
         return claimed
 
