@@ -218,8 +218,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         frames = sum(len(f) for _, _, f in detected)
         if args.tune:
             scores, reid = tracking_report.tune(detected)
-            text = (tracking_report.tune_markdown(scores) + "\n\n"
-                    + tracking_report.tune_markdown(reid, top=len(reid)))
+            looks = tracking_report.tune_looks(detected)
+            tables = [tracking_report.tune_markdown(scores),
+                      tracking_report.tune_markdown(reid, top=len(reid)),
+                      tracking_report.tune_markdown(looks, top=len(looks))]
+            text = "\n\n".join(tables)
         else:
             results = tracking_report.report(detected)
             tables = [tracking_report.markdown(results), tracking_report.shares_markdown(results),

@@ -20,6 +20,7 @@ from posenet_ros.bench.tracking_ceiling import Oracle, shares
 from posenet_ros.bench.tracking_eval import _Ours, accumulate, detect, IMAGE_TRACKERS, TRACKERS
 from posenet_ros.bench.tracking_rates import rates
 from posenet_ros.estimator import PoseEstimator
+from posenet_ros.stages.track import cascade
 from posenet_ros.stages.track.tracker import TrackerConfig
 
 POOLED = ("idf1", "mota", "num_switches", "num_false_positives", "num_misses")
@@ -29,6 +30,8 @@ GRID = {"min_pose_score": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
         "high_pose_score": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
         "duplicate_oks": (0.5, 0.7, 1.0)}
 REID_GRID = {"reid_max_age": (0.0, 2.0, 3.0, 5.0), "reid_min_similarity": (0.75, 0.85, 0.9)}
+# Then the weight of looks in contested matches (power 0: looks not used in matching).
+LOOKS_GRID = {"power": (0.0, 1.0, 2.0, 4.0, 8.0), "contest": (0.05, 0.2)}
 
 Detected = list[tuple[int, str, list]]      # (seed, kind, [(stamp, poses, truth)])
 CEILING = "association ceiling"
@@ -152,6 +155,24 @@ def tune(detected: Detected) -> tuple[list[tuple[dict, dict]], list[tuple[dict, 
     scores = rank(GRID, {"reid_max_age": 0.0}, images=False)
     best = {k: v for k, v in scores[0][0].items() if k in GRID}
     return scores, rank(REID_GRID, best, images=True)
+
+
+def tune_looks(detected: Detected) -> list[tuple[dict, dict]]:
+    """Score :data:`LOOKS_GRID` (cascade's look weighting of contested pairs), best first.
+
+    The tracker's module constants are set for each candidate and restored after.
+    """
+    saved = cascade.APPEARANCE_POWER, cascade.CONTEST_SIMILARITY
+    results = []
+    try:
+        for power, contest in itertools.product(*LOOKS_GRID.values()):
+            cascade.APPEARANCE_POWER, cascade.CONTEST_SIMILARITY = power, contest
+            figures = pooled(detected, TRACKERS["ours"], False, True)["all"]
+            changes = {"APPEARANCE_POWER": power, "CONTEST_SIMILARITY": contest}
+            results.append((changes, figures))
+    finally:
+        cascade.APPEARANCE_POWER, cascade.CONTEST_SIMILARITY = saved
+    return sorted(results, key=lambda r: (-r[1]["idf1"], r[1]["num_switches"]))
 
 
 def markdown(results: dict, order: Sequence[str] = seeded.KINDS + ("all",)) -> str:
