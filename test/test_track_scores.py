@@ -219,3 +219,39 @@ def test_look_is_cheap_and_handles_people_at_the_border(person, messi):
     assert seen.all() and np.allclose(looks.sum(axis=2), 1.0)
     same = appearance.similarity(looks, seen, looks, seen)
     assert same[0, 0] == pytest.approx(1.0) and same[0, 1] < 0.95
+
+
+def test_looks_decide_contested_matches_and_only_those(person, height):
+    """Two people meet: keypoints alone prefer the swap; their looks keep them apart.
+
+    A lone pose matches its track whatever its look (light changes): looks weigh a pair only
+    where a pose is near two tracks or a track near two poses.
+    """
+    from posenet_ros.stages.track import cascade
+    from posenet_ros.stages.track.similarity import encode_planes, keypoint_boxes
+
+    def arrays(poses, fill=np.inf):     # as the tracker holds them: encoded planes
+        positions = np.array([p.positions for p in poses])
+        valid = np.array([p.keypoint_scores for p in poses]) >= 0.3
+        planes = encode_planes(positions.transpose(0, 2, 1), valid, fill)
+        return planes, valid, keypoint_boxes(positions, valid)
+
+    gap = 0.2 * height
+    tracks = arrays([at(person, 0.0), at(person, gap)], -np.inf)
+    poses = arrays([at(person, 0.55 * gap), at(person, 0.45 * gap)])   # each nearer the other
+    alike = np.array([[0.95, 0.5], [0.5, 0.95]])    # pose 0 looks like track 0
+    calls = []
+
+    def looks():
+        calls.append(1)
+        return alike
+
+    swapped = cascade.keypoint_pairs(*poses, *tracks, 0.2, 4)
+    assert list(zip(*(a.tolist() for a in swapped))) == [(0, 1), (1, 0)]   # keypoints alone
+    kept = cascade.keypoint_pairs(*poses, *tracks, 0.2, 4, looks)
+    assert list(zip(*(a.tolist() for a in kept))) == [(0, 0), (1, 1)] and calls
+    lone = arrays([at(person, 0.05 * gap)])
+    one = arrays([at(person, 0.0)], -np.inf)
+    calls.clear()
+    pairs = cascade.keypoint_pairs(*lone, *one, 0.2, 4, lambda: np.array([[0.2]]))
+    assert [a.tolist() for a in pairs] == [[0], [0]] and not calls     # not contested
