@@ -50,6 +50,7 @@ def analysed(recording, tmp_path_factory) -> Path:
     result = run_cli("bag", recording, "--topic", "/camera/image_raw", "-o", out,
                      "--gesture-raise-margin", MARGIN)
     assert result.returncode == 0, result.stderr
+    assert "gestures: 1 people raised a hand, " in result.stdout
     return out
 
 

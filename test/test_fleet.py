@@ -100,6 +100,9 @@ def test_the_two_failed_bags_are_named_with_reasons_and_exit_1(first_run):
     # The one progress line, at its end: every bag, every frame read, the failures.
     last = [line for line in result.stderr.splitlines() if line.startswith("fleet: ")][-1]
     assert last.startswith("fleet: 20/20 bags, ") and last.endswith(", 2 failed"), last
+    # A local Ray's workers run at the command's priority, not Ray's niced default.
+    workers = summary["ray"]["workers"]
+    assert len(workers) == 2 and {w["niceness"] for w in workers} == {os.nice(0)}, workers
 
 
 def _same_as_bag_alone(bag: Path, topic: str, ours: Path, alone: Path) -> dict:

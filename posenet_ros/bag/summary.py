@@ -119,6 +119,11 @@ def format_summary(s: dict) -> str:
                      + f", {tracking['people_per_frame_mean']:.2f} tracked people per frame"
                      + (f", {tracking['passes']} passes (stamps jumped back)"
                         if tracking["passes"] > 1 else ""))
+    gestures = s.get("gestures")
+    if gestures:
+        people = gestures["people"]
+        lines.append(f"gestures: {gestures['people_raised_a_hand']} people raised a hand, "
+                     f"{people['pointing']} pointed, {s['outputs']['gestures']}")
     if depth:
         lines.append(f"depth:   {depth['paired']} frames in 3D from {depth['topic']}, "
                      f"{depth['unmatched']} unmatched, {depth['refused']} refused, "

@@ -10,6 +10,12 @@ needs a bag's frames in order, and stitching tracks across a cut is left for a l
 A worker that dies (killed, out of memory) is restarted by Ray, which runs its bag once more
 on it; a bag that kills its worker twice is failed with the reason, and the rest go on.
 On Ctrl-C the actors are killed, partial folders removed, and what finished is kept.
+
+A local Ray runs its workers at the priority of the command (niceness 0), where Ray's default
+lowers them to 15: on a machine shared with other work a niced worker gets a fraction of its
+CPU, so the same analysis took longer in the fleet than ``posenet-ros bag`` took for it
+(docs/fleet.md). A cluster's ``ray start`` decides for its own workers
+(``RAY_worker_niceness=0 ray start ...`` does the same there).
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.5
 ACTOR_RESTARTS = 3
 TASK_RETRIES = 1        # a bag whose worker died runs once more (a poisoned one: no more)
+WORKER_NICENESS = 0     # a local Ray's workers: as `posenet-ros bag` runs (Ray's default: 15)
 
 
 def start_ray(address: str | None, workers: int | None) -> tuple[int, float]:
@@ -46,7 +53,8 @@ def start_ray(address: str | None, workers: int | None) -> tuple[int, float]:
     else:
         cpus = workers or os.cpu_count() or 1
         # "local": always a new cluster of our own, never one a `ray start` left behind.
-        ray.init(address="local", num_cpus=cpus, **kwargs)
+        ray.init(address="local", num_cpus=cpus,
+                 _system_config={"worker_niceness": WORKER_NICENESS}, **kwargs)
     return max(1, min(workers or cpus, cpus)), time.perf_counter() - start
 
 

@@ -110,7 +110,8 @@ class BagWorker:
         self.frames = self.total = 0
 
     def ready(self) -> dict:
-        return {"pid": os.getpid(), "load_s": self.load_s, "rss_mb": rss_mb()}
+        return {"pid": os.getpid(), "load_s": self.load_s, "rss_mb": rss_mb(),
+                "niceness": os.nice(0)}
 
     def progress(self) -> tuple[int, int]:
         """Frames read and listed in the bag now being analysed (asked while it runs)."""
