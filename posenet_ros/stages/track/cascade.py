@@ -1,7 +1,8 @@
 """Two-stage association of a frame's detections with the live tracks (a matching cascade).
 
 Stage 1 matches by keypoint similarity (OKS against motion-predicted keypoints, optimal
-assignment); stage 2 matches only what stage 1 left, by box-centre distance within the reach
+assignment; where keypoints are contested and the image is given, weighed by looks);
+stage 2 matches only what stage 1 left, by box-centre distance within the reach
 a person can have moved since the track was last seen. Why this order keeps crossing people
 apart: docs/tracking.md, "The matching cascade".
 """
