@@ -29,7 +29,7 @@ import sys
 from geometry_msgs.msg import Point, Twist, Vector3
 from posenet_ros.core.config import ConfigError
 from posenet_ros.core.keypoints import PART_NAMES
-from posenet_ros.core.throttle import Throttle
+from posenet_ros.core.throttle import shorten, Throttle
 from posenet_ros.msg import Keypoint, PersonEvent, Pose, PoseArray
 from posenet_ros.outputs.person_event import build_person_event, EventClasses
 from posenet_ros.reactions.config import FollowConfig, GestureConfig, TargetConfig
@@ -143,7 +143,12 @@ class ReactionsNode(Node):
                        f"{self._max_bytes / 1e6:.1f} MB ({MAX_POSES} poses): not decoded, "
                        "not counted as poses")
             return
-        msg = deserialize_message(data, PoseArray)
+        try:
+            msg = deserialize_message(data, PoseArray)
+        except Exception as exc:    # noqa: B902 -- crafted bytes must not end the executor
+            self._warn("undecodable", f"dropped a PoseArray that does not decode: "
+                       f"{shorten(str(exc))}")
+            return
         try:
             frame = frame_from_pose_array(msg)
         except PosesRefused as exc:

@@ -26,7 +26,7 @@ from posenet_ros.camera.rigid import BadTransform, Rigid
 from posenet_ros.camera.transforms import (
     CACHE_TIME_S, LookupFailed, TransformBuffer, TransformRefused)
 from posenet_ros.core.stamps import stamp_seconds
-from posenet_ros.core.throttle import Throttle
+from posenet_ros.core.throttle import shorten, Throttle
 from rclpy.duration import Duration
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
@@ -123,7 +123,12 @@ class TransformInput:
             self._warn(topic, "size", f"dropped a TFMessage of {len(data)} bytes on {topic}, "
                        f"over {MAX_MESSAGE_BYTES}: not decoded")
             return
-        msg = deserialize_message(data, self._message)
+        try:
+            msg = deserialize_message(data, self._message)
+        except Exception as exc:    # noqa: B902 -- crafted bytes must not end the executor
+            self._warn(topic, "undecodable", f"dropped a TFMessage on {topic} that does not "
+                       f"decode: {shorten(str(exc))}")
+            return
         refused: list[TransformRefused] = []
         with self._changed:
             for t in msg.transforms:

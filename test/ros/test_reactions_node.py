@@ -244,6 +244,20 @@ def test_a_huge_pose_array_is_refused_without_holding_up_the_node(probe, body):
     probe.destroy_publisher(attacker)
 
 
+def test_bytes_that_do_not_decode_are_dropped_in_one_line(probe, body):
+    """A peer may publish any bytes under the PoseArray type: dropped, the node goes on."""
+    walking = person(body, place(body.positions, WIDTH / 2.0), distance=3.0)
+    attacker = probe.create_publisher(PoseArray, "poses", RELIABLE)
+    wait_for(lambda: attacker.get_subscription_count() > 0, 10, probe.spin, "discovery")
+    for _ in range(3):      # a CDR header, then a sequence length past the end
+        attacker.publish(b"\x00\x01\x00\x00" + b"\xff\xff\xff\x7f" * 4)
+    wait_for(lambda: warnings(probe, "does not decode"), 10, probe.spin, "the refusal")
+    assert finite(send(probe, walking))
+    assert probe.process.alive(), probe.process.log()
+    assert len(warnings(probe, "does not decode")) == 1
+    probe.destroy_publisher(attacker)
+
+
 def test_disabled_publishes_one_zero_then_nothing(probe, body):
     walking = person(body, place(body.positions, WIDTH / 2.0), distance=3.0)
     for _ in range(6):

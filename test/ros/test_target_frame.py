@@ -108,6 +108,7 @@ def test_positions_equal_the_static_transform_applied_by_hand(start_node, colour
         oversized = [_transform("a", "y" * 2_000_000, (0, 0, 0), unit)]    # not even decoded
         for msg in (bad, flood, oversized):
             hostile_pub.publish(tf2.TFMessage(transforms=msg))
+        hostile_pub.publish(b"\x00\x01\x00\x00" + b"\xff\xff\xff\x7f" * 4)   # no TFMessage
         replies = _send(probe, depth_pub, colour, 3)
         for _ in range(20):
             probe.spin(0.05)
@@ -145,6 +146,7 @@ def test_positions_equal_the_static_transform_applied_by_hand(start_node, colour
         assert any(why in line for line in refusals), (why, refusals)
     assert len(refusals) <= 8 and all(len(line) < 700 for line in refusals)
     assert re.search(r"dropped a TFMessage of 2\d{6} bytes on /tf, over 1048576", log), log
+    assert len(re.findall(r"dropped a TFMessage on /tf that does not decode", log)) == 1, log
 
 
 def test_without_the_transform_frames_flow_in_the_optical_frame_with_one_line(
