@@ -19,7 +19,7 @@ from posenet_ros.bag.typestore import CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, type
 from posenet_ros.camera.pinhole import guess_pinhole
 from posenet_ros.core.errors import ImageError
 from posenet_ros.imaging.files import iter_video, video_fps
-from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
 
 log = logging.getLogger(__name__)
 EPOCH_NS = 1_700_000_000 * 1_000_000_000   # 2023-11-14T22:13:20Z: recognisable, not "now"
@@ -37,6 +37,7 @@ class VideoBagJob:
     frame_id: str = "camera_optical_frame"
     max_frames: int | None = None
     storage: str = "mcap"
+    file_compression: bool = False        # zstd the storage file whole, as rosbag2 can
 
 
 def camera_info_fields(width: int, height: int) -> dict:
@@ -76,6 +77,8 @@ def write_video_bag(job: VideoBagJob) -> dict:
     writer = Writer(job.bag, version=BAG_VERSION,
                     storage_plugin=StoragePlugin.MCAP if job.storage == "mcap"
                     else StoragePlugin.SQLITE3)
+    if job.file_compression:
+        writer.set_compression(CompressionMode.FILE, CompressionFormat.ZSTD)
     writer.open()
     count = 0
     try:

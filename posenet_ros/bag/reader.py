@@ -5,6 +5,8 @@ boundary, and turned into a :class:`BagError` (the bag cannot be used) or a :cla
 (reading stopped part-way; every message before it was delivered). MCAP files without a valid
 end, which rosbags refuses, are read sequentially by :mod:`posenet_ros.bag.mcap_recover`.
 Chunks are inflated only up to their declared size, within ``MAX_CHUNK_BYTES``, on both paths.
+Whole-file (``compression_mode: file``) storage is checked against a bound before rosbags
+inflates it (:mod:`posenet_ros.bag.file_compression`).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 import logging
 from pathlib import Path
 
+from posenet_ros.bag.file_compression import check_file_compression, FileCompressionError
 from posenet_ros.bag.mcap_recover import (
     bound_rosbags_decompression, McapRecoveryError, McapScan)
 from posenet_ros.bag.typestore import COMPRESSED_IMAGE, IMAGE
@@ -68,6 +71,12 @@ class ImageBag:
     def open(self) -> None:  # noqa: A003 - file-like API
         if not self.path.exists():
             raise BagError(f"input bag {self.path} does not exist")
+        if self.path.is_dir():          # before rosbags inflates file-compressed storage
+            try:
+                check_file_compression(self.path, _metadata(self.path / "metadata.yaml"))
+            except (FileCompressionError, OSError) as err:
+                raise BagError(str(err) if isinstance(err, FileCompressionError)
+                               else f"cannot read bag {self.path}: {_describe(err)}") from err
         try:
             reader = Reader(self.path)
             reader.open()
