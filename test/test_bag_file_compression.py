@@ -212,3 +212,32 @@ def _info(bag: Path) -> dict:
     from ruamel.yaml import YAML
     return YAML(typ="safe").load((bag / "metadata.yaml").read_text())[
         "rosbag2_bagfile_information"]
+
+
+def test_fleet_fails_the_bomb_with_the_reason_and_finishes_the_rest(bags, tmp_path):
+    pytest.importorskip("ray", reason="the fleet extra is not installed")
+    require_model()
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    good = inputs / "good"
+    good.mkdir()
+    for path in bags["mcap_file"].iterdir():
+        (good / path.name).write_bytes(path.read_bytes())
+    _with_storage(bags, inputs / "bomb", _zeros)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "posenet_ros.cli.main", "fleet", str(inputs), "-o", str(out),
+         "--topic", "camera/image_raw", "--workers", "1"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stderr
+    summary = json.loads((out / "fleet_summary.json").read_text())
+    assert summary["done"] == 1 and summary["failed"] == 1, summary
+    [failure] = summary["failures"]
+    assert failure["name"] == "bomb" and failure["status"] == "failed"
+    assert "file-compressed storage inflates past" in failure["reason"], failure
+    assert f"bomb ({inputs / 'bomb'}) failed: " in result.stderr
+    assert not (out / "bags" / "bomb").exists()
+    with ImageBag(bags["mcap_plain"]) as plain:
+        frames = plain.select(IMAGE_TOPIC).count
+    record = json.loads((out / "bags" / "good" / "fleet.json").read_text())
+    assert record["status"] == "done" and record["frames"] == frames == FRAMES
