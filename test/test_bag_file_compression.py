@@ -187,6 +187,9 @@ def test_a_payload_that_is_not_zstd_is_a_clear_error(bags, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert f"{raw}: {_storage(raw).name} is not a complete zstd stream" \
            in result.stderr and "compression_mode" in result.stderr
+    fifo = _with_storage(bags, tmp_path / "fifo", os.mkfifo)   # rosbags would wait on it
+    with pytest.raises(BagError, match=f"{_storage(fifo).name} is not a regular file"):
+        ImageBag(fifo).open()
     packed = _storage(bags["mcap_file"]).read_bytes()
     cut = _with_storage(bags, tmp_path / "cut",
                         lambda p: p.write_bytes(packed[:len(packed) // 2]))

@@ -97,6 +97,9 @@ def check_file_compression(bag: Path, info: dict, explicit: int | None = None) -
     if not isinstance(listed, list):
         return None                     # rosbags reports the malformed metadata
     files = [bag / PurePath(str(name)).name for name in listed]   # as rosbags resolves them
+    if odd := [f.name for f in files if f.exists() and not f.is_file()]:
+        raise FileCompressionError(f"{bag}: {', '.join(odd)} is not a regular file (a device, "
+                                   f"pipe or folder): copy the recording's real files")
     files = [f for f in files if f.is_file()]
     limit = inflate_limit(sum(f.stat().st_size for f in files), explicit=explicit)
     magic = STORAGE_MAGIC.get(info.get("storage_identifier"), b"")
