@@ -45,6 +45,7 @@ class FileCompressionError(ValueError):
 class InflateLimit:
     bytes: int       # noqa: A003 - the limit in bytes
     why: str         # which bound it is, for the error line
+    fix: str         # what allows a genuine bag
 
 
 def is_file_compressed(info: dict) -> bool:
@@ -71,15 +72,17 @@ def inflate_limit(compressed: int, tmpdir: str | None = None,
             raise FileCompressionError(f"{LIMIT_ENV}={os.environ[LIMIT_ENV]!r}: give the "
                                        f"largest inflated size to allow, in bytes")
     if explicit is not None:
-        cap = InflateLimit(explicit, f"{LIMIT_ENV}={explicit}")
+        cap = InflateLimit(explicit, f"{LIMIT_ENV}={explicit}",
+                           f"raise {LIMIT_ENV} if the bag is genuine")
     else:
         cap = InflateLimit(max(MIN_INFLATE_LIMIT, MAX_INFLATE_RATIO * compressed),
                            f"{MAX_INFLATE_RATIO}x its {compressed} compressed bytes, at least "
-                           f"{MIN_INFLATE_LIMIT}; set {LIMIT_ENV}=<bytes> for a genuine bag")
+                           f"{MIN_INFLATE_LIMIT}", f"set {LIMIT_ENV}=<bytes> if the bag is "
+                           f"genuine")
     free = shutil.disk_usage(tmpdir).free - FREE_SPACE_MARGIN
     if free < cap.bytes:
         return InflateLimit(max(free, 0), f"the free space in {tmpdir} less "
-                            f"{FREE_SPACE_MARGIN} bytes; point TMPDIR at a larger disk")
+                            f"{FREE_SPACE_MARGIN} bytes", "point TMPDIR at a larger disk")
     return cap
 
 
@@ -125,8 +128,7 @@ def _inflated_size(bag: Path, path: Path, magic: bytes, limit: InflateLimit,
                 if before + size > limit.bytes:
                     raise FileCompressionError(
                         f"{bag}: file-compressed storage inflates past {limit.bytes} bytes "
-                        f"(limit: {limit.why}): refused at {path.name}; or decompress it "
-                        f"where there is room (zstd -d) and read it uncompressed")
+                        f"(limit: {limit.why}): refused at {path.name}; {limit.fix}")
     except (zstd.ZstdError, EOFError) as err:
         raise FileCompressionError(
             f"{bag}: {path.name} is not a complete zstd stream ({err}), though metadata.yaml "
