@@ -114,7 +114,9 @@ def test_estimate_on_a_video_gives_the_ids_a_tracker_gives(models, tmp_path):
     got = [[p.get("track_id", 0) for p in r["poses"]] for r in json.loads(done.stdout)]
     engine, tracker = PoseEstimator(providers=("cpu",)), PoseTracker(TrackerConfig())
     decoded = [rgb for _, rgb in zip(range(12), iter_video(clip))]   # the clip's own pixels
-    want = [[t.track_id for t in tracker.update(list(engine.estimate(rgb).poses), i / 10)]
+    # The image too, as the pipeline gives it: looks weigh contested matches (and re-id).
+    want = [[t.track_id for t in tracker.update(list(engine.estimate(rgb).poses), i / 10,
+                                                image=rgb)]
             for i, rgb in enumerate(decoded)]
     assert got == want
     assert any(ids for ids in want[TrackerConfig().min_hits:])   # people got ids

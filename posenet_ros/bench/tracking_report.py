@@ -29,7 +29,7 @@ POOLED = ("idf1", "mota", "num_switches", "num_false_positives", "num_misses")
 GRID = {"min_pose_score": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
         "high_pose_score": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
         "duplicate_oks": (0.5, 0.7, 1.0)}
-REID_GRID = {"reid_max_age": (0.0, 2.0, 3.0, 5.0), "reid_min_similarity": (0.75, 0.85, 0.9)}
+REID_GRID = {"reid_max_age": (0.0, 2.0, 3.0, 5.0), "reid_min_similarity": (0.75, 0.8, 0.85, 0.9)}
 # Then the weight of looks in contested matches (power 0: looks not used in matching).
 LOOKS_GRID = {"power": (0.0, 1.0, 2.0, 4.0, 8.0), "contest": (0.05, 0.2)}
 

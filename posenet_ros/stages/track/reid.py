@@ -31,8 +31,8 @@ class LostTracks:
     def clear(self) -> None:
         """Forget every look."""
         self._ids = np.zeros(0, dtype=np.int64)
-        self._looks = np.zeros((0, 2, appearance.BINS), dtype=np.float32)
-        self._seen_regions = np.zeros((0, 2), dtype=bool)
+        self._looks = np.zeros((0, appearance.REGIONS, appearance.BINS), dtype=np.float32)
+        self._seen_regions = np.zeros((0, appearance.REGIONS), dtype=bool)
         self._stamps = np.zeros(0)
 
     def add(self, ids: np.ndarray, looks: np.ndarray, regions: np.ndarray,
@@ -48,7 +48,7 @@ class LostTracks:
     def claim(self, looks: np.ndarray, regions: np.ndarray, stamp: float, max_age: float,
               min_similarity: float, live: tuple | None = None,
               born: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Return the id each new track (looks (N, 2, BINS)) takes back (or 0), and where.
+        """Return the id each new track (looks (N, R, BINS)) takes back (or 0), and where.
 
         ``live`` (ids, looks, regions) adds live tracks unseen since the new tracks began;
         the second array is the index into ``live`` of each id taken from there, else -1.
@@ -91,7 +91,7 @@ class LostTracks:
 
 def blend(old: np.ndarray, old_regions: np.ndarray, new: np.ndarray,
           new_regions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return running looks (M, 2, BINS) after new ones: blended where both saw a region."""
+    """Return running looks (M, R, BINS) after new ones: blended where both saw a region."""
     both = (old_regions & new_regions)[..., None]
     only_new = (new_regions & ~old_regions)[..., None]
     looks = np.where(both, old + LOOK_GAIN * (new - old), np.where(only_new, new, old))

@@ -110,6 +110,24 @@ class TrackerConfig:
                                    derivate_cutoff=self.d_cutoff)
 
 
+def _outside_unmatchable(valid: np.ndarray, boxes: np.ndarray,
+                         shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Make tracks predicted out of the image (box centre beyond its edges) unmatchable.
+
+    A person who walked out is gone from view: whoever enters at that edge next is someone
+    to tell apart by looks (re-identification), not by a path that continues outside.
+    """
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    with np.errstate(invalid="ignore"):
+        out = ((centre[:, 0] < 0) | (centre[:, 0] > shape[1])
+               | (centre[:, 1] < 0) | (centre[:, 1] > shape[0]))
+    if not out.any():
+        return valid, boxes
+    valid, boxes = valid.copy(), boxes.copy()
+    valid[out], boxes[out] = False, np.nan
+    return valid, boxes
+
+
 def _check(name: str, value, bounds, integer: bool = False) -> None:
     if integer and (isinstance(value, bool) or not isinstance(value, int)):
         raise TrackerError(f"{name} must be an integer, got {value!r}")
@@ -141,8 +159,9 @@ class PoseTracker:
         self._hits = np.zeros(cap + 1, dtype=np.int64)
         self._ids = np.zeros(cap + 1, dtype=np.int64)   # 0 while tentative
         self._active = np.zeros(cap + 1, dtype=bool)
-        self._looks = np.zeros((cap + 1, 2, appearance.BINS), dtype=np.float32)
-        self._look_regions = np.zeros((cap + 1, 2), dtype=bool)   # none seen yet
+        self._looks = np.zeros((cap + 1, appearance.REGIONS, appearance.BINS),
+                               dtype=np.float32)
+        self._look_regions = np.zeros((cap + 1, appearance.REGIONS), dtype=bool)   # none yet
         self._lost = LostTracks()
         # This frame's looks of its confident poses, when matching needed them: (poses, looks,
         # regions), so that the tracks' looks reuse them.
@@ -253,6 +272,8 @@ class PoseTracker:
         else:
             has_velocity = np.zeros(len(live), dtype=bool)
         trk_valid = self._valid[live]
+        if image is not None:
+            trk_valid, trk_boxes = _outside_unmatchable(trk_valid, trk_boxes, image.shape)
         first = np.flatnonzero(confident)
         looks = None
         if image is not None and cfg.reid_max_age > 0:
