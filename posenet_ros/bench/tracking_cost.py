@@ -1,9 +1,10 @@
 """Cost of tracking: tracker (+ smoothing) milliseconds per frame for N people.
 
 The people are one real PoseNet detection (messi5.jpg) copied, each walking with its own
-speed and keypoint noise in a 1280 x 720 image (turning back at its edges), so association
-and filters do real work; in the contested case all walk together side by side, so looks
-weigh every match (the worst case of re-identification's cost).
+speed and keypoint noise in a 2560 x 1440 image, in their own part of it (turning back at
+its edges), so association and filters do real work; in the contested case all walk
+together side by side, so looks weigh every match (the worst case of re-identification's
+cost).
 
 The machine is shared, so a plain mean measures the neighbours too. Each frame's update is
 timed on its own and the sequence is replayed ``repeats`` times; a frame's cost is its
@@ -25,7 +26,7 @@ from posenet_ros.estimator import PoseEstimator
 from posenet_ros.imaging.files import read_image
 from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 
-IMAGE_SIZE = (1280, 720)      # width, height
+IMAGE_SIZE = (2560, 1440)     # width, height
 # Pixels between neighbours walking together: their poses' keypoint similarity (OKS) is
 # well above cascade.CONTEST_SIMILARITY, yet below the duplicate test's duplicate_oks.
 CONTESTED_SPACING = 35.0
@@ -35,17 +36,24 @@ def crowd(template: Pose, people: int, frames: int, fps: float = 10.0, seed: int
           contested: bool = False, size: tuple[int, int] = IMAGE_SIZE) -> list[list[Pose]]:
     """``frames`` frames of ``people`` copies of ``template`` walking in a ``size`` image.
 
-    Apart (the default), each walks at their own pace from their own place, turning back at
-    the image's edges (a detector finds people in the image only). ``contested``: all walk
+    Apart (the default), each walks at their own pace in their own part of the image (a
+    grid of two rows), turning back at its edges: no two ever meet. ``contested``: all walk
     together, side by side :data:`CONTESTED_SPACING` apart, so every pose is near its own
     track and a neighbour's, and looks weigh every match.
     """
     rng = np.random.default_rng(seed)
-    spacing = CONTESTED_SPACING if contested else 220.0
+    columns = max(1, -(-people // 2))
+    cell = np.array(size, dtype=float) / ([columns, 2] if not contested else [1, 1])
     speed = rng.uniform(-150, 150, size=(1 if contested else people, 2))
-    start = np.stack([np.arange(people) * spacing, np.zeros(people)], axis=1) + 40.0
-    low = -template.positions.min(axis=0)
-    high = np.array(size, dtype=float) - template.positions.max(axis=0)
+    index = np.arange(people)
+    if contested:
+        corner = np.zeros((people, 2))
+        start = np.stack([index * CONTESTED_SPACING, np.zeros(people)], axis=1) + 40.0
+    else:
+        corner = np.stack([index % columns, index // columns], axis=1) * cell
+        start = corner + 40.0
+    low = corner - template.positions.min(axis=0) + 8.0      # keypoint noise stays inside
+    high = corner + cell - template.positions.max(axis=0) - 8.0
     out = []
     for i in range(frames):
         shift = _bounce(start + speed * i / fps, low, high)
@@ -66,7 +74,8 @@ def tracker_cost(template: Pose, people: int = 10, frames: int = 200, repeats: i
                  smoothing: bool = True, reid: bool = False, contested: bool = False) -> float:
     """Milliseconds per frame of :meth:`PoseTracker.update` (per-frame best of ``repeats``).
 
-    ``reid``: re-identification on, each frame given a 1280 x 720 image to take looks from;
+    ``reid``: re-identification on, each frame given an :data:`IMAGE_SIZE` image to take
+    looks from;
     ``contested``: the people walk together (:func:`crowd`).
     """
     sequence = crowd(template, people, frames, contested=contested)
