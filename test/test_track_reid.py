@@ -113,6 +113,11 @@ def test_looks_equal_their_pixel_by_pixel_definition(person, messi):
     assert seen.all()
     for k, pose in enumerate(poses):
         np.testing.assert_allclose(looks[k], _reference_looks(messi, pose), atol=1e-6)
+    # Many people at once (more than the precomputed sample offsets cover): the same looks.
+    many = np.repeat(positions.transpose(0, 2, 1), 20, axis=0)
+    crowd, _ = appearance.describe(messi, many, np.repeat(valid, 20, axis=0),
+                                   np.repeat(boxes, 20, axis=0))
+    np.testing.assert_allclose(crowd, np.repeat(looks, 20, axis=0))
     # A pose with no keypoint box is seen nowhere and gets an empty look.
     boxes[1] = np.nan
     looks, seen = appearance.describe(messi, positions.transpose(0, 2, 1), valid, boxes)
