@@ -8,11 +8,13 @@ cannot start (bad command line, settings, missing model) logs one line and retur
 
 How: before ``rclpy.init`` a Python handler is installed for SIGINT and SIGTERM; rclpy's own
 handler chains to it. During start-up the first signal interrupts the start (a model load can
-take seconds); while spinning the handler only records the signal and lets rclpy's handler
-shut the context down, so the executor returns instead of being interrupted at a random line
-(the spin wakes every WAKE_PERIOD to see that it has: ``spin_until_shutdown``); from cleanup
-on further signals are ignored, so ``close()``, ``destroy_node()`` and the interpreter's exit
-finish.
+take seconds); within an import it does so a few milliseconds later, as an exception raised
+into an extension's initialisation aborts the process; an error from making the node on a
+context the signal has shut down is that interrupt too. While spinning the handler only
+records the signal and lets rclpy's handler shut the context down, so the executor returns
+instead of being interrupted at a random line (the spin wakes every WAKE_PERIOD to see that
+it has: ``spin_until_shutdown``); from cleanup on further signals are ignored, so
+``close()``, ``destroy_node()`` and the interpreter's exit finish.
 Errors the executor raises because the context vanished under it (e.g. ``RuntimeError:
 Unable to convert call argument '0' to Python object`` from ``_take_subscription``) are
 recognised as the shutdown they are. ``with rclpy.init()`` does not exist on Humble and
@@ -37,6 +39,7 @@ from rclpy.node import Node
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EXIT_TIMEOUT = 5.0   # seconds the interpreter may take to exit after run_node returns
 WAKE_PERIOD = 0.25   # seconds: the longest a spin sleeps without checking for shutdown
+RETRY_PERIOD = 0.02  # seconds: a start-up interrupt held back by an import is tried again
 
 
 def spin_until_shutdown(node: Node) -> None:
@@ -71,15 +74,40 @@ class _Interrupts:
     def _handle(self, signum: int, frame) -> None:
         self._count += 1
         if self._phase == "starting" and self._count == 1:
-            raise KeyboardInterrupt   # stop a model load or other slow start-up
+            self._interrupt(frame)    # stop a model load or other slow start-up
         # spinning: rclpy's handler has shut the context down and woken the executor;
         # cleaning up: close() and destroy_node() must finish, so nothing is raised.
 
+    def _interrupt(self, frame) -> None:
+        """Raise KeyboardInterrupt here, unless a module is being imported: then a bit later.
+
+        An exception raised into an extension module's initialisation (onnx's, imported
+        during the model load) aborts the process (exit -6) instead of unwinding.
+        """
+        if self._phase != "starting":
+            return
+        if _importing(frame):
+            signal.signal(signal.SIGALRM, lambda signum, later: self._interrupt(later))
+            signal.setitimer(signal.ITIMER_REAL, RETRY_PERIOD)
+            return
+        raise KeyboardInterrupt
+
     def spinning(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)     # a deferred interrupt is moot now
         self._phase = "spinning"
 
     def cleaning_up(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         self._phase = "cleaning up"
+
+
+def _importing(frame) -> bool:
+    """Whether ``frame`` runs inside an import (importlib's frames are on its stack)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def run_node(name: str, make_node: Callable[[], Node], startup_errors: tuple[type[Exception], ...],
@@ -122,11 +150,13 @@ def _run(log: logging.Logger, interrupts: _Interrupts, make_node: Callable[[], N
         try:
             node = make_node()
             route_python_logging(node.get_logger())     # and /rosout from now on
-        except startup_errors as exc:
+        except Exception as exc:    # noqa: B902 -- re-raised unless a start-up error
             route_python_logging()      # the node that half started is gone: the console
             if not rclpy.ok():    # a signal shut the context down under the start-up
                 log.info("interrupted during start-up")
                 return 0
+            if not isinstance(exc, startup_errors):
+                raise
             log.critical("cannot start: %s", exc)
             return 2
         # Everything made so far (modules, the ONNX Runtime session, publishers) lives as long

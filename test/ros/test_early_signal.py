@@ -69,3 +69,33 @@ def test_sigint_during_start_up_exits_zero_quietly(script, signals, startup_time
             failures.append(f"+{delay:.2f} s: exit code {code}\n{log[-1500:]}")
     assert not failures, (f"interpreter start-up {startup_time:.2f} s; then\n"
                           + "\n".join(failures))
+
+
+def test_an_interrupt_during_an_import_waits_for_the_import_to_finish(tmp_path):
+    """The start-up interrupt is not raised inside an import (onnx's aborted the process).
+
+    A module that receives SIGINT while it is being imported (as onnx was, imported during
+    the model load) must finish importing; the KeyboardInterrupt comes right after it.
+    """
+    (tmp_path / "slow_import.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "end = time.monotonic() + 0.3\n"
+        "while time.monotonic() < end:\n"
+        "    pass\n"
+        "finished = True\n")
+    script = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from posenet_ros.ros.run import _Interrupts\n"
+        "_Interrupts()\n"
+        "try:\n"
+        "    import slow_import\n"
+        "    time.sleep(2.0)\n"
+        "    print('not interrupted')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted, imported:', getattr(sys.modules.get('slow_import'), "
+        "'finished', False))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "interrupted, imported: True", out.stdout + out.stderr
