@@ -141,3 +141,31 @@ def test_cost_bench_contested_case_is_contested_and_not_duplicates(person):
         assert similar.max() < config.duplicate_oks
         inside = (boxes[:, :2] >= 0) & (boxes[:, 2:] <= tracking_cost.IMAGE_SIZE)
         assert inside.all()
+
+
+def test_a_person_comes_back_recognised_by_an_earlier_view(person, messi, monkeypatch):
+    """Seen in one look, then another (turned, other light), away 2 s, back in the first.
+
+    The running look is by then a blur of both and below ``reid_min_similarity`` to the
+    first; the gallery of looks as taken still holds it. With a gallery of one (the last
+    look only), the person gets a new id.
+    """
+    from posenet_ros.stages.track import reid
+
+    def sequence() -> list[int]:
+        tracker = PoseTracker(TrackerConfig())
+        got = []
+        for i in range(20):                     # 8 frames in one look, 12 in another
+            frame = canvas(messi, person, 10 * i, 0 if i < 8 else 90)
+            got.append(tracker.update([at(person, 10 * i)], i / 10, frame)[0].track_id)
+        for i in range(20):                     # 2 s away: longer than max_age
+            tracker.update([], 2.0 + i / 10)
+        for i in range(6):                      # back elsewhere, in the first look
+            frame = canvas(messi, person, 600 - 10 * i)
+            got.append(tracker.update([at(person, 600 - 10 * i)], 4.0 + i / 10,
+                                      frame)[0].track_id)
+        return got
+
+    assert sequence()[-1] == 1
+    monkeypatch.setattr(reid, "GALLERY", 1)
+    assert sequence()[-1] == 2

@@ -45,3 +45,15 @@ def update_velocity(velocity: np.ndarray, known: np.ndarray, old_planes: np.ndar
     observed = moved / np.where(measured, count * dt, 1.0)[:, None]
     gain = np.where(measured, np.where(known, VELOCITY_GAIN, 1.0), 0.0)[:, None]
     return velocity + gain * (observed - velocity), measured
+
+
+def out_of_view(boxes: np.ndarray, shape: tuple) -> np.ndarray:
+    """Tracks whose predicted box centre (boxes (M, 4)) is outside an image of ``shape``.
+
+    A person who walked out is gone from view: whoever enters at that side next is someone
+    to tell apart by looks (re-identification), not by a path that continues outside.
+    """
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    with np.errstate(invalid="ignore"):
+        return ((centre[:, 0] < 0) | (centre[:, 0] > shape[1])
+                | (centre[:, 1] < 0) | (centre[:, 1] > shape[0]))

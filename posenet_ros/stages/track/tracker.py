@@ -20,7 +20,7 @@ from posenet_ros.core.pose import Pose
 from posenet_ros.filters.one_euro import OneEuroFilterConfig
 from posenet_ros.stages.track import appearance, motion
 from posenet_ros.stages.track.cascade import associate, keypoint_pairs
-from posenet_ros.stages.track.reid import blend, LOOK_EVERY, LostTracks
+from posenet_ros.stages.track.reid import blend, Gallery, LOOK_EVERY, LostTracks
 from posenet_ros.stages.track.scores import split
 from posenet_ros.stages.track.similarity import encode_planes, plane_boxes
 from posenet_ros.stages.track.smoothing import TrackSmoother
@@ -110,24 +110,6 @@ class TrackerConfig:
                                    derivate_cutoff=self.d_cutoff)
 
 
-def _outside_unmatchable(valid: np.ndarray, boxes: np.ndarray,
-                         shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Make tracks predicted out of the image (box centre beyond its edges) unmatchable.
-
-    A person who walked out is gone from view: whoever enters at that edge next is someone
-    to tell apart by looks (re-identification), not by a path that continues outside.
-    """
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    with np.errstate(invalid="ignore"):
-        out = ((centre[:, 0] < 0) | (centre[:, 0] > shape[1])
-               | (centre[:, 1] < 0) | (centre[:, 1] > shape[0]))
-    if not out.any():
-        return valid, boxes
-    valid, boxes = valid.copy(), boxes.copy()
-    valid[out], boxes[out] = False, np.nan
-    return valid, boxes
-
-
 def _check(name: str, value, bounds, integer: bool = False) -> None:
     if integer and (isinstance(value, bool) or not isinstance(value, int)):
         raise TrackerError(f"{name} must be an integer, got {value!r}")
@@ -163,6 +145,7 @@ class PoseTracker:
                                dtype=np.float32)
         self._look_regions = np.zeros((cap + 1, appearance.REGIONS), dtype=bool)   # none yet
         self._lost = LostTracks()
+        self._gallery = Gallery(cap + 1)
         # This frame's looks of its confident poses, when matching needed them: (poses, looks,
         # regions), so that the tracks' looks reuse them.
         self._frame_looks: tuple | None = None
@@ -236,7 +219,8 @@ class PoseTracker:
                 self._active[dead] = False
                 if self.config.reid_max_age > 0:
                     self._lost.add(self._ids[dead], self._looks[dead],
-                                   self._look_regions[dead], self._seen[dead])
+                                   self._look_regions[dead], self._seen[dead],
+                                   self._gallery.looks[dead], self._gallery.regions[dead])
                 live = live[~expired]
         return live
 
@@ -272,8 +256,11 @@ class PoseTracker:
         else:
             has_velocity = np.zeros(len(live), dtype=bool)
         trk_valid = self._valid[live]
-        if image is not None:
-            trk_valid, trk_boxes = _outside_unmatchable(trk_valid, trk_boxes, image.shape)
+        if image is not None:           # a track predicted out of the image: not matched
+            out = motion.out_of_view(trk_boxes, image.shape)
+            if out.any():
+                trk_valid, trk_boxes = np.where(out[:, None], False, trk_valid), trk_boxes.copy()
+                trk_boxes[out] = np.nan
         first = np.flatnonzero(confident)
         looks = None
         if image is not None and cfg.reid_max_age > 0:
@@ -337,6 +324,7 @@ class PoseTracker:
         where = slots[dets]
         self._looks[where], self._look_regions[where] = blend(
             self._looks[where], self._look_regions[where], looks, regions)
+        self._gallery.add(where, looks, regions)
 
     def _reidentify(self, due: np.ndarray, stamp: float) -> np.ndarray:
         """Ids the tracks ``due`` take back by their looks (0: none), see :mod:`reid`.
@@ -352,7 +340,8 @@ class PoseTracker:
         claimed, source = self._lost.claim(
             self._looks[due], self._look_regions[due], stamp, cfg.reid_max_age,
             cfg.reid_min_similarity,
-            (self._ids[live], self._looks[live], self._look_regions[live]), self._born[due])
+            (self._ids[live], self._looks[live], self._look_regions[live],
+             self._gallery.looks[live], self._gallery.regions[live]), self._born[due])
         self._active[live[source[source >= 0]]] = False
         return claimed
 
@@ -372,6 +361,7 @@ class PoseTracker:
         self._valid[free] = False          # no previous keypoints: no velocity measured
         self._has_velocity[free] = False
         self._look_regions[free] = False
+        self._gallery.start(free)
         self._velocity[free] = 0.0
         self._born[free] = stamp
         self._seen[free] = stamp
