@@ -43,7 +43,7 @@ from posenet_ros.bag.reader import BagReadError, ImageBag, TopicInfo
 from posenet_ros.bag.tracks import TrackLog
 from posenet_ros.bag.typestore import (annotation_msg_dir, COMPRESSED_IMAGE, IMAGE_ANNOTATIONS,
                                        typestore)
-from posenet_ros.core.stamps import stamp_seconds
+from posenet_ros.core.stamps import stamp_ns, stamp_seconds
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.imaging.ros_image import decode, ImageDecodeError
 from posenet_ros.outputs.image_annotations import AnnotationClasses, build_image_annotations
@@ -203,10 +203,11 @@ def analyze(job: BagJob, estimator: PoseEstimator,
                                                            header.stamp, min_score)
                                    if annotation_classes else None)
                     csv_out.write(header.stamp.sec, header.stamp.nanosec, item.index, poses)
-                    timeline.add(_stamp_ns(header), item.log_time, poses)
-                    tracks.add(_stamp_ns(header), item.log_time, poses)
+                    ns = stamp_ns(header)
+                    timeline.add(ns, item.log_time, poses)
+                    tracks.add(ns, item.log_time, poses)
                     if on_frame:
-                        on_frame(_stamp_ns(header), item.log_time, msg, held)
+                        on_frame(ns, item.log_time, msg, held)
                 if on_progress:
                     on_progress(read, topic.count)
         except KeyboardInterrupt:
@@ -288,10 +289,6 @@ def _report_error(timeline: summary_mod.Timeline, frame: _Frame) -> None:
     if timeline.error_count <= 3 or timeline.error_count % LOG_EVERY_ERRORS == 0:
         log.warning("frame %d skipped (%d undecodable so far): %s", frame.index,
                     timeline.error_count, frame.error)
-
-
-def _stamp_ns(header: object) -> int:
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
 
 def _summary(job: BagJob, bag: ImageBag, topic: TopicInfo, estimator: PoseEstimator,

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from posenet_ros.core.pose import UNTRACKED
+from posenet_ros.core.stamps import NS_PER_S, stamp_ns, stamp_text
 from posenet_ros.reactions.config import GestureConfig
 from posenet_ros.reactions.gestures import GESTURES, GestureTracker, HAND_RAISED, HANDS_UP
 from posenet_ros.reactions.gestures import observe
@@ -66,11 +67,11 @@ class GestureLog:
 
     def add(self, frame: int, msg) -> dict[int, str]:
         """Feed one frame's PoseArray; return {track id: confirmed gesture} in that frame."""
-        stamp_ns = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
-        if self._last_stamp is not None and stamp_ns < self._last_stamp:
+        ns = stamp_ns(msg.header)
+        if self._last_stamp is not None and ns < self._last_stamp:
             self.passes += 1
             self.tracker.reset()
-        self._last_stamp = stamp_ns
+        self._last_stamp = ns
         people = [_as_sent(p) for p in
                   frame_from_pose_array(msg, max_poses=max(1, len(msg.poses))).people]
         keys = [person.key(index) for index, person in enumerate(people)]
@@ -82,10 +83,9 @@ class GestureLog:
             if active is None or person.track_id == UNTRACKED:
                 continue
             held[person.track_id] = active.gesture
-            self._count(stamp_ns, person.track_id, active.gesture)
+            self._count(ns, person.track_id, active.gesture)
             if self._csv:
-                sec, nanosec = divmod(stamp_ns, 1_000_000_000)
-                self._csv.writerow((f"{sec}.{nanosec:09d}", stamp_ns, frame, self.passes - 1,
+                self._csv.writerow((stamp_text(*divmod(ns, NS_PER_S)), ns, frame, self.passes - 1,
                                     person.track_id, active.gesture, active.side))
         for gesture in set(held.values()):
             self.frames_with[gesture] += 1

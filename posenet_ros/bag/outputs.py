@@ -26,6 +26,7 @@ from posenet_ros.bag.reader import BagError
 from posenet_ros.bag.typestore import IMAGE_ANNOTATIONS, MARKER_ARRAY, POSE_ARRAY
 from posenet_ros.core.keypoints import PART_NAMES
 from posenet_ros.core.pose import Pose
+from posenet_ros.core.stamps import NS_PER_S, stamp_text
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys.store import Typestore
 
@@ -187,11 +188,11 @@ class KeypointCsv:
         self._csv.writerow(CSV_COLUMNS)
 
     def write(self, sec: int, nanosec: int, frame: int, poses: list[Pose]) -> None:
-        stamp, stamp_ns = f"{sec}.{nanosec:09d}", sec * 1_000_000_000 + nanosec
+        stamp, ns = stamp_text(sec, nanosec), sec * NS_PER_S + nanosec
         for index, pose in enumerate(poses):
             score, track = f"{pose.score:.6f}", (int(pose.track_id), f"{pose.track_age:.6f}")
             self._csv.writerows(
-                (stamp, stamp_ns, frame, index, part, PART_NAMES[part], f"{x:.3f}", f"{y:.3f}",
+                (stamp, ns, frame, index, part, PART_NAMES[part], f"{x:.3f}", f"{y:.3f}",
                  f"{s:.6f}", score, *track, *xyz)
                 for part, ((x, y), s, xyz) in
                 enumerate(zip(pose.positions.tolist(), pose.keypoint_scores.tolist(),

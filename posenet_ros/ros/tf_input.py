@@ -25,7 +25,7 @@ from types import ModuleType
 from posenet_ros.camera.rigid import BadTransform, Rigid
 from posenet_ros.camera.transforms import (
     CACHE_TIME_S, LookupFailed, TransformBuffer, TransformRefused)
-from posenet_ros.core.stamps import stamp_seconds
+from posenet_ros.core.stamps import seconds, stamp_seconds
 from posenet_ros.core.throttle import shorten, Throttle
 from rclpy.duration import Duration
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -87,12 +87,12 @@ class TransformInput:
         """
         if self._tf2 is not None:
             return self._lookup_tf2(target, source, stamp, timeout)
-        seconds = stamp_seconds_of(stamp)
+        when = seconds(stamp)
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:     # again after each /tf message, and once more at the deadline
                 try:
-                    return self._buffer.lookup(target, source, seconds)
+                    return self._buffer.lookup(target, source, when)
                 except LookupFailed as exc:
                     failed = exc
                 remaining = deadline - time.monotonic()
@@ -160,8 +160,3 @@ class TransformInput:
         if self._listener is not None and hasattr(self._listener, "unregister"):
             self._listener.unregister()
         self._listener = None
-
-
-def stamp_seconds_of(stamp) -> float:
-    """Seconds of a builtin_interfaces/Time."""
-    return stamp.sec + stamp.nanosec * 1e-9

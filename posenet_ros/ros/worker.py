@@ -16,7 +16,7 @@ import traceback
 from geometry_msgs.msg import Point, Pose as GeometryPose, PoseArray as GeometryPoseArray
 from geometry_msgs.msg import Quaternion, Vector3
 from posenet_ros.camera.rigid import transform_poses
-from posenet_ros.core.stamps import stamp_seconds
+from posenet_ros.core.stamps import stamp_seconds, stamp_text
 from posenet_ros.core.throttle import cause_of, shorten, Throttle
 from posenet_ros.imaging.ros_image import decode, ImageDecodeError
 from posenet_ros.msg import Keypoint, Pose, PoseArray
@@ -124,7 +124,7 @@ class FrameWorker:
                 self._stats.estimation_failed()
                 self._error("batch", "exception",
                             f"batch of {len(frames)} frame(s) (stamps "
-                            f"{', '.join(_stamp(f.msg) for f in frames)}) failed:\n"
+                            f"{', '.join(_stamp(f.msg.header) for f in frames)}) failed:\n"
                             f"{traceback.format_exc()}")
 
     def _process(self, frames: list[Frame], pipeline: PosePipeline,
@@ -139,8 +139,8 @@ class FrameWorker:
             except ImageDecodeError as exc:
                 self._stats.decode_failed(frame.stream.name)
                 self._error(frame.stream.name, cause_of(exc),
-                            f"skipping frame on {frame.stream.name} (stamp {_stamp(frame.msg)}): "
-                            f"{exc}")
+                            f"skipping frame on {frame.stream.name} (stamp "
+                            f"{_stamp(frame.msg.header)}): {exc}")
                 continue
             frame.decode_seconds = time.perf_counter() - t0
             decoded.append(frame)
@@ -158,7 +158,7 @@ class FrameWorker:
             self._stats.estimation_failed(len(group))
             self._error(group[0].stream.name, cause_of(exc),
                         f"no poses for {len(group)} frame(s) (stamps "
-                        f"{', '.join(_stamp(f.msg) for f in group)}): {exc}")
+                        f"{', '.join(_stamp(f.msg.header) for f in group)}): {exc}")
             return
         t2 = time.perf_counter()
         self._stats.batch_run(len(group))
@@ -207,14 +207,11 @@ class FrameWorker:
             moved = self._tf.lookup(target, source, header.stamp, outputs.transform_timeout)
         except TransformUnavailable as exc:
             self._stats.count(stream, "transform_missing")
-            line = self._throttle.report(
-                stream, f"transform: {exc.cause}",
-                f"3D on {stream} stays in {shorten(source)}: no transform from "
-                f"{shorten(source)} to target_frame {shorten(target)} at stamp "
-                f"{header.stamp.sec}.{header.stamp.nanosec:09d} within "
-                f"{outputs.transform_timeout} s: {exc}")
-            if line is not None:
-                self._log.warning(line)
+            self._error(stream, f"transform: {exc.cause}",
+                        f"3D on {stream} stays in {shorten(source)}: no transform from "
+                        f"{shorten(source)} to target_frame {shorten(target)} at stamp "
+                        f"{_stamp(header)} within {outputs.transform_timeout} s: {exc}",
+                        warning=True)
             return result, source
         return replace(result, poses=transform_poses(result.poses, moved)), target
 
@@ -274,14 +271,15 @@ class FrameWorker:
                 return
         self._body_frames.publish(stream.name, header, result)
 
-    def _error(self, stream: str, cause: str, text: str) -> None:
+    def _error(self, stream: str, cause: str, text: str, warning: bool = False) -> None:
         """Log ``text`` unless the same cause on this stream was logged within LOG_THROTTLE.
 
         ``cause`` is the kind of problem, never a sender's text (:mod:`posenet_ros.core.throttle`).
+        An error, or a warning where the frame still goes out.
         """
         line = self._throttle.report(stream, cause, text)
         if line is not None:
-            self._log.error(line)
+            (self._log.warning if warning else self._log.error)(line)
 
 
 def _annotation_classes() -> AnnotationClasses:
@@ -291,5 +289,5 @@ def _annotation_classes() -> AnnotationClasses:
                              msgs.Point2, msgs.Color)
 
 
-def _stamp(msg) -> str:
-    return f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
+def _stamp(header) -> str:
+    return stamp_text(header.stamp.sec, header.stamp.nanosec)
