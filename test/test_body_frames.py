@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+from posenet_ros.camera.rigid import quaternion
 from posenet_ros.core.keypoints import NUM_KEYPOINTS, PART_IDS
 from posenet_ros.core.pose import Pose
-from posenet_ros.outputs.body_frames import body_transform, quaternion
+from posenet_ros.outputs.body_frames import body_transform
 import pytest
 
 pytestmark = pytest.mark.unit

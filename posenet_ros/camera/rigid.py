@@ -2,13 +2,15 @@
 
 A :class:`Rigid` maps points of a child frame into its parent: ``p_parent = R p_child + t``,
 which is what a ``geometry_msgs/Transform`` from ``header.frame_id`` to ``child_frame_id``
-means. Quaternions are (x, y, z, w) like ROS's. :func:`interpolate` is tf2's: linear in the
-translation, slerp in the rotation. ROS-free (numpy only).
+means. Quaternions are (x, y, z, w) like ROS's; the conversions to and from rotation matrices
+live here only. :func:`interpolate` is tf2's: linear in the translation, slerp in the
+rotation. ROS-free (numpy only).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -59,7 +61,11 @@ class Rigid:
         return cls(np.zeros(3), np.array([0.0, 0.0, 0.0, 1.0]))
 
     def matrix(self) -> np.ndarray:
-        """Return the 3x3 rotation matrix."""
+        """Give the rotation as a 3x3 array, computed once per transform."""
+        return self._matrix
+
+    @cached_property
+    def _matrix(self) -> np.ndarray:
         x, y, z, w = self.rotation
         return np.array([
             [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
@@ -74,7 +80,7 @@ class Rigid:
     def inverse(self) -> Rigid:
         """Return the transform the other way (child<-parent)."""
         conjugate = self.rotation * np.array([-1.0, -1.0, -1.0, 1.0])
-        return Rigid(-(Rigid(np.zeros(3), conjugate).matrix() @ self.translation), conjugate)
+        return Rigid(-(self.matrix().T @ self.translation), conjugate)
 
     def apply(self, points: np.ndarray) -> np.ndarray:
         """Move (N, 3) points; a row with any NaN comes out all NaN (no depth stays none)."""
@@ -120,6 +126,26 @@ def transform_poses(poses: Sequence[Pose], transform: Rigid) -> tuple[Pose, ...]
                     else transform.apply(np.asarray(pose.position_3d)[None])[0])
         out.append(replace(pose, keypoints_3d=keypoints, position_3d=position))
     return tuple(out)
+
+
+def quaternion(rotation: np.ndarray) -> np.ndarray:
+    """(x, y, z, w) of a 3x3 rotation matrix (Shepperd's method: stable for every angle)."""
+    m = rotation
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0:
+        s = 2.0 * np.sqrt(trace + 1.0)
+        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4)
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q = (s / 4, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
+    elif m[1, 1] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q = ((m[0, 1] + m[1, 0]) / s, s / 4, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
+    else:
+        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, s / 4, (m[1, 0] - m[0, 1]) / s)
+    q = np.array(q)
+    return q / np.linalg.norm(q)
 
 
 def _multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:

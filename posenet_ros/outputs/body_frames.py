@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from posenet_ros.camera.rigid import quaternion
 from posenet_ros.core.keypoints import PART_IDS
 from posenet_ros.core.pose import Pose
 
@@ -51,23 +52,3 @@ def body_transform(pose: Pose) -> tuple[np.ndarray, np.ndarray] | None:
     y = left / np.linalg.norm(left)
     x = np.cross(y, z)
     return origin, quaternion(np.column_stack([x, y, z]))
-
-
-def quaternion(rotation: np.ndarray) -> np.ndarray:
-    """(x, y, z, w) of a 3x3 rotation matrix (Shepperd's method: stable for every angle)."""
-    m = rotation
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 2.0 * np.sqrt(trace + 1.0)
-        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = (s / 4, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = ((m[0, 1] + m[1, 0]) / s, s / 4, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
-    else:
-        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, s / 4, (m[1, 0] - m[0, 1]) / s)
-    q = np.array(q)
-    return q / np.linalg.norm(q)
