@@ -80,12 +80,7 @@ def _reference_looks(image: np.ndarray, pose: Pose) -> np.ndarray:
     ys = pose.positions[:, 1]
     top = ys[[5, 6]][valid[[5, 6]]].min()
     split = ys[[11, 12]][valid[[11, 12]]].max()
-    parts = [(top + (split - top) * k / appearance.TORSO_STRIPES,
-              top + (split - top) * (k + 1) / appearance.TORSO_STRIPES)
-             for k in range(appearance.TORSO_STRIPES)]
-    parts += [(split + (box[3] - split) * k / appearance.LEG_STRIPES,
-               split + (box[3] - split) * (k + 1) / appearance.LEG_STRIPES)
-              for k in range(appearance.LEG_STRIPES)]
+    parts = [(top, split), (split, box[3])]        # torso, legs
     inset = 0.2 * (box[2] - box[0])
     out = np.zeros((appearance.REGIONS, appearance.BINS))
     for r, (y0, y1) in enumerate(parts):
@@ -95,11 +90,10 @@ def _reference_looks(image: np.ndarray, pose: Pose) -> np.ndarray:
             for col in range(appearance.COLUMNS):
                 x = int(np.clip(box[0] + inset + (col + 0.5) / appearance.COLUMNS
                                 * (box[2] - box[0] - 2 * inset), 0, image.shape[1] - 1))
-                h, s, v = cv2.cvtColor(image[y:y + 1, x:x + 1], cv2.COLOR_RGB2HSV)[0, 0]
+                h, s, _ = cv2.cvtColor(image[y:y + 1, x:x + 1], cv2.COLOR_RGB2HSV)[0, 0]
                 hue = int(h) * appearance.HUE_BINS // 180
                 sat = int(s) * appearance.SAT_BINS // 256
-                value = int(np.searchsorted(appearance._VALUE_EDGES, int(v), side="right"))
-                out[r, (hue * appearance.SAT_BINS + sat) * appearance.VALUE_BINS + value] += 1
+                out[r, hue * appearance.SAT_BINS + sat] += 1
     return out / out.sum(axis=1, keepdims=True)
 
 

@@ -2,66 +2,44 @@
 
 Clothes are what tells two people apart once their path is lost (a person re-entering the
 image, or coming out after a long occlusion). Each pose gets one hue x saturation histogram
-(8 x 4 bins) per horizontal stripe of its body: the torso (shoulders to hips) and the legs
-(hips to the bottom of the keypoint box), each cut in :data:`TORSO_STRIPES` and
-:data:`LEG_STRIPES` stripes, over the middle 60% of the box's width, each sampled on a fixed
-grid: the cost is fixed per person whatever their size. Two looks compare by the
-Bhattacharyya coefficient (1 for the same colours), averaged over the stripes both have.
+(8 x 4 bins) of its torso (shoulders to hips) and one of its legs (hips to the bottom of the
+keypoint box), over the middle 60% of the box's width, each sampled on a fixed 12 x 12 grid:
+the cost is fixed per person whatever their size. Two looks compare by the Bhattacharyya
+coefficient (1 for the same colours), averaged over the regions both have.
 
-More stripes and a brightness axis (4 stripes, 8 x 4 x 3 bins) separate the sample people
-better but turn down more true matches between frames; on the TUNE scenes they did not
-beat this cue (docs/tracking-eval.md), so the constants stay at one stripe each, no
-brightness bins.
+More regions (horizontal stripes) and a brightness axis separate the sample people better
+but turn down more true matches between frames; on the TUNE scenes they did not beat this
+cue (docs/tracking-eval.md).
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-HUE_BINS, SAT_BINS, VALUE_BINS = 8, 4, 1
-BINS = HUE_BINS * SAT_BINS * VALUE_BINS
-TORSO_STRIPES = LEG_STRIPES = 1
-REGIONS = TORSO_STRIPES + LEG_STRIPES
-COLUMNS, ROWS = 12, 12         # sampling grid of a stripe: 144 pixels
-# Brightness bin edges (OpenCV's 8-bit V), VALUE_BINS - 1 of them: (64, 128) splits dark,
-# mid and light.
-_VALUE_EDGES: tuple = ()
+HUE_BINS, SAT_BINS = 8, 4
+BINS = HUE_BINS * SAT_BINS
+REGIONS = 2                    # torso, legs
+COLUMNS, ROWS = 12, 12         # sampling grid of a region: 144 pixels
 # Keypoint ids (PoseNet order): shoulders 5, 6; hips 11, 12.
 _TORSO = np.array([5, 6, 11, 12])
 _INSET = 0.2                  # fraction of the box's width dropped at each side (background)
-
-
-def _lut() -> np.ndarray:
-    """Each HSV channel's share of a pixel's bin, (1, 256, 3) for ``cv2.LUT``; they sum to it.
-
-    Hue (OpenCV's 0-179) to ``hue * SAT_BINS * VALUE_BINS``, saturation to ``sat *
-    VALUE_BINS``, value (brightness) to its bin.
-    """
-    levels = np.arange(256)
-    hue = np.minimum(levels, 179) * HUE_BINS // 180 * SAT_BINS * VALUE_BINS
-    sat = levels * SAT_BINS // 256 * VALUE_BINS
-    value = np.searchsorted(_VALUE_EDGES, levels, side="right")
-    return np.stack([hue, sat, value], axis=1)[None].astype(np.uint8)
-
-
-_BIN_PARTS = _lut()
-# Where the samples of a stripe lie, as fractions of its box width and of its height.
+# Each HSV channel's share of a pixel's bin, (1, 256, 3) for ``cv2.LUT``: hue (OpenCV's
+# 0-179) to ``hue_bin * SAT_BINS``, saturation to its bin, value to nothing; they sum to it.
+_levels = np.arange(256)
+_BIN_PARTS = np.stack([np.minimum(_levels, 179) * HUE_BINS // 180 * SAT_BINS,
+                       _levels * SAT_BINS // 256, np.zeros(256, dtype=int)],
+                      axis=1)[None].astype(np.uint8)
+# Where the samples of a region lie, as fractions of its box width and of its height.
 _COLUMN_AT = _INSET + (1 - 2 * _INSET) * (np.arange(COLUMNS) + 0.5) / COLUMNS
 _ROW_AT = (np.arange(ROWS) + 0.5) / ROWS
-# Stripe edges as weights of (shoulders, hips, bottom): equal parts of torso, then of legs.
-_EDGES = np.zeros((3, REGIONS + 1))
-_EDGES[0, :TORSO_STRIPES + 1] = 1 - np.arange(TORSO_STRIPES + 1) / TORSO_STRIPES
-_EDGES[1, :TORSO_STRIPES + 1] = np.arange(TORSO_STRIPES + 1) / TORSO_STRIPES
-_EDGES[1, TORSO_STRIPES:] = 1 - np.arange(LEG_STRIPES + 1) / LEG_STRIPES
-_EDGES[2, TORSO_STRIPES:] = np.arange(LEG_STRIPES + 1) / LEG_STRIPES
 # Each sample's histogram offset, for up to _OFFSETS_FOR people (more are computed).
 _OFFSETS_FOR = 32
-_STRIPE_OFFSETS = np.repeat(np.arange(_OFFSETS_FOR * REGIONS) * BINS, ROWS * COLUMNS)
+_REGION_OFFSETS = np.repeat(np.arange(_OFFSETS_FOR * REGIONS) * BINS, ROWS * COLUMNS)
 
 
 def describe(image: np.ndarray, planes: np.ndarray, valid: np.ndarray,
              boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return looks (N, REGIONS, BINS), L1-normalised, and which stripes were seen (N, REGIONS).
+    """Return looks (N, REGIONS, BINS), L1-normalised, and which regions were seen (N, REGIONS).
 
     ``image`` HxWx3 RGB uint8; ``planes`` (N, 2, 17) keypoints x, y; ``valid`` (N, 17);
     ``boxes`` (N, 4) keypoint boxes. All people's samples are gathered in one ``take``, binned
@@ -70,13 +48,13 @@ def describe(image: np.ndarray, planes: np.ndarray, valid: np.ndarray,
     n = len(planes)
     x0, top, split, bottom, x1 = _rows(planes, valid, boxes)
     with np.errstate(invalid="ignore"):                         # NaN boxes: not seen
-        edges = np.stack([top, split, bottom], axis=1) @ _EDGES    # (N, REGIONS + 1)
+        edges = np.stack([top, split, bottom], axis=1)          # (N, REGIONS + 1)
         tall = np.diff(edges, axis=1)                           # (N, REGIONS)
         seen = (tall >= 1) & ((x1 - x0) >= 3)[:, None]
     if not seen.any():
         return np.zeros((n, REGIONS, BINS), dtype=np.float32), seen
     height, width = image.shape[:2]
-    # fmax and fmin take the number over a NaN: unseen stripes sample pixel 0, counted nowhere.
+    # fmax and fmin take the number over a NaN: unseen regions sample pixel 0, counted nowhere.
     gx = x0[:, None] + (x1 - x0)[:, None] * _COLUMN_AT
     gy = edges[:, :-1, None] + tall[:, :, None] * _ROW_AT
     gx = np.fmin(np.fmax(gx, 0), width - 1).astype(np.intp)
@@ -84,9 +62,9 @@ def describe(image: np.ndarray, planes: np.ndarray, valid: np.ndarray,
     flat = gy[:, :, :, None] + gx[:, None, None, :]             # (N, REGIONS, ROWS, COLUMNS)
     pixels = image.reshape(-1, 3).take(flat.ravel(), axis=0)
     parts = cv2.LUT(cv2.cvtColor(pixels[None], cv2.COLOR_RGB2HSV), _BIN_PARTS)[0]
-    offsets = _STRIPE_OFFSETS[:n * REGIONS * ROWS * COLUMNS] if n <= _OFFSETS_FOR else np.repeat(
+    offsets = _REGION_OFFSETS[:n * REGIONS * ROWS * COLUMNS] if n <= _OFFSETS_FOR else np.repeat(
         np.arange(n * REGIONS) * BINS, ROWS * COLUMNS)
-    bins = offsets + (parts[:, 0] + parts[:, 1] + parts[:, 2])    # uint8: the bin, < BINS
+    bins = offsets + (parts[:, 0] + parts[:, 1])                # uint8: the bin, < BINS
     looks = np.bincount(bins, minlength=n * REGIONS * BINS).astype(np.float32)
     looks = looks.reshape(n, REGIONS, BINS)
     looks[~seen] = 0.0
@@ -111,11 +89,11 @@ def similarity(a: np.ndarray, a_seen: np.ndarray, b: np.ndarray,
                b_seen: np.ndarray) -> np.ndarray:
     """Bhattacharyya coefficient of looks ``a`` (N, R, BINS) with ``b`` (M, R, BINS), (N, M).
 
-    Averaged over the stripes seen in both; 0 for pairs sharing none.
+    Averaged over the regions seen in both; 0 for pairs sharing none.
     """
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    # With unseen stripes zeroed, one matrix product sums the coefficients of shared stripes.
+    # With unseen regions zeroed, one matrix product sums the coefficients of shared regions.
     root_a = (np.sqrt(a) * a_seen[:, :, None]).reshape(len(a), -1)
     root_b = (np.sqrt(b) * b_seen[:, :, None]).reshape(len(b), -1)
     count = a_seen.astype(np.float32) @ b_seen.T.astype(np.float32)
