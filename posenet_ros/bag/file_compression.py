@@ -86,7 +86,7 @@ def inflate_limit(compressed: int, tmpdir: str | None = None,
     return cap
 
 
-def check_file_compression(bag: Path, info: dict, explicit: int | None = None) -> int | None:
+def check_file_compression(bag: Path, info: dict) -> int | None:
     """Refuse a file-compressed bag that would inflate past :func:`inflate_limit`.
 
     ``info`` is the bag's ``rosbag2_bagfile_information``. Returns the inflated size in
@@ -104,7 +104,7 @@ def check_file_compression(bag: Path, info: dict, explicit: int | None = None) -
         raise FileCompressionError(f"{bag}: {', '.join(odd)} is not a regular file (a device, "
                                    f"pipe or folder): copy the recording's real files")
     files = [f for f in files if f.is_file()]
-    limit = inflate_limit(sum(f.stat().st_size for f in files), explicit=explicit)
+    limit = inflate_limit(sum(f.stat().st_size for f in files))
     magic = STORAGE_MAGIC.get(info.get("storage_identifier"), b"")
     total = 0
     for path in files:
