@@ -44,7 +44,7 @@ def detect_seeds(estimator: PoseEstimator, seeds: Iterable[int],
     With ``cache``, detections are kept in that file (a pickle this bench wrote) keyed by
     seed and the estimator's settings, so tuning and reports reuse them.
     """
-    key = repr(estimator.config.replace(threads=0))    # threads change no detection
+    key = (seeded.GENERATION, repr(estimator.config.replace(threads=0)))   # threads: no change
     store = pickle.loads(cache.read_bytes()) if cache and cache.is_file() else {}
     added = 0
     out = []

@@ -29,11 +29,15 @@ PEOPLE = (("basketball1.png", (51, 108, 152, 458), False),
 
 @dataclass(frozen=True)
 class Sprite:
-    """A person's patch (RGB), its alpha, and the keypoint box inside the patch."""
+    """A person's patch (RGB), its alpha, the keypoint box inside the patch, and who it is.
+
+    ``person`` names the human: two crops of one person share it ("" where unknown).
+    """
 
     rgb: np.ndarray
     alpha: np.ndarray
     box: tuple[float, float, float, float]
+    person: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 A fixed list of scenarios can be tuned to; scenes drawn from seeds cannot, when the seeds a
 tracker's thresholds are chosen on (:data:`TUNE_SEEDS`) and the seeds its figures come from
 (:data:`REPORT_SEEDS`) are disjoint. Each seed fixes one scene: its kind (``seed % 7``), the
-people (cut from messi5.jpg, basketball1/2.png and from pedestrians of vtest.avi), their
-sizes, the background, the paths, the frame rate (5-30 fps), the length (40-80 frames),
-which frames are dropped and the sensor noise.
+people (cut from messi5.jpg, basketball1/2.png and from pedestrians of vtest.avi; never two
+crops of one person), their sizes, the background, the paths, the frame rate (5-30 fps), the
+length (40-80 frames), which frames are dropped and the sensor noise.
 
 Kinds: ``cross`` (two walk through each other), ``behind`` (one walks behind a standing or
 slow person), ``crowd`` (3-5 people cross near the middle), ``group`` (2-3 side by side
@@ -19,7 +19,7 @@ visible share); a person is required when :data:`MIN_VISIBLE` of their box is vi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import functools
 from typing import Callable, Iterator
 
@@ -42,6 +42,24 @@ FPS_CHOICES = (5, 8, 10, 12, 15, 20, 25, 30)
 # seen less is optional: finding them is no miss, and a track on them no false positive.
 MIN_VISIBLE = 0.65
 VTEST_FRAMES = tuple(range(20, 795, 45))     # where pedestrians are cut from
+# Who the people cut are, labelled by eye: the two basketball stills show one man, and
+# several vtest pedestrians walk by more than once. A scene never casts one person twice (a
+# "newcomer" who is the man who just left would make giving him his id back a miss). Stills
+# by file name; vtest pedestrians by frame and keypoint-box centre (within CENTRE_PX).
+STILL_PERSON = {"basketball1.png": "basketball player", "basketball2.png": "basketball player",
+                "messi5.jpg": "footballer"}
+VTEST_PERSON = ((65, (619, 271), "bald man, black jacket, jeans"),
+                (155, (412, 228), "light-blue jacket, behind a sign"),
+                (200, (630, 315), "glasses, black jacket, jeans"),
+                (380, (583, 319), "leather jacket, black trousers"),
+                (470, (690, 360), "bald man, black jacket, jeans"),
+                (515, (715, 373), "glasses, black jacket, jeans"),
+                (560, (655, 356), "glasses, long black coat"),
+                (605, (516, 353), "red and navy jacket"),
+                (785, (405, 316), "red and navy jacket"))
+CENTRE_PX = 20
+# Bumped whenever a seed's scene changes: cached detections are keyed by it.
+GENERATION = 2
 
 
 @dataclass(frozen=True)
@@ -88,7 +106,7 @@ def backgrounds() -> list[np.ndarray]:
     return [plain, tinted, court, wall]
 
 
-def _cut(image: np.ndarray, box, mirrored: bool) -> Sprite:
+def _cut(image: np.ndarray, box, mirrored: bool, person: str) -> Sprite:
     """Cut a person's patch around keypoint ``box`` (at the image's scale), with soft edges."""
     x0, y0, x1, y1 = box
     h, w = image.shape[:2]
@@ -100,7 +118,22 @@ def _cut(image: np.ndarray, box, mirrored: bool) -> Sprite:
     if mirrored:
         patch = patch[:, ::-1].copy()
         inner = (patch.shape[1] - inner[2], inner[1], patch.shape[1] - inner[0], inner[3])
-    return Sprite(patch, soft_alpha(patch.shape[:2], 4), tuple(float(v) for v in inner))
+    return Sprite(patch, soft_alpha(patch.shape[:2], 4), tuple(float(v) for v in inner), person)
+
+
+def still_people() -> list[Sprite]:
+    """Return the clearly seen people of the stills (:data:`PEOPLE`)."""
+    return [_cut(read_image(paths.data_dir() / name), box, mirrored, STILL_PERSON[name])
+            for name, box, mirrored in PEOPLE]
+
+
+def _vtest_person(index: int, box) -> str:
+    centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    for frame, (x, y), person in VTEST_PERSON:
+        if frame == index and abs(centre[0] - x) <= CENTRE_PX and abs(centre[1] - y) <= CENTRE_PX:
+            return person
+    raise ValueError(f"vtest.avi frame {index}: the pedestrian at {centre[0]:.0f}, {centre[1]:.0f}"
+                     " has no label in VTEST_PERSON; look at the crop and add who it is")
 
 
 def people(estimator) -> list[Sprite]:
@@ -110,8 +143,7 @@ def people(estimator) -> list[Sprite]:
     least 12 confident keypoints, 80 px tall or more, fully inside the frame, whose box
     touches no other pose's box, and in whose patch alone PoseNet finds no second person.
     """
-    sprites = [_cut(read_image(paths.data_dir() / name), box, mirrored)
-               for name, box, mirrored in PEOPLE]
+    sprites = still_people()
     wanted = set(VTEST_FRAMES)
     for index, image in enumerate(iter_video(paths.sample_video())):
         if index > max(wanted):
@@ -133,10 +165,10 @@ def people(estimator) -> list[Sprite]:
             if (pose.score >= 0.6 and valid[i].sum() >= 12 and y1 - y0 >= 80 and apart
                     and x0 > 10 and y0 > 10 and x1 < image.shape[1] - 10
                     and y1 < image.shape[0] - 10):
-                sprite = _cut(image, boxes[i], index % 2 == 1)
+                sprite = _cut(image, boxes[i], index % 2 == 1, "")
                 alone = [p for p in estimator.estimate(sprite.rgb).poses if p.score >= 0.25]
                 if len(alone) == 1:
-                    sprites.append(sprite)
+                    sprites.append(replace(sprite, person=_vtest_person(index, boxes[i])))
     return sprites
 
 
@@ -144,7 +176,16 @@ def _scaled(sprite: Sprite, height: float) -> Sprite:
     scale = height / (sprite.box[3] - sprite.box[1])
     rgb = cv2.resize(sprite.rgb, None, fx=scale, fy=scale,
                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    return Sprite(rgb, soft_alpha(rgb.shape[:2], 4), tuple(v * scale for v in sprite.box))
+    return Sprite(rgb, soft_alpha(rgb.shape[:2], 4), tuple(v * scale for v in sprite.box),
+                  sprite.person)
+
+
+def _cast(rng: np.random.Generator, sprites: list[Sprite], count: int) -> list[int]:
+    """Pick ``count`` sprites of different people (again only when there are too few)."""
+    persons = sorted({s.person for s in sprites})
+    chosen = rng.choice(len(persons), size=count, replace=len(persons) < count)
+    return [int(rng.choice([k for k, s in enumerate(sprites) if s.person == persons[p]]))
+            for p in chosen]
 
 
 def draw(seed: int, sprites: list[Sprite]) -> SeededScene:
@@ -160,7 +201,7 @@ def draw(seed: int, sprites: list[Sprite]) -> SeededScene:
     count = {"cross": 2, "behind": 2, "crowd": int(rng.integers(3, 6)), "group": 0,
              "speed": int(rng.integers(2, 4)), "reenter": int(rng.integers(2, 4)),
              "newcomer": int(rng.integers(3, 5))}[kind]
-    picks = rng.choice(len(sprites), size=max(count, 4), replace=len(sprites) < max(count, 4))
+    picks = _cast(rng, sprites, max(count, 4))
     heights = rng.uniform(90, 150, size=len(picks))
     cast = [_scaled(sprites[p], float(s)) for p, s in zip(picks, heights)]
     t_mid = duration * rng.uniform(0.35, 0.65)
