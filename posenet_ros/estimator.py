@@ -54,6 +54,11 @@ class PoseEstimator:
         return self._active[1].name
 
     @property
+    def confident_pose_score(self) -> float:
+        """The model's pose score from which a pose may start a track (its own scale)."""
+        return self._active[1].confident_pose_score
+
+    @property
     def providers(self) -> list[str]:
         return list(self._active[1].providers)
 

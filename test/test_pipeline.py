@@ -66,6 +66,27 @@ def test_reconfigured_keeps_the_model_and_tracks_unless_their_settings_change(
     assert "stride16" in first.estimator.model_name      # the old pipeline is untouched
 
 
+def test_the_tracker_takes_the_models_own_confident_score(models, clip):
+    """MoveNet MultiPose's poses score 0.25 (its floor) to 0.6: each of them may start a track.
+
+    With PoseNet's 0.3 the people it finds at 0.25-0.3 would never get an id.
+    """
+    movenet = PosePipeline(PipelineSettings(ENGINE.replace(model="movenet-multipose"),
+                                            TrackerConfig(min_hits=1)))
+    posenet = PosePipeline(PipelineSettings(ENGINE, TrackerConfig(min_hits=1)))
+    assert movenet._tracking().high_pose_score == movenet.estimator.confident_pose_score == 0.25
+    assert posenet._tracking().high_pose_score == 0.3
+    low = 0
+    for rgb, stamp in clip:
+        for pose in movenet.process(rgb, stamp).poses:
+            assert pose.track_id > 0        # min_hits 1: every pose, however low, starts one
+            low += pose.score < 0.3
+    assert low > 0
+    # The same tracker settings with another model are other settings: ids start again.
+    again = posenet.reconfigured(replace(posenet.settings, engine=movenet.settings.engine))
+    assert again._tracking() == movenet._tracking() != posenet._tracking()
+
+
 def test_a_failing_reload_leaves_the_pipeline_as_it_was(models, tmp_path):
     pipeline = PosePipeline(PipelineSettings(ENGINE))
     broken = tmp_path / "broken.onnx"

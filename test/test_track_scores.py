@@ -146,9 +146,27 @@ def test_hostile_scores_keypoints_stamps_and_crowds(person, height):
 
 def test_score_settings_are_checked():
     for bad in ({"min_pose_score": -0.1}, {"high_pose_score": 1.5}, {"duplicate_oks": 2.0},
-                {"min_pose_score": 0.5, "high_pose_score": 0.4}):
+                {"min_pose_score": 0.5, "high_pose_score": 0.4}, {"high_pose_score": -0.5}):
         with pytest.raises(TrackerError):
             TrackerConfig(**bad)
+    with pytest.raises(TrackerError, match="or -1 for the model's own"):
+        TrackerConfig(high_pose_score=-0.5)
+
+
+def test_a_high_pose_score_left_to_the_model_is_the_models_own(person):
+    from posenet_ros.families.base import PoseModel
+    from posenet_ros.families.movenet.family import MoveNet
+    from posenet_ros.stages.track.tracker import MODEL_OWN
+    assert TrackerConfig().high_pose_score == MODEL_OWN
+    assert MoveNet.confident_pose_score < PoseModel.confident_pose_score    # scales differ
+    assert TrackerConfig().for_model(0.25).high_pose_score == 0.25
+    assert TrackerConfig(high_pose_score=0.4).for_model(0.25).high_pose_score == 0.4  # set: kept
+    assert TrackerConfig(min_pose_score=0.5).for_model(0.25).high_pose_score == 0.5   # never below
+    # A tracker given no model takes PoseNet's (the default model): 0.27 only continues.
+    assert PoseTracker().config.high_pose_score == PoseModel.confident_pose_score
+    for tracker, want in ((PoseTracker(TrackerConfig(min_hits=1)), 0),
+                          (PoseTracker(TrackerConfig(min_hits=1).for_model(0.25)), 1)):
+        assert ids(tracker.update([at(person, 0, score=0.27)], 0.0)) == [want]
 
 
 @pytest.fixture(scope="module")

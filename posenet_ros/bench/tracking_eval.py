@@ -25,6 +25,7 @@ from posenet_ros.bench.tracking_hota import HotaAccumulator
 from posenet_ros.core import paths
 from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
+from posenet_ros.families.base import PoseModel
 from posenet_ros.imaging.files import iter_video
 from posenet_ros.stages.track.similarity import box_iou
 from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
@@ -48,14 +49,21 @@ class _Ours:
         return [(t.track_id, t.box) for t in self._tracker.update(poses, stamp, image=image)]
 
 
-TRACKERS: dict[str, Callable[[], object]] = {
-    "ours": lambda: _Ours(TrackerConfig()),
-    "ours, no re-id": lambda: _Ours(TrackerConfig(reid_max_age=0.0)),
-    "before issue 19": lambda: _Ours(TrackerConfig(), TrackerBefore),
-    "OKS (pose-detection)": OksTracker,
-    "IoU (pose-detection)": IouTracker,
-    "greedy centre": GreedyCentreTracker,
-}
+def trackers(confident_pose_score: float = PoseModel.confident_pose_score
+             ) -> dict[str, Callable[[], object]]:
+    """Return the trackers compared, ours at its defaults for a detector of that score."""
+    ours = TrackerConfig().for_model(confident_pose_score)
+    return {
+        "ours": lambda: _Ours(ours),
+        "ours, no re-id": lambda: _Ours(ours.replace(reid_max_age=0.0)),
+        "before issue 19": lambda: _Ours(ours, TrackerBefore),
+        "OKS (pose-detection)": OksTracker,
+        "IoU (pose-detection)": IouTracker,
+        "greedy centre": GreedyCentreTracker,
+    }
+
+
+TRACKERS = trackers()       # for PoseNet, the default model
 
 
 IMAGE_TRACKERS = {"ours"}     # given each frame's image (re-identification's looks)
@@ -215,18 +223,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         kinds = tracking_seeded.KINDS
         seeds = [s for s in pool if kinds[s % len(kinds)] in wanted][:args.tune or args.report]
         detected = tracking_report.detect_seeds(estimator, seeds, args.cache)
+        compared = trackers(estimator.confident_pose_score)
         frames = sum(len(f) for _, _, f in detected)
         if args.tune:
             scores, reid = tracking_report.tune(detected)
-            looks = tracking_report.tune_looks(detected)
+            looks = tracking_report.tune_looks(detected, compared["ours"])
             tables = [tracking_report.tune_markdown(scores),
                       tracking_report.tune_markdown(reid, top=len(reid)),
                       tracking_report.tune_markdown(looks, top=len(looks))]
             text = "\n\n".join(tables)
         else:
-            results = tracking_report.report(detected)
+            results = tracking_report.report(
+                detected, {**compared, tracking_report.CEILING: tracking_report.Oracle})
             tables = [tracking_report.markdown(results), tracking_report.shares_markdown(results),
-                      tracking_report.rates_markdown(detected)]
+                      tracking_report.rates_markdown(detected, compared)]
             text = "\n\n".join(tables)
         out = [f"seeds {seeds[0]}-{seeds[-1]}: {len(detected)} scenes, {frames} frames, "
                f"{args.model or 'PoseNet'} {args.resolution} multi (max {args.max_detections})",

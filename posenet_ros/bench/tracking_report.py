@@ -157,7 +157,8 @@ def tune(detected: Detected) -> tuple[list[tuple[dict, dict]], list[tuple[dict, 
     return scores, rank(REID_GRID, best, images=True)
 
 
-def tune_looks(detected: Detected) -> list[tuple[dict, dict]]:
+def tune_looks(detected: Detected, ours: Callable = TRACKERS["ours"]
+               ) -> list[tuple[dict, dict]]:
     """Score :data:`LOOKS_GRID` (cascade's look weighting of contested pairs), best first.
 
     The tracker's module constants are set for each candidate and restored after.
@@ -167,7 +168,7 @@ def tune_looks(detected: Detected) -> list[tuple[dict, dict]]:
     try:
         for power, contest in itertools.product(*LOOKS_GRID.values()):
             cascade.APPEARANCE_POWER, cascade.CONTEST_SIMILARITY = power, contest
-            figures = pooled(detected, TRACKERS["ours"], False, True)["all"]
+            figures = pooled(detected, ours, False, True)["all"]
             changes = {"APPEARANCE_POWER": power, "CONTEST_SIMILARITY": contest}
             results.append((changes, figures))
     finally:

@@ -28,8 +28,8 @@ def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--track-min-pose-score", type=float, default=d["min_pose_score"],
                    help="poses scoring below are not tracked (default %(default)s)")
     g.add_argument("--track-high-pose-score", type=float, default=d["high_pose_score"],
-                   help="pose score from which a person may start a track (default "
-                        "%(default)s)")
+                   help="pose score from which a person may start a track; %(default)s "
+                        "(default): the model's own (PoseNet 0.3, MoveNet 0.25)")
     g.add_argument("--track-reid-max-age", type=float, default=d["reid_max_age"],
                    help="seconds a lost person's look is kept to give their id back; 0: off "
                         "(default %(default)s)")

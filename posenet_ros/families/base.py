@@ -46,6 +46,10 @@ class PoseModel(ABC):
     providers: list[str]
     #: Pixels of the input per output cell (PoseNet 8/16/32; MoveNet 4).
     output_stride: int
+    #: Pose score from which this family's poses are confident enough to start a track (the
+    #: tracker's ``high_pose_score`` when left to the model): pose scores are on each
+    #: family's own scale. PoseNet's, chosen on the tracking TUNE scenes (docs/tracking-eval.md).
+    confident_pose_score: float = 0.3
 
     def new_state(self) -> Any:
         """Per-stream memory across frames; None for a family without any."""

@@ -29,7 +29,7 @@ from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.pipeline import PipelineSettings
 from posenet_ros.stages.track.tracker import (
     BETA_RANGE, CUTOFF_RANGE, DUPLICATE_OKS_RANGE, MAX_AGE_RANGE, MIN_HITS_RANGE,
-    POSE_SCORE_RANGE, REID_MAX_AGE_RANGE, TrackerConfig, TrackerError)
+    MODEL_OWN, POSE_SCORE_RANGE, REID_MAX_AGE_RANGE, TrackerConfig, TrackerError)
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.parameter import Parameter
@@ -177,7 +177,8 @@ SPECS: tuple[Spec, ...] = (
          tracker="min_pose_score"),
     Spec("track_high_pose_score", _TRACKER.high_pose_score, "pose score from which a person may "
          "start a track; poses between track_min_pose_score and this only continue a confirmed "
-         "track", bounds=POSE_SCORE_RANGE, tracker="high_pose_score"),
+         f"track; {MODEL_OWN:g}: the model's own (PoseNet 0.3, MoveNet 0.25)",
+         bounds=(MODEL_OWN, POSE_SCORE_RANGE[1]), tracker="high_pose_score"),
     Spec("track_duplicate_oks", _TRACKER.duplicate_oks, "keypoint similarity (OKS) with a "
          "better-scoring pose of the same frame from which a pose is a duplicate and is not "
          "tracked (1: only exact copies)", bounds=DUPLICATE_OKS_RANGE, tracker="duplicate_oks"),

@@ -98,9 +98,15 @@ class PosePipeline:
         """
         estimator = self.estimator.with_config(settings.engine)
         new = PosePipeline(settings, estimator)
-        if settings.tracking == self.settings.tracking:
+        if new._tracking() == self._tracking():
             new._streams = self._streams
         return new
+
+    def _tracking(self) -> TrackerConfig | None:
+        """Return the tracker settings, a threshold left to the model set to this one's."""
+        tracking = self.settings.tracking
+        return None if tracking is None else tracking.for_model(
+            self.estimator.confident_pose_score)
 
     def counts(self, stream: Hashable = DEFAULT_STREAM) -> StreamCounts:
         """Return the depth outcomes so far of ``stream``."""
@@ -163,7 +169,7 @@ class PosePipeline:
     def _stream(self, stream: Hashable) -> _Stream:
         state = self._streams.get(stream)
         if state is None:
-            state = self._streams[stream] = _Stream(self.settings.tracking)
+            state = self._streams[stream] = _Stream(self._tracking())
         return state
 
 

@@ -32,6 +32,9 @@ class MoveNet(PoseModel):
     """One MoveNet graph, by name (``movenet-thunder``) or converted file path."""
 
     output_stride = 4
+    # Every pose it returns: MoveNet MultiPose has no low-score duplicates to keep out, and
+    # on the TUNE scenes its floor tracked better than PoseNet's 0.3 (docs/tracking-eval.md).
+    confident_pose_score = single_pose.DEFAULT_MIN_POSE_SCORE
 
     def __init__(self, config: EstimatorConfig) -> None:
         model = str(config.model)

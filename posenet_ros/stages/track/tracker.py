@@ -17,6 +17,7 @@ import numpy as np
 
 from posenet_ros.core.keypoints import NUM_KEYPOINTS
 from posenet_ros.core.pose import Pose
+from posenet_ros.families.base import PoseModel
 from posenet_ros.filters.one_euro import OneEuroFilterConfig
 from posenet_ros.stages.track import appearance, motion
 from posenet_ros.stages.track.cascade import associate, keypoint_pairs
@@ -35,6 +36,9 @@ BETA_RANGE = (0.0, 1000.0)
 POSE_SCORE_RANGE = (0.0, 1.0)
 DUPLICATE_OKS_RANGE = (0.0, 1.0)
 REID_MAX_AGE_RANGE = (0.0, 600.0)
+# ``high_pose_score`` left to the detector: its model's ``confident_pose_score`` (pose scores
+# are on each model's own scale), PoseNet's where no model is known.
+MODEL_OWN = -1.0
 # OKS a weak pose needs to continue a track: stricter than a confident pose's
 # ``min_similarity``, since a weak pose is as likely a fragment of someone else.
 WEAK_MIN_SIMILARITY = 0.5
@@ -54,7 +58,8 @@ class TrackerConfig:
     seconds. ``max_tracks`` caps live tracks (a detection beyond it stays untracked).
     ``motion`` predicts tracks at constant velocity. ``smoothing`` turns the One Euro filter
     on, with ``min_cutoff``/``d_cutoff`` in Hz and ``beta`` per person-size per second.
-    ``min_pose_score``, ``high_pose_score`` and ``duplicate_oks`` (module docstring),
+    ``min_pose_score``, ``high_pose_score`` and ``duplicate_oks`` (module docstring;
+    ``high_pose_score`` :data:`MODEL_OWN` is the detector's own, see :meth:`for_model`),
     ``reid_max_age`` (seconds an ended track's look is kept; 0: no re-identification) and
     ``reid_min_similarity`` (:mod:`reid`) were chosen on the TUNE scenes of
     :mod:`posenet_ros.bench.tracking_eval`; ``high_pose_score`` sits below their best, so
@@ -73,10 +78,10 @@ class TrackerConfig:
     beta: float = 2.0
     d_cutoff: float = 1.0
     min_pose_score: float = 0.2
-    high_pose_score: float = 0.3
+    high_pose_score: float = MODEL_OWN
     duplicate_oks: float = 0.7
-    reid_max_age: float = 3.0
-    reid_min_similarity: float = 0.9
+    reid_max_age: float = 4.0
+    reid_min_similarity: float = 0.85
 
     def __post_init__(self) -> None:
         _check("min_hits", self.min_hits, MIN_HITS_RANGE, integer=True)
@@ -89,13 +94,27 @@ class TrackerConfig:
         _check("beta", self.beta, BETA_RANGE)
         _check("d_cutoff", self.d_cutoff, CUTOFF_RANGE)
         _check("min_pose_score", self.min_pose_score, POSE_SCORE_RANGE)
-        _check("high_pose_score", self.high_pose_score, POSE_SCORE_RANGE)
+        if self.high_pose_score != MODEL_OWN:
+            try:
+                _check("high_pose_score", self.high_pose_score, POSE_SCORE_RANGE)
+            except TrackerError as exc:
+                raise TrackerError(f"{exc}, or {MODEL_OWN:g} for the model's own") from None
         _check("duplicate_oks", self.duplicate_oks, DUPLICATE_OKS_RANGE)
         _check("reid_max_age", self.reid_max_age, REID_MAX_AGE_RANGE)
         _check("reid_min_similarity", self.reid_min_similarity, (0.0, 1.0))
-        if self.min_pose_score > self.high_pose_score:
+        if self.high_pose_score != MODEL_OWN and self.min_pose_score > self.high_pose_score:
             raise TrackerError(f"min_pose_score {self.min_pose_score} is above high_pose_score "
                                f"{self.high_pose_score}: lower it or raise high_pose_score")
+
+    def for_model(self, confident_pose_score: float) -> TrackerConfig:
+        """Return these settings with a ``high_pose_score`` left to the model set to its own.
+
+        ``confident_pose_score``: the detector's (``PoseEstimator.confident_pose_score``).
+        A ``min_pose_score`` above it raises it: every pose tracked is then confident.
+        """
+        if self.high_pose_score != MODEL_OWN:
+            return self
+        return replace(self, high_pose_score=max(confident_pose_score, self.min_pose_score))
 
     def replace(self, **changes) -> TrackerConfig:
         """Return a validated copy with ``changes`` applied; unknown names raise TrackerError."""
@@ -128,7 +147,7 @@ class PoseTracker:
     """
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
-        self.config = config or TrackerConfig()
+        self.config = (config or TrackerConfig()).for_model(PoseModel.confident_pose_score)
         cap = self.config.max_tracks
         self._smoother = TrackSmoother(self.config.filter_config(), cap)
         self._planes = np.zeros((cap + 1, 2, NUM_KEYPOINTS))   # keypoints, -inf invalid
