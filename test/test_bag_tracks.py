@@ -13,6 +13,7 @@ import json
 from bag_fixtures import IMAGE_TOPIC, read_topic, require_model, run_cli, video_frames
 from bag_fixtures import write_camera_bag
 from posenet_ros.bag.from_video import EPOCH_NS
+from posenet_ros.families.base import PoseModel
 from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 import pytest
 
@@ -71,7 +72,10 @@ def test_ids_equal_an_independent_tracker_and_restart_when_stamps_jump_back(
             for i, ids in enumerate(want)] == want
 
     tracking = json.loads((tmp_path / "summary.json").read_text())["tracking"]
-    assert tracking["passes"] == 2 and tracking["settings"] == vars(TrackerConfig())
+    # The settings in force: a high_pose_score left to the model is recorded as PoseNet's.
+    in_force = TrackerConfig().for_model(PoseModel.confident_pose_score)
+    assert tracking["passes"] == 2 and tracking["settings"] == vars(in_force)
+    assert in_force != TrackerConfig()
     seen = {}          # (pass, id) -> stamps where confirmed, recomputed from the reference
     for i, ids in enumerate(want):
         for track_id in ids:

@@ -67,15 +67,15 @@ def test_reconfigured_keeps_the_model_and_tracks_unless_their_settings_change(
 
 
 def test_the_tracker_takes_the_models_own_confident_score(models, clip):
-    """MoveNet MultiPose's poses score 0.25 (its floor) to 0.6: each of them may start a track.
+    """Each pose MoveNet MultiPose returns (0.25, its floor, to 0.6) may start a track.
 
     With PoseNet's 0.3 the people it finds at 0.25-0.3 would never get an id.
     """
     movenet = PosePipeline(PipelineSettings(ENGINE.replace(model="movenet-multipose"),
                                             TrackerConfig(min_hits=1)))
     posenet = PosePipeline(PipelineSettings(ENGINE, TrackerConfig(min_hits=1)))
-    assert movenet._tracking().high_pose_score == movenet.estimator.confident_pose_score == 0.25
-    assert posenet._tracking().high_pose_score == 0.3
+    assert movenet.tracking.high_pose_score == movenet.estimator.confident_pose_score == 0.25
+    assert posenet.tracking.high_pose_score == 0.3
     low = 0
     for rgb, stamp in clip:
         for pose in movenet.process(rgb, stamp).poses:
@@ -84,7 +84,7 @@ def test_the_tracker_takes_the_models_own_confident_score(models, clip):
     assert low > 0
     # The same tracker settings with another model are other settings: ids start again.
     again = posenet.reconfigured(replace(posenet.settings, engine=movenet.settings.engine))
-    assert again._tracking() == movenet._tracking() != posenet._tracking()
+    assert again.tracking == movenet.tracking != posenet.tracking
 
 
 def test_a_failing_reload_leaves_the_pipeline_as_it_was(models, tmp_path):

@@ -229,7 +229,7 @@ def analyze(job: BagJob, estimator: PoseEstimator,
         result["annotation_topic"] = annotation_topic
         result["annotation_definitions"] = str(annotation_msg_dir()) if annotation_topic else None
         result["images_copied"] = job.with_images
-        result["tracking"] = summary_mod.tracking_summary(job.tracking, tracks)
+        result["tracking"] = summary_mod.tracking_summary(pipeline.tracking, tracks)
         result["depth"] = summary_mod.depth_summary(depth, pipeline.counts(), job.depth_config)
         result["gestures"] = gestures.statistics() if gestures is not None else None
         summary_mod.write_json(outputs["summary"], result)

@@ -98,12 +98,13 @@ class PosePipeline:
         """
         estimator = self.estimator.with_config(settings.engine)
         new = PosePipeline(settings, estimator)
-        if new._tracking() == self._tracking():
+        if new.tracking == self.tracking:
             new._streams = self._streams
         return new
 
-    def _tracking(self) -> TrackerConfig | None:
-        """Return the tracker settings, a threshold left to the model set to this one's."""
+    @property
+    def tracking(self) -> TrackerConfig | None:
+        """The tracker settings in force: a threshold left to the model is this model's."""
         tracking = self.settings.tracking
         return None if tracking is None else tracking.for_model(
             self.estimator.confident_pose_score)
@@ -169,7 +170,7 @@ class PosePipeline:
     def _stream(self, stream: Hashable) -> _Stream:
         state = self._streams.get(stream)
         if state is None:
-            state = self._streams[stream] = _Stream(self._tracking())
+            state = self._streams[stream] = _Stream(self.tracking)
         return state
 
 
