@@ -55,7 +55,7 @@ class PoseEstimator:
 
     @property
     def confident_pose_score(self) -> float:
-        """The model's pose score from which a pose may start a track (its own scale)."""
+        """Return the model's pose score from which a pose may start a track (its scale)."""
         return self._active[1].confident_pose_score
 
     @property

@@ -104,7 +104,7 @@ class PosePipeline:
 
     @property
     def tracking(self) -> TrackerConfig | None:
-        """The tracker settings in force: a threshold left to the model is this model's."""
+        """Return the tracker settings in force (a threshold left to the model: its own)."""
         tracking = self.settings.tracking
         return None if tracking is None else tracking.for_model(
             self.estimator.confident_pose_score)
