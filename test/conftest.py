@@ -77,6 +77,13 @@ def still_with_people():
 
 
 @pytest.fixture(scope="session")
+def messi():
+    """messi5.jpg, RGB: one clearly seen person, for the tracker's looks."""
+    from posenet_ros.imaging.files import read_image
+    return read_image(_require(paths.data_dir() / "messi5.jpg", "still messi5.jpg"))
+
+
+@pytest.fixture(scope="session")
 def estimator_factory(models):
     """Build CPU estimators (cached per configuration)."""
     from posenet_ros.core.config import EstimatorConfig

@@ -14,6 +14,7 @@ from posenet_ros.stages.track import appearance, cascade
 from posenet_ros.stages.track.similarity import keypoint_boxes, oks
 from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
 import pytest
+from track_frames import on_canvas
 
 
 @pytest.fixture(scope="module")
@@ -21,30 +22,8 @@ def person() -> Pose:
     return tracking_cost.real_template()
 
 
-@pytest.fixture(scope="module")
-def messi() -> np.ndarray:
-    from posenet_ros.core import paths
-    from posenet_ros.imaging.files import read_image
-    return read_image(paths.data_dir() / "messi5.jpg")
-
-
 def at(pose: Pose, dx: float) -> Pose:
     return Pose(pose.score, pose.positions + [dx, 0.0], pose.keypoint_scores)
-
-
-def canvas(messi: np.ndarray, pose: Pose, dx: float, hue: int = 0) -> np.ndarray:
-    """Return a grey frame 900 px wider than messi5.jpg, its person pasted ``dx`` px right."""
-    frame = np.full((messi.shape[0], messi.shape[1] + 900, 3), 128, dtype=np.uint8)
-    x0, x1 = int(pose.positions[:, 0].min()) - 20, int(pose.positions[:, 0].max()) + 20
-    patch = messi[:, max(x0, 0):x1]
-    if hue:
-        hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
-        hsv[..., 0] = (hsv[..., 0].astype(np.int32) + hue) % 180
-        patch = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
-    left = max(x0, 0) + int(dx)
-    visible = patch[:, :max(0, min(patch.shape[1], frame.shape[1] - left))]
-    frame[:, left:left + visible.shape[1]] = visible
-    return frame
 
 
 def test_someone_entering_where_a_person_walked_out_gets_a_new_id(person, messi):
@@ -63,7 +42,7 @@ def test_someone_entering_where_a_person_walked_out_gets_a_new_id(person, messi)
 
     def run(image: bool) -> list[int]:
         tracker = PoseTracker(TrackerConfig())
-        return [tracker.update([pose], stamp, canvas(messi, person, dx, hue) if image
+        return [tracker.update([pose], stamp, on_canvas(messi, person, dx, hue) if image
                                else None)[0].track_id for stamp, pose, dx, hue in frames]
 
     with_image = run(True)
@@ -150,12 +129,12 @@ def test_a_person_comes_back_recognised_by_an_earlier_view(person, messi, monkey
         tracker = PoseTracker(TrackerConfig())
         got = []
         for i in range(20):                     # 8 frames in one look, 12 in another
-            frame = canvas(messi, person, 10 * i, 0 if i < 8 else 90)
+            frame = on_canvas(messi, person, 10 * i, 0 if i < 8 else 90)
             got.append(tracker.update([at(person, 10 * i)], i / 10, frame)[0].track_id)
         for i in range(20):                     # 2 s away: longer than max_age
             tracker.update([], 2.0 + i / 10)
         for i in range(6):                      # back elsewhere, in the first look
-            frame = canvas(messi, person, 600 - 10 * i)
+            frame = on_canvas(messi, person, 600 - 10 * i)
             got.append(tracker.update([at(person, 600 - 10 * i)], 4.0 + i / 10,
                                       frame)[0].track_id)
         return got

@@ -13,6 +13,7 @@ from posenet_ros.bench.tracking_cost import real_template
 from posenet_ros.core.pose import Pose
 from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig, TrackerError
 import pytest
+from track_frames import on_canvas
 
 
 @pytest.fixture(scope="module")
@@ -169,28 +170,6 @@ def test_a_high_pose_score_left_to_the_model_is_the_models_own(person):
         assert ids(tracker.update([at(person, 0, score=0.27)], 0.0)) == [want]
 
 
-@pytest.fixture(scope="module")
-def messi():
-    from posenet_ros.core import paths
-    from posenet_ros.imaging.files import read_image
-    return read_image(paths.data_dir() / "messi5.jpg")
-
-
-def on_canvas(image: np.ndarray, pose: Pose, dx: int, hue: int = 0) -> np.ndarray:
-    """Return a grey frame with the person of messi5.jpg pasted ``dx`` px to the right."""
-    import cv2
-    canvas = np.full((image.shape[0], image.shape[1] + 900, 3), 128, dtype=np.uint8)
-    x0, x1 = int(pose.positions[:, 0].min()) - 20, int(pose.positions[:, 0].max()) + 20
-    patch = image[:, max(x0, 0):x1]
-    if hue:
-        hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
-        hsv[..., 0] = (hsv[..., 0].astype(np.int32) + hue) % 180
-        hsv[..., 1] = 255 - hsv[..., 1]
-        patch = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
-    canvas[:, max(x0, 0) + dx:max(x0, 0) + dx + patch.shape[1]] = patch
-    return canvas
-
-
 def test_reentry_after_max_age_takes_back_its_id_by_look(person, messi):
     def sequence(tracker, hue: int, image: bool) -> list[list[int]]:
         got = []
@@ -201,7 +180,7 @@ def test_reentry_after_max_age_takes_back_its_id_by_look(person, messi):
         for i in range(20):                     # 2 s away: longer than max_age
             got.append(ids(tracker.update([], 1.0 + i / 10)))
         for i in range(6):                      # comes back elsewhere
-            frame = on_canvas(messi, person, 600 - 10 * i, hue)
+            frame = on_canvas(messi, person, 600 - 10 * i, hue, invert_saturation=True)
             got.append(ids(tracker.update([at(person, 600 - 10 * i)], 3.0 + i / 10,
                                           image=frame if image else None)))
         return got
