@@ -14,7 +14,8 @@ from bag_fixtures import IMAGE_TOPIC, read_topic, require_model, run_cli, video_
 from bag_fixtures import write_camera_bag
 from posenet_ros.bag.from_video import EPOCH_NS
 from posenet_ros.families.base import PoseModel
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.stages.track.config import TrackerConfig
+from posenet_ros.stages.track.tracker import PoseTracker
 import pytest
 
 N = 30

@@ -94,7 +94,8 @@ def test_estimate_on_a_video_gives_the_ids_a_tracker_gives(models, tmp_path):
     import cv2
     from posenet_ros.estimator import PoseEstimator
     from posenet_ros.imaging.files import iter_video
-    from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
+    from posenet_ros.stages.track.config import TrackerConfig
+    from posenet_ros.stages.track.tracker import PoseTracker
     video = paths.sample_video()
     if not video.is_file():
         pytest.skip(f"{video} missing: run `make setup`")

@@ -14,7 +14,8 @@ from posenet_ros.estimator import PoseEstimator
 from posenet_ros.stages.depth.lift import DepthConfig, lift_poses, with_3d
 from posenet_ros.stages.depth.sample import DepthSample
 from posenet_ros.stages.pipeline import PipelineSettings, PosePipeline
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.stages.track.config import TrackerConfig
+from posenet_ros.stages.track.tracker import PoseTracker
 import pytest
 
 ENGINE = EstimatorConfig(providers=("cpu",), decoder="multi")

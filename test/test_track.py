@@ -5,8 +5,9 @@ import numpy as np
 from posenet_ros.bench.tracking_cost import crowd, real_template
 from posenet_ros.core.pose import Pose
 from posenet_ros.stages.track.assignment import assign
+from posenet_ros.stages.track.config import TrackerConfig, TrackerError
 from posenet_ros.stages.track.similarity import box_iou, COCO_SIGMAS, keypoint_boxes, oks
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig, TrackerError
+from posenet_ros.stages.track.tracker import PoseTracker
 import pytest
 
 

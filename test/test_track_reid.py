@@ -11,8 +11,9 @@ import numpy as np
 from posenet_ros.bench import tracking_cost
 from posenet_ros.core.pose import Pose
 from posenet_ros.stages.track import appearance, cascade
+from posenet_ros.stages.track.config import TrackerConfig
 from posenet_ros.stages.track.similarity import keypoint_boxes, oks
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.stages.track.tracker import PoseTracker
 import pytest
 from track_frames import on_canvas
 

@@ -11,7 +11,8 @@ import numpy as np
 from posenet_ros.bench.tracking_baselines import TrackerBefore
 from posenet_ros.bench.tracking_cost import real_template
 from posenet_ros.core.pose import Pose
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig, TrackerError
+from posenet_ros.stages.track.config import TrackerConfig, TrackerError
+from posenet_ros.stages.track.tracker import PoseTracker
 import pytest
 from track_frames import on_canvas
 
@@ -157,7 +158,7 @@ def test_score_settings_are_checked():
 def test_a_high_pose_score_left_to_the_model_is_the_models_own(person):
     from posenet_ros.families.base import PoseModel
     from posenet_ros.families.movenet.family import MoveNet
-    from posenet_ros.stages.track.tracker import MODEL_OWN
+    from posenet_ros.stages.track.config import MODEL_OWN
     assert TrackerConfig().high_pose_score == MODEL_OWN
     assert MoveNet.confident_pose_score < PoseModel.confident_pose_score    # scales differ
     assert TrackerConfig().for_model(0.25).high_pose_score == 0.25

@@ -52,7 +52,7 @@ from posenet_ros.reactions.config import GestureConfig
 from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.depth.sample import DepthSample
 from posenet_ros.stages.pipeline import PipelineSettings, PosePipeline
-from posenet_ros.stages.track.tracker import TrackerConfig
+from posenet_ros.stages.track.config import TrackerConfig
 
 log = logging.getLogger(__name__)
 OUTPUT_NAMES = {"bag": "poses", "csv": "keypoints.csv", "summary": "summary.json",

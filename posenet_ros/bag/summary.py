@@ -14,7 +14,7 @@ from posenet_ros.bag.tracks import TrackLog
 from posenet_ros.core.pose import Pose
 from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.pipeline import StreamCounts
-from posenet_ros.stages.track.tracker import TrackerConfig
+from posenet_ros.stages.track.config import TrackerConfig
 
 MAX_ERROR_EXAMPLES = 20
 

@@ -24,7 +24,8 @@ from posenet_ros.core import paths
 from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.imaging.files import read_image
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.stages.track.config import TrackerConfig
+from posenet_ros.stages.track.tracker import PoseTracker
 
 IMAGE_SIZE = (2560, 1440)     # width, height
 # Pixels between neighbours walking together: their poses' keypoint similarity (OKS) is

@@ -27,8 +27,9 @@ from posenet_ros.core.pose import Pose
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.families.base import PoseModel
 from posenet_ros.imaging.files import iter_video
+from posenet_ros.stages.track.config import TrackerConfig
 from posenet_ros.stages.track.similarity import box_iou
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig
+from posenet_ros.stages.track.tracker import PoseTracker
 
 MAX_IOU_DISTANCE = 0.5
 METRICS = ("idf1", "num_switches", "mota", "num_false_positives", "num_misses")

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from posenet_ros.bench.tracking_eval import match
-from posenet_ros.stages.track.tracker import TrackerConfig
+from posenet_ros.stages.track.config import TrackerConfig
 
 REID_MAX_AGE = TrackerConfig().reid_max_age
 

@@ -21,7 +21,7 @@ from posenet_ros.bench.tracking_eval import _Ours, accumulate, detect, IMAGE_TRA
 from posenet_ros.bench.tracking_rates import rates
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.stages.track import cascade
-from posenet_ros.stages.track.tracker import TrackerConfig
+from posenet_ros.stages.track.config import TrackerConfig
 
 POOLED = ("idf1", "mota", "num_switches", "num_false_positives", "num_misses")
 # Candidate settings searched on the TUNE seeds: the score thresholds first (re-id off,

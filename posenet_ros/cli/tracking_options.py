@@ -1,6 +1,6 @@
 """Tracking options shared by ``posenet-ros estimate`` (videos) and ``posenet-ros bag``.
 
-Defaults are :class:`~posenet_ros.stages.track.tracker.TrackerConfig`'s, read from the dataclass
+Defaults are :class:`~posenet_ros.stages.track.config.TrackerConfig`'s, read from the dataclass
 so that the CLI, the bag tool and the node (its parameters) cannot drift apart.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-from posenet_ros.stages.track.tracker import TrackerConfig, TrackerError
+from posenet_ros.stages.track.config import TrackerConfig, TrackerError
 
 DEFAULTS = {f.name: f.default for f in fields(TrackerConfig)}
 

@@ -20,7 +20,7 @@ from posenet_ros.fleet import state, table
 from posenet_ros.fleet.inputs import robot_of, select_topic
 from posenet_ros.reactions.config import GestureConfig
 from posenet_ros.stages.depth.lift import DepthConfig
-from posenet_ros.stages.track.tracker import TrackerConfig
+from posenet_ros.stages.track.config import TrackerConfig
 
 DONE, DAMAGED, FAILED, SKIPPED = "done", "damaged", "failed", "skipped"
 

@@ -2,7 +2,7 @@
 
 Engine, tracking and depth parameters map onto the fields of
 :class:`~posenet_ros.core.config.EstimatorConfig`,
-:class:`~posenet_ros.stages.track.tracker.TrackerConfig` and
+:class:`~posenet_ros.stages.track.config.TrackerConfig` and
 :class:`~posenet_ros.stages.depth.lift.DepthConfig`, whose own checks are the one validator.
 The full set of values becomes one immutable :class:`NodeSettings` (:func:`settings`): a
 parameter change builds a new one, or is refused with its reason and the old one kept. Topic
@@ -27,7 +27,7 @@ from posenet_ros.imaging.ros_image import DEFAULT_MAX_PIXELS
 from posenet_ros.outputs.marker_geometry import MarkerSettings
 from posenet_ros.stages.depth.lift import DepthConfig
 from posenet_ros.stages.pipeline import PipelineSettings
-from posenet_ros.stages.track.tracker import (
+from posenet_ros.stages.track.config import (
     BETA_RANGE, CUTOFF_RANGE, DUPLICATE_OKS_RANGE, MAX_AGE_RANGE, MIN_HITS_RANGE,
     MODEL_OWN, POSE_SCORE_RANGE, REID_MAX_AGE_RANGE, TrackerConfig, TrackerError)
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor

@@ -25,7 +25,8 @@ from posenet_ros.core.result import FrameResult
 from posenet_ros.estimator import DEFAULT_STREAM, PoseEstimator
 from posenet_ros.stages.depth.lift import DepthConfig, lift_poses, with_3d
 from posenet_ros.stages.depth.sample import DepthSample, MAX_EXAMPLES, STATUSES
-from posenet_ros.stages.track.tracker import PoseTracker, TrackerConfig, TrackerError
+from posenet_ros.stages.track.config import TrackerConfig, TrackerError
+from posenet_ros.stages.track.tracker import PoseTracker
 
 
 @dataclass(frozen=True)

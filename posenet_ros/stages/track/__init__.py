@@ -4,6 +4,6 @@
 ``assignment`` matches them optimally, ``cascade`` runs the two matching stages, ``motion``
 predicts where a track is now, ``smoothing`` holds the One Euro filters of all tracks,
 ``scores`` decides which poses are tracked (pose score, duplicates), ``appearance`` and
-``reid`` give ids back to people seen again, ``tracker`` runs the life cycle (birth,
-death, reset).
+``reid`` give ids back to people seen again, ``config`` holds the settings, ``tracker`` runs
+the life cycle (birth, death, reset).
 """
