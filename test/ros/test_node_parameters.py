@@ -85,6 +85,9 @@ def test_output_stride_rebuilds_the_session(probe, crowd, engine):
     ({"qos_depth": 5}, "read-only"),           # fixed at start-up
     ({"providers": ["quantum"]}, "unknown execution provider 'quantum'"),
     ({"model": "/nonexistent/posenet.onnx"}, "does not exist"),
+    # In the declared range (-1 to 1) yet neither a score nor -1, the model's own:
+    ({"track_high_pose_score": -0.5}, "or -1 for the model's own"),
+    ({"track_high_pose_score": float("nan")}, "out of range"),
 ])
 def test_bad_values_are_refused_and_old_ones_kept(probe, crowd, values, reason):
     before = poses_now(probe, crowd)
